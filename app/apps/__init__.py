@@ -1,0 +1,1 @@
+"""Apps (tenants), their API keys and the auth guard."""

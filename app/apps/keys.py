@@ -1,0 +1,89 @@
+"""API keys: random, shown once, stored only as SHA-256.
+
+An API key carries 256 random bits, so a fast hash is the right one: nobody can
+brute-force it, and a slow hash (argon2) on every request would only burn CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import TYPE_CHECKING, Literal
+
+import msgspec
+
+from app.store.keys import Keys
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from redis.asyncio import Redis
+
+__all__ = ["SCOPES", "ApiKey", "ApiKeyStore", "key_digest"]
+
+Scope = Literal["verify", "admin"]
+SCOPES: tuple[Scope, ...] = ("verify", "admin")
+_KEY_PREFIX = "otpg_"
+
+
+class ApiKey(msgspec.Struct, frozen=True):
+    """What is known of a key (never the key itself)."""
+
+    id: str
+    app: str
+    scopes: list[str]
+    name: str
+    created_at: float
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKeyStore:
+    """Creates, finds, lists and revokes API keys in Redis."""
+
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+
+    async def create(
+        self, app: str, scopes: Iterable[str], name: str = "", key: str | None = None
+    ) -> tuple[str, ApiKey]:
+        """A new key for ``app`` (or register ``key`` itself); returns the key and its record."""
+        unknown = set(scopes) - set(SCOPES)
+        if unknown:
+            raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
+        key = key or _KEY_PREFIX + secrets.token_urlsafe(32)
+        digest = key_digest(key)
+        record = ApiKey(
+            id=digest[:16], app=app, scopes=sorted(set(scopes)), name=name, created_at=time.time()
+        )
+        encoded = msgspec.json.encode(record)
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.set(Keys.api_key(digest), encoded)
+            pipe.hset(Keys.API_KEY_INDEX, record.id, digest)
+            await pipe.execute()
+        return key, record
+
+    async def find(self, key: str) -> ApiKey | None:
+        raw = await self._client.get(Keys.api_key(key_digest(key)))
+        return None if raw is None else msgspec.json.decode(raw, type=ApiKey)
+
+    async def list(self) -> list[ApiKey]:
+        digests = await self._client.hvals(Keys.API_KEY_INDEX)
+        if not digests:
+            return []
+        raws = await self._client.mget([Keys.api_key(digest) for digest in digests])
+        keys = [msgspec.json.decode(raw, type=ApiKey) for raw in raws if raw is not None]
+        return sorted(keys, key=lambda record: record.created_at)
+
+    async def revoke(self, key_id: str) -> bool:
+        digest = await self._client.hget(Keys.API_KEY_INDEX, key_id)
+        if digest is None:
+            return False
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.delete(Keys.api_key(digest))
+            pipe.hdel(Keys.API_KEY_INDEX, key_id)
+            await pipe.execute()
+        return True

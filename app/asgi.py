@@ -1,0 +1,144 @@
+"""``create_app(settings)``: the one place where otpgate is wired together."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from redis.exceptions import RedisError
+
+from app import __version__
+from app.apps.auth import ApiKeyAuthMiddleware
+from app.apps.keys import SCOPES, ApiKey, ApiKeyStore
+from app.dev.outbox import OutboxController
+from app.errors import problem_details_plugin
+from app.ops.health import HealthController
+from app.providers.outbox import OutboxProvider
+from app.settings import Settings, load_settings
+from app.store.redis import Scripts, connect
+from app.verify.api import VerificationController
+from app.verify.codes import CodeHasher
+from app.verify.idempotency import IdempotencyStore
+from app.verify.service import VerificationService
+from app.verify.texts import MessageTexts
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+__all__ = ["create_app", "openapi_document"]
+
+log = logging.getLogger("otpgate")
+
+
+class BootstrapKeys(ApiKeyStore):
+    """API keys from Redis, plus the configured bootstrap key (checked without Redis)."""
+
+    def __init__(self, client: Any, bootstrap_key: str | None) -> None:
+        super().__init__(client)
+        self._bootstrap = (
+            None if bootstrap_key is None else hashlib.sha256(bootstrap_key.encode()).digest()
+        )
+
+    async def find(self, key: str) -> ApiKey | None:
+        if self._bootstrap is not None and hmac.compare_digest(
+            hashlib.sha256(key.encode()).digest(), self._bootstrap
+        ):
+            return ApiKey(id="bootstrap", app="default", scopes=list(SCOPES), name="bootstrap", created_at=0)
+        return await super().find(key)
+
+
+def _lifespan(settings: Settings) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.redis_url is None:
+            raise RuntimeError(
+                "OTPGATE_REDIS_URL is not set: start otpgate with `otpgate serve`, which runs "
+                "the embedded Redis, or point it at a Redis server"
+            )
+        client = connect(settings.redis_url, timeout=settings.redis_timeout)
+        scripts = Scripts(client)
+        with contextlib.suppress(RedisError):  # Redis may come up later; scripts load on use
+            await scripts.load()
+        hasher = CodeHasher(settings.secret_pepper, settings.argon2, settings.hash_threads)
+        outbox = OutboxProvider(
+            client, max_messages=settings.outbox_max_messages, ttl=settings.outbox_ttl
+        )
+        app.state.redis = client
+        app.state.outbox = outbox
+        app.state.api_keys = BootstrapKeys(client, settings.bootstrap_api_key)
+        app.state.verifications = VerificationService(
+            client=client,
+            scripts=scripts,
+            hasher=hasher,
+            settings=settings,
+            provider=outbox,
+            texts=MessageTexts(settings.messages),
+            idempotency=IdempotencyStore(client, settings.idempotency_ttl),
+        )
+        try:
+            yield
+        finally:
+            hasher.close()
+            await client.aclose()
+
+    return lifespan
+
+
+def _from_state(name: str) -> Provide:
+    def provide(state: State) -> Any:
+        return state[name]
+
+    return Provide(provide, sync_to_thread=False)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The otpgate ASGI app for ``settings`` (read from the environment when omitted)."""
+    settings = settings or load_settings()
+    v1 = Router(
+        "/",
+        route_handlers=[VerificationController],
+        middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
+    )
+    handlers: list[Any] = [v1, HealthController]
+    if settings.env == "dev" and settings.provider == "outbox":
+        handlers.append(OutboxController)
+    return Litestar(
+        route_handlers=handlers,
+        lifespan=[_lifespan(settings)],
+        dependencies={
+            "verifications": _from_state("verifications"),
+            "redis": _from_state("redis"),
+            "outbox": _from_state("outbox"),
+        },
+        plugins=[problem_details_plugin()],
+        openapi_config=OpenAPIConfig(
+            title="otpgate",
+            version=__version__,
+            description="Self-hosted SMS verification codes: send, check, cancel.",
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")
+                }
+            ),
+            use_handler_docstrings=True,
+        ),
+        request_max_body_size=settings.max_body_size,
+        state=State({"settings": settings}),
+    )
+
+
+def openapi_document() -> str:
+    """The OpenAPI document of the app, as written to ``openapi.json``."""
+    app = create_app(load_settings({}, overrides={"redis_url": "redis://unused"}))
+    return json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,205 @@
+"""The ``otpgate`` command: serve, keys, openapi, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from app.settings import ConfigError, Settings, load_settings
+from app.store.embedded import EmbeddedRedis
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["main"]
+
+_REDIS_URL_FILE = "redis.url"
+_DEV_KEY_FILE = "dev-api-key"
+
+
+def _exit_on_sigterm() -> None:
+    # Until uvicorn installs its own handlers (and after it restores ours), SIGTERM
+    # unwinds like Ctrl-C so the embedded Redis is always stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def _dev_api_key(data_dir: Path) -> str:
+    """The dev bootstrap key, kept under the data dir so it survives restarts."""
+    path = data_dir / _DEV_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = "otpg_dev_" + secrets.token_urlsafe(24)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+@contextlib.contextmanager
+def _redis_url(settings: Settings, *, persistent: bool = True) -> Iterator[str]:
+    """The configured Redis, the embedded one already running, or a new embedded one."""
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    data_dir = Path(settings.data_dir)
+    url_file = data_dir / _REDIS_URL_FILE
+    if url_file.exists():
+        url = url_file.read_text().strip()
+        with contextlib.suppress(redis.RedisError), redis.Redis.from_url(url) as client:
+            if client.ping():
+                yield url
+                return
+    embedded = EmbeddedRedis(data_dir, persistent=persistent).start()
+    try:
+        url_file.write_text(embedded.url + "\n")
+        yield embedded.url
+    finally:
+        url_file.unlink(missing_ok=True)
+        embedded.stop()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    overrides = {
+        name: value
+        for name, value in (("host", args.host), ("port", args.port), ("workers", args.workers))
+        if value is not None
+    }
+    settings = load_settings(overrides=overrides)
+    _exit_on_sigterm()
+    with _redis_url(settings) as url:
+        os.environ["OTPGATE_REDIS_URL"] = url
+        for name, value in overrides.items():
+            os.environ[f"OTPGATE_{name.upper()}"] = str(value)
+        base = f"http://{settings.host}:{settings.port}"
+        print(f"otpgate {settings.env} on {base}  (redis: {url}, workers: {settings.workers})")
+        if settings.env == "dev":
+            key = settings.bootstrap_api_key or _dev_api_key(Path(settings.data_dir))
+            os.environ["OTPGATE_BOOTSTRAP_API_KEY"] = key
+            print(f"  API key:  {key}")
+            print(f"  outbox:   {base}/dev/outbox")
+            print(f"  API docs: {base}/schema")
+        sys.stdout.flush()
+        uvicorn.run(
+            "app.asgi:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=args.access_log,
+            log_level="info",
+            timeout_graceful_shutdown=10,
+        )
+    return 0
+
+
+async def _keys(args: argparse.Namespace, url: str) -> int:
+    from app.apps.keys import ApiKeyStore
+
+    client = redis.asyncio.Redis.from_url(url, decode_responses=True)
+    store = ApiKeyStore(client)
+    try:
+        if args.keys_command == "create":
+            key, record = await store.create(args.app, args.scopes.split(","), args.name)
+            print(f"{key}\n(id {record.id}, app {record.app}, scopes {','.join(record.scopes)}; "
+                  "shown once, store it now)")
+        elif args.keys_command == "list":
+            for record in await store.list():
+                print(f"{record.id}  app={record.app}  scopes={','.join(record.scopes)}  "
+                      f"name={record.name!r}")
+        elif not await store.revoke(args.id):
+            print(f"no API key with id {args.id}", file=sys.stderr)
+            return 1
+        else:
+            print(f"revoked {args.id}")
+    finally:
+        await client.aclose()
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from app.asgi import openapi_document
+
+    text = openapi_document()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _check_config(_: argparse.Namespace) -> int:
+    settings = load_settings()
+    shown: dict[str, Any] = {
+        name: getattr(settings, name)
+        for name in settings.__struct_fields__
+        if name not in {"pepper", "bootstrap_api_key", "argon2", "apps", "messages"}
+    }
+    shown["pepper"] = "set" if settings.pepper else "dev default"
+    print(json.dumps(shown, indent=2, default=str))
+    print("configuration is valid")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="otpgate", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service (and the embedded Redis)")
+    serve.add_argument("--host", help="address to bind (OTPGATE_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (OTPGATE_PORT, default 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (OTPGATE_WORKERS)")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(handler=_serve)
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_commands.add_parser("create", help="create a key (printed once)")
+    create.add_argument("--app", default="default")
+    create.add_argument("--scopes", default="verify", help="comma-separated: verify,admin")
+    create.add_argument("--name", default="")
+    keys_commands.add_parser("list", help="list keys (never the keys themselves)")
+    revoke = keys_commands.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("id")
+    keys.set_defaults(handler=None)
+
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document")
+    openapi.add_argument("--output", "-o", default="openapi.json")
+    openapi.set_defaults(handler=_openapi)
+
+    check = commands.add_parser("check-config", help="validate the settings and show them")
+    check.set_defaults(handler=_check_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "keys":
+            settings = load_settings()
+            with _redis_url(settings) as url:
+                return asyncio.run(_keys(args, url))
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"otpgate: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

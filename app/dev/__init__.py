@@ -1,0 +1,1 @@
+"""Dev-mode only routes."""

@@ -1,0 +1,1 @@
+"""SMS providers behind one small async interface."""

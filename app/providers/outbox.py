@@ -1,0 +1,62 @@
+"""The dev outbox: messages are kept in Redis for a person or a test to read.
+
+The one place where a message body (and so a code) is stored; it exists only in dev
+mode, is capped in length and expires.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from app.providers.base import OutgoingMessage, SendResult
+from app.store.keys import Keys
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["OutboxEntry", "OutboxProvider"]
+
+
+class OutboxEntry(msgspec.Struct, frozen=True):
+    """A captured message as GET /dev/outbox shows it."""
+
+    id: str
+    message_id: str
+    to: str
+    text: str
+    sent_at: float
+
+
+class OutboxProvider:
+    """Keeps the newest ``max_messages`` messages for ``ttl`` seconds."""
+
+    name = "outbox"
+
+    def __init__(self, client: Redis, *, max_messages: int, ttl: float) -> None:
+        self._client = client
+        self._max = max_messages
+        self._ttl_ms = int(ttl * 1000)
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        entry = OutboxEntry(
+            id="out_" + message.message_id.removeprefix("msg_"),
+            message_id=message.message_id,
+            to=message.to,
+            text=message.text,
+            sent_at=time.time(),
+        )
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.lpush(Keys.OUTBOX, msgspec.json.encode(entry))
+            pipe.ltrim(Keys.OUTBOX, 0, self._max - 1)
+            pipe.pexpire(Keys.OUTBOX, self._ttl_ms)
+            await pipe.execute()
+        return SendResult(accepted=True, provider_message_id=entry.id)
+
+    async def messages(self, to: str | None = None, limit: int = 50) -> list[OutboxEntry]:
+        """Newest first; only those to ``to`` (E.164) when given."""
+        raw = await self._client.lrange(Keys.OUTBOX, 0, -1)
+        entries = (msgspec.json.decode(item, type=OutboxEntry) for item in raw)
+        return [entry for entry in entries if to is None or entry.to == to][:limit]

@@ -1,0 +1,199 @@
+"""otpgate settings: one msgspec Struct read once from ``OTPGATE_*`` and a TOML file.
+
+Flat values come from the environment (``OTPGATE_CODE_TTL=120``); structured parts
+(per-app overrides, message texts) come from the TOML file named by ``OTPGATE_CONFIG``.
+The environment wins over the file. Everything is validated at start, so a typo is a
+clear start-up error rather than a failed send later.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+__all__ = [
+    "DEV_PEPPER",
+    "AppSettings",
+    "Argon2Settings",
+    "ConfigError",
+    "Policy",
+    "Settings",
+    "load_settings",
+]
+
+#: The pepper used when none is configured. Fine for a laptop, refused in prod.
+DEV_PEPPER = "otpgate-dev-pepper-do-not-use-in-production"
+
+Environment = Literal["dev", "test", "prod"]
+ResendPolicy = Literal["replace", "keep"]
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
+Count = Annotated[int, msgspec.Meta(ge=1, le=100)]
+CodeLength = Annotated[int, msgspec.Meta(ge=4, le=10)]
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says what to change."""
+
+
+class Argon2Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """argon2id parameters for code hashes (defaults: OWASP's minimum recommendation)."""
+
+    time_cost: Annotated[int, msgspec.Meta(ge=1)] = 2
+    memory_cost: Annotated[int, msgspec.Meta(ge=8)] = 19456  # KiB
+    parallelism: Annotated[int, msgspec.Meta(ge=1)] = 1
+
+
+class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+    """Per-app overrides of the verification policy; unset fields use the global value."""
+
+    code_length: CodeLength | None = None
+    code_ttl: Seconds | None = None
+    max_attempts: Count | None = None
+    max_sends: Count | None = None
+    resend_cooldown: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    resend_policy: ResendPolicy | None = None
+
+
+class Policy(msgspec.Struct, frozen=True):
+    """The verification rules that apply to one app (globals merged with its overrides)."""
+
+    code_length: int
+    code_ttl: float
+    max_attempts: int
+    max_sends: int
+    resend_cooldown: float
+    resend_policy: ResendPolicy
+
+
+class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Every setting of otpgate. Environment name: ``OTPGATE_`` + the upper-cased field."""
+
+    env: Environment = "dev"
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    #: ``redis://``, ``rediss://`` or ``unix://``; unset means the embedded redis-server.
+    redis_url: str | None = None
+    #: Where the embedded Redis keeps its data and AOF.
+    data_dir: str = "./var"
+    #: Secret mixed into every code hash and phone-number key; never stored in Redis.
+    pepper: str | None = None
+    #: An API key with every scope for the ``default`` app, created at start.
+    bootstrap_api_key: str | None = None
+    provider: Literal["outbox"] = "outbox"
+
+    code_length: CodeLength = 6
+    code_ttl: Seconds = 300
+    max_attempts: Count = 5
+    max_sends: Count = 5
+    resend_cooldown: Annotated[float, msgspec.Meta(ge=0)] = 60
+    resend_policy: ResendPolicy = "replace"
+    #: How long a finished or expired verification stays readable (status, statistics).
+    retention: Seconds = 86400
+    idempotency_ttl: Seconds = 86400
+
+    argon2: Argon2Settings = Argon2Settings()
+    #: Threads that hash codes; 0 means one per CPU core.
+    hash_threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
+    max_body_size: Annotated[int, msgspec.Meta(ge=1024)] = 16384
+    redis_timeout: Seconds = 2.0
+
+    outbox_max_messages: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    outbox_ttl: Seconds = 3600
+
+    #: Message text per locale; ``{code}`` and ``{minutes}`` are filled in.
+    messages: dict[str, str] = msgspec.field(default_factory=dict)
+    apps: dict[str, AppSettings] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.env == "prod":
+            if not self.pepper or self.pepper == DEV_PEPPER:
+                raise ConfigError("OTPGATE_PEPPER must be set to a secret of your own in prod")
+            if len(self.pepper) < 32:
+                raise ConfigError("OTPGATE_PEPPER must be at least 32 characters in prod")
+            if self.provider == "outbox":
+                raise ConfigError(
+                    "the outbox provider only captures messages; it is refused in prod"
+                )
+        for locale, text in self.messages.items():
+            if "{code}" not in text:
+                raise ConfigError(f"messages.{locale} must contain {{code}}")
+
+    @property
+    def secret_pepper(self) -> bytes:
+        """The pepper as bytes (the dev default outside prod)."""
+        return (self.pepper or DEV_PEPPER).encode()
+
+    def policy_for(self, app: str) -> Policy:
+        """The verification rules for ``app``: its overrides on top of the globals."""
+        own = self.apps.get(app, AppSettings())
+        return Policy(
+            code_length=own.code_length or self.code_length,
+            code_ttl=own.code_ttl or self.code_ttl,
+            max_attempts=own.max_attempts or self.max_attempts,
+            max_sends=own.max_sends or self.max_sends,
+            resend_cooldown=(
+                self.resend_cooldown if own.resend_cooldown is None else own.resend_cooldown
+            ),
+            resend_policy=own.resend_policy or self.resend_policy,
+        )
+
+
+_FLAT_FIELDS = {
+    name
+    for name, field_type in Settings.__annotations__.items()
+    if not name.startswith("_") and name not in {"argon2", "messages", "apps"}
+}
+_ENV_PREFIX = "OTPGATE_"
+
+
+def _from_environment(environ: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    argon2: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(_ENV_PREFIX):
+            continue
+        name = key[len(_ENV_PREFIX) :].lower()
+        if name in _FLAT_FIELDS:
+            values[name] = value
+        elif name.startswith("argon2_"):
+            argon2[name.removeprefix("argon2_")] = value
+    if argon2:
+        values["argon2"] = argon2
+    return values
+
+
+def load_settings(
+    environ: dict[str, str] | None = None, *, overrides: dict[str, Any] | None = None
+) -> Settings:
+    """Read the TOML file (``OTPGATE_CONFIG``) and the environment into :class:`Settings`.
+
+    Args:
+        environ: the environment to read (``os.environ`` when omitted).
+        overrides: values that win over both (used by the CLI's flags and by tests).
+
+    Raises:
+        ConfigError: a value is missing, of the wrong type, or not allowed.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    if config_path := environ.get("OTPGATE_CONFIG"):
+        try:
+            values = tomllib.loads(Path(config_path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read OTPGATE_CONFIG={config_path}: {exc}") from exc
+    env_values = _from_environment(environ)
+    if "argon2" in env_values:
+        env_values["argon2"] = {**values.get("argon2", {}), **env_values["argon2"]}
+    values.update(env_values)
+    values.update(overrides or {})
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid setting: {exc}") from exc
+    except ConfigError:
+        raise

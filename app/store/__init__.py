@@ -1,0 +1,1 @@
+"""Redis: the client, the embedded server, key names and the Lua scripts."""

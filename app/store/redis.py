@@ -1,0 +1,55 @@
+"""The Redis client and the Lua scripts that make every state change atomic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+
+if TYPE_CHECKING:
+    from redis.commands.core import AsyncScript
+
+__all__ = ["Scripts", "connect"]
+
+_LUA_DIR = Path(__file__).parent / "lua"
+
+
+def connect(url: str, *, timeout: float) -> Redis:
+    """A pooled client for ``url``; commands fail fast when Redis does not answer.
+
+    The pool reconnects by itself, so the service recovers as soon as Redis is back.
+    """
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=30,
+    )
+
+
+class Scripts:
+    """The scripts in ``lua/``, each prefixed with ``_lib.lua``.
+
+    redis-py's ``register_script`` calls them by SHA and reloads a script when Redis
+    answers NOSCRIPT (after a restart or SCRIPT FLUSH); :meth:`load` warms the cache at
+    start so the first request does not pay for it.
+    """
+
+    def __init__(self, client: Redis) -> None:
+        prelude = (_LUA_DIR / "_lib.lua").read_text()
+        self._scripts: dict[str, AsyncScript] = {
+            path.stem: client.register_script(prelude + "\n" + path.read_text())
+            for path in sorted(_LUA_DIR.glob("*.lua"))
+            if not path.name.startswith("_")
+        }
+        self._client = client
+
+    async def load(self) -> None:
+        for script in self._scripts.values():
+            await self._client.script_load(script.script)
+
+    async def run(self, name: str, keys: list[str], args: list[Any]) -> list[Any]:
+        """Run script ``name`` (the file's stem) with ``keys`` and ``args``."""
+        return await self._scripts[name](keys=keys, args=args)  # type: ignore[no-any-return]

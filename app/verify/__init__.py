@@ -1,0 +1,1 @@
+"""Verifications: issue a code by SMS, check what the person typed back."""

@@ -1,0 +1,78 @@
+"""HTTP routes of verifications: thin handlers over :class:`VerificationService`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from app.apps.auth import requires_scope
+from app.apps.keys import ApiKey
+from app.verify.models import (
+    CheckResult,
+    CheckVerification,
+    StartVerification,
+    VerificationDetail,
+    VerificationView,
+)
+
+from app.verify.service import VerificationService
+
+__all__ = ["VerificationController"]
+
+
+class VerificationController(Controller):
+    path = "/v1/verifications"
+    tags = ["verifications"]
+    guards = [requires_scope("verify")]  # noqa: RUF012
+    security = [{"apiKey": []}]  # noqa: RUF012
+    # Litestar resolves handler annotations at start-up, so these names must exist then.
+    signature_types = [ApiKey, VerificationService]  # noqa: RUF012
+
+    @post(
+        "/",
+        operation_id="startVerification",
+        summary="Send a code (or resend one)",
+        status_code=201,
+        responses=None,
+    )
+    async def start(
+        self,
+        data: StartVerification,
+        request: Request[ApiKey, str, object],
+        verifications: VerificationService,
+        idempotency_key: Annotated[
+            str | None,
+            Parameter(
+                header="Idempotency-Key",
+                description="Repeat a request safely: same key and body within 24 h, same answer.",
+                required=False,
+            ),
+        ] = None,
+    ) -> Response[VerificationView]:
+        view, replayed = await verifications.start(request.user.app, data, idempotency_key)
+        return Response(view, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+    @get("/{verification_id:str}", operation_id="getVerification", summary="Read a verification")
+    async def read(
+        self, verification_id: str, request: Request[ApiKey, str, object], verifications: VerificationService
+    ) -> VerificationDetail:
+        return await verifications.get(request.user.app, verification_id)
+
+    @post("/check", operation_id="checkVerification", summary="Check a code", status_code=200)
+    async def check(
+        self, data: CheckVerification, request: Request[ApiKey, str, object], verifications: VerificationService
+    ) -> CheckResult:
+        return await verifications.check(request.user.app, data)
+
+    @post(
+        "/{verification_id:str}/cancel",
+        operation_id="cancelVerification",
+        summary="Cancel a pending verification",
+        status_code=200,
+    )
+    async def cancel(
+        self, verification_id: str, request: Request[ApiKey, str, object], verifications: VerificationService
+    ) -> VerificationDetail:
+        return await verifications.cancel(request.user.app, verification_id)

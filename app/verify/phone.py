@@ -1,0 +1,70 @@
+"""Phone numbers: normalisation to E.164 with phonenumbers, masking, keyed digests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import msgspec
+import phonenumbers
+
+from app.errors import OtpgateError
+
+__all__ = ["Phone", "mask_phone", "normalize_phone", "phone_digest"]
+
+_MAX_INPUT = 32
+
+
+class Phone(msgspec.Struct, frozen=True):
+    """A valid number: E.164 text, its ISO region and its calling code."""
+
+    e164: str
+    region: str
+    calling_code: int
+
+
+def normalize_phone(raw: str, country: str | None = None) -> Phone:
+    """Parse ``raw`` (E.164, or national digits with ``country``) into a valid :class:`Phone`.
+
+    Raises:
+        OtpgateError: ``invalid_phone`` when it is not a possible, valid number.
+    """
+    if len(raw) > _MAX_INPUT:
+        raise OtpgateError("invalid_phone", "the number is too long")
+    region = country.upper() if country else None
+    if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise OtpgateError("invalid_phone", f"unknown country {country!r}")
+    if region is None and not raw.strip().startswith("+"):
+        raise OtpgateError(
+            "invalid_phone", "give the number in E.164 (+8613800138000) or set `country`"
+        )
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise OtpgateError("invalid_phone", f"cannot parse the number: {exc}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise OtpgateError("invalid_phone", "the number is not valid for its country")
+    return Phone(
+        e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+        region=phonenumbers.region_code_for_number(parsed) or "ZZ",
+        calling_code=parsed.country_code or 0,
+    )
+
+
+def mask_phone(e164: str) -> str:
+    """``+8613800138000`` -> ``+86138****8000``: enough to recognise, not to dial."""
+    try:
+        parsed = phonenumbers.parse(e164)
+        prefix = f"+{parsed.country_code}"
+    except phonenumbers.NumberParseException:
+        prefix = e164[:1]
+    national = e164[len(prefix) :]
+    keep_head = min(3, max(0, len(national) - 6))
+    keep_tail = min(4, max(0, len(national) - keep_head - 2))
+    hidden = len(national) - keep_head - keep_tail
+    return prefix + national[:keep_head] + "*" * hidden + national[len(national) - keep_tail :]
+
+
+def phone_digest(pepper: bytes, e164: str) -> str:
+    """A keyed digest of a number, used wherever a key or record refers to it."""
+    return hmac.new(pepper, b"phone\x00" + e164.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,427 @@
+"""Send, resend, check and cancel verifications.
+
+Every state change is one Lua script (see ``app/store/lua``); this module decides which
+to run and turns their answers into views or domain errors. It knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from app.errors import OtpgateError
+from app.providers.base import OutgoingMessage
+from app.store.keys import Keys, random_id
+from app.verify.codes import generate_code
+from app.verify.idempotency import fingerprint
+from app.verify.models import (
+    CheckResult,
+    CheckVerification,
+    MessageView,
+    StartVerification,
+    VerificationDetail,
+    VerificationView,
+)
+from app.verify.phone import mask_phone, normalize_phone, phone_digest
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from app.providers.base import Provider
+    from app.settings import Policy, Settings
+    from app.store.redis import Scripts
+    from app.verify.codes import CodeHasher
+    from app.verify.idempotency import IdempotencyStore
+    from app.verify.phone import Phone
+    from app.verify.texts import MessageTexts
+
+__all__ = ["VerificationService"]
+
+# A send re-reads the pending index when another request changed it in between.
+_SEND_TRIES = 3
+# The pre-check against the local clock only refuses clear cases; the script decides.
+_CLOCK_SLACK_MS = 250
+
+
+def _utc(ms: int | str) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, UTC)
+
+
+def _validate_client_ip(client_ip: str | None) -> None:
+    if client_ip is None:
+        return
+    try:
+        ipaddress.ip_address(client_ip)
+    except ValueError:
+        raise OtpgateError("invalid_request", f"client_ip {client_ip!r} is not an IP address")
+
+
+def _message_view(raw: str) -> MessageView:
+    data = msgspec.json.decode(raw)
+    created = data.get("created_at")
+    return MessageView(
+        id=data["id"],
+        provider=data["provider"],
+        status=data["status"],
+        provider_message_id=data.get("provider_message_id"),
+        created_at=_utc(created) if created is not None else None,
+    )
+
+
+class VerificationService:
+    """The verification flow for every app."""
+
+    def __init__(
+        self,
+        *,
+        client: Redis,
+        scripts: Scripts,
+        hasher: CodeHasher,
+        settings: Settings,
+        provider: Provider,
+        texts: MessageTexts,
+        idempotency: IdempotencyStore,
+    ) -> None:
+        self._client = client
+        self._scripts = scripts
+        self._hasher = hasher
+        self._settings = settings
+        self._provider = provider
+        self._texts = texts
+        self._idempotency = idempotency
+        self._keys = Keys(settings.secret_pepper)
+        self._retention_ms = int(settings.retention * 1000)
+
+    # -- send ------------------------------------------------------------------------
+
+    async def start(
+        self, app: str, request: StartVerification, idempotency_key: str | None = None
+    ) -> tuple[VerificationView, bool]:
+        """Send a code, or resend one for the pending verification of this number.
+
+        Returns the view and whether it is a replay of an earlier idempotent request.
+        """
+        phone = normalize_phone(request.to, request.country)
+        locale = self._texts.resolve(request.locale, phone.region)
+        _validate_client_ip(request.client_ip)
+        if idempotency_key is None:
+            return await self._send(app, phone, request.purpose, locale), False
+
+        body = fingerprint(request)
+        stored = await self._idempotency.claim(app, idempotency_key, body)
+        if stored is not None:
+            # The stored copy has no number in it; the body is the same, so is the number.
+            return msgspec.convert({**stored, "to": phone.e164}, VerificationView), True
+        try:
+            view = await self._send(app, phone, request.purpose, locale)
+        except BaseException:
+            await self._idempotency.release(app, idempotency_key)
+            raise
+        stored_view = msgspec.to_builtins(view)
+        stored_view.pop("to")
+        await self._idempotency.complete(app, idempotency_key, body, stored_view)
+        return view, False
+
+    async def _send(self, app: str, phone: Phone, purpose: str, locale: str) -> VerificationView:
+        policy = self._settings.policy_for(app)
+        number = phone_digest(self._settings.secret_pepper, phone.e164)
+        lookup = self._keys.lookup(app, number, purpose)
+        index_key = Keys.pending(lookup)
+        for _ in range(_SEND_TRIES):
+            expected = self._precheck(await self._client.get(index_key))
+            verification_id = expected or Keys.new_verification_id(lookup)
+            code = generate_code(policy.code_length)
+            code_hash = await self._hasher.hash(verification_id, code)
+            message: dict[str, Any] = {
+                "id": random_id("msg_"),
+                "provider": self._provider.name,
+                "status": "queued",
+            }
+            result = await self._scripts.run(
+                "send",
+                [index_key, Keys.verification(verification_id), Keys.latest(lookup)],
+                [
+                    expected or "",
+                    verification_id,
+                    code_hash,
+                    int(policy.code_ttl * 1000),
+                    self._retention_ms,
+                    int(policy.resend_cooldown * 1000),
+                    policy.max_sends,
+                    policy.max_attempts,
+                    policy.resend_policy,
+                    msgspec.json.encode(message),
+                    *self._new_record_fields(app, phone, number, purpose, locale, lookup),
+                ],
+            )
+            outcome = result[0]
+            if outcome == "conflict":
+                continue
+            if outcome == "cooldown":
+                raise OtpgateError(
+                    "resend_cooldown",
+                    "a code was sent to this number moments ago",
+                    retry_after=int(result[10]) / 1000,
+                    verification_id=verification_id,
+                )
+            if outcome == "max_sends":
+                raise OtpgateError(
+                    "max_sends_reached",
+                    f"this verification already sent {result[5]} codes",
+                    verification_id=verification_id,
+                )
+            message["created_at"] = int(result[2])
+            message_view = await self._deliver(
+                verification_id, lookup, phone, locale, code, policy, message, int(result[5])
+            )
+            return self._view_from_send(result, phone.e164, purpose, message_view)
+        raise OtpgateError(
+            "resend_cooldown",
+            "another request is sending a code to this number",
+            retry_after=policy.resend_cooldown or 1,
+        )
+
+    def _precheck(self, pending: str | None) -> str | None:
+        """The id of the pending verification, after refusing what the index rules out."""
+        if pending is None:
+            return None
+        verification_id, last_send, sends, max_sends, cooldown = pending.split(" ")
+        wait_ms = int(last_send) + int(cooldown) - time.time() * 1000
+        if wait_ms > _CLOCK_SLACK_MS:
+            raise OtpgateError(
+                "resend_cooldown",
+                "a code was sent to this number moments ago",
+                retry_after=wait_ms / 1000,
+                verification_id=verification_id,
+            )
+        if int(sends) >= int(max_sends):
+            raise OtpgateError(
+                "max_sends_reached",
+                f"this verification already sent {sends} codes",
+                verification_id=verification_id,
+            )
+        return verification_id
+
+    @staticmethod
+    def _new_record_fields(
+        app: str, phone: Phone, number: str, purpose: str, locale: str, lookup: str
+    ) -> list[str]:
+        return [
+            "app", app,
+            "purpose", purpose,
+            "to", mask_phone(phone.e164),
+            "ph", number,
+            "region", phone.region,
+            "channel", "sms",
+            "locale", locale,
+            "lk", lookup,
+        ]  # fmt: skip
+
+    async def _deliver(
+        self,
+        verification_id: str,
+        lookup: str,
+        phone: Phone,
+        locale: str,
+        code: str,
+        policy: Policy,
+        message: dict[str, Any],
+        number: int,
+    ) -> MessageView:
+        minutes = max(1, math.ceil(policy.code_ttl / 60))
+        outgoing = OutgoingMessage(
+            message_id=message["id"],
+            to=phone.e164,
+            region=phone.region,
+            locale=locale,
+            text=self._texts.render(locale, code, minutes),
+            code=code,
+            minutes=minutes,
+        )
+        result = await self._provider.send(outgoing)
+        message["status"] = "sent" if result.accepted else "failed"
+        message["provider_message_id"] = result.provider_message_id
+        if not result.accepted:
+            message["error_code"] = result.error_code
+        await self._scripts.run(
+            "record_message",
+            [Keys.verification(verification_id), Keys.pending(lookup)],
+            [
+                f"m:{number}",
+                msgspec.json.encode(message),
+                "failed" if not result.accepted and number == 1 else "",
+                self._retention_ms,
+            ],
+        )
+        if not result.accepted:
+            raise OtpgateError(
+                "delivery_failed",
+                result.error_message or "the provider refused the message",
+                provider=self._provider.name,
+                provider_error=result.error_code,
+                verification_id=verification_id,
+            )
+        return MessageView(
+            id=message["id"],
+            provider=message["provider"],
+            status=message["status"],
+            provider_message_id=result.provider_message_id,
+            created_at=_utc(message["created_at"]),
+        )
+
+    @staticmethod
+    def _view_from_send(
+        result: list[Any], to: str, purpose: str, message: MessageView
+    ) -> VerificationView:
+        (_, verification_id, now, expires, last_send, sends, attempts, max_attempts,
+         max_sends, cooldown, _) = result  # fmt: skip
+        return VerificationView(
+            id=verification_id,
+            to=to,
+            purpose=purpose,
+            channel="sms",
+            status="pending",
+            created_at=_utc(now),
+            expires_at=_utc(expires),
+            resend_after=_utc(int(last_send) + int(cooldown)),
+            attempts_remaining=int(max_attempts) - int(attempts),
+            sends=int(sends),
+            sends_remaining=int(max_sends) - int(sends),
+            message=message,
+        )
+
+    # -- read ------------------------------------------------------------------------
+
+    async def get(self, app: str, verification_id: str) -> VerificationDetail:
+        """The verification ``verification_id`` of ``app`` with all its messages."""
+        record = await self._record(app, verification_id)
+        return self._detail(record)
+
+    async def _record(self, app: str, verification_id: str) -> dict[str, str]:
+        if not Keys.is_verification_id(verification_id):
+            raise OtpgateError("verification_not_found", f"no verification {verification_id!r}")
+        record: dict[str, str] = await self._client.hgetall(Keys.verification(verification_id))
+        if not record or record.get("app") != app:
+            raise OtpgateError("verification_not_found", f"no verification {verification_id!r}")
+        return record
+
+    @staticmethod
+    def _detail(record: dict[str, str]) -> VerificationDetail:
+        status = record["status"]
+        expires = int(record["expires"])
+        if status == "pending" and expires <= time.time() * 1000:
+            status = "expired"
+        sends = int(record["sends"])
+        messages = [_message_view(record[f"m:{n}"]) for n in range(1, sends + 1) if f"m:{n}" in record]
+        attempts_remaining = int(record["max_attempts"]) - int(record["attempts"])
+        pending = status == "pending"
+        return VerificationDetail(
+            id=record["id"],
+            to=record["to"],
+            purpose=record["purpose"],
+            channel=record["channel"],
+            status=status,
+            created_at=_utc(record["created"]),
+            expires_at=_utc(expires),
+            resend_after=_utc(int(record["last_send"]) + int(record["cooldown"])) if pending else None,
+            attempts_remaining=attempts_remaining if pending else 0,
+            sends=sends,
+            sends_remaining=int(record["max_sends"]) - sends if pending else 0,
+            message=messages[-1] if messages else None,
+            messages=messages,
+        )
+
+    # -- check -----------------------------------------------------------------------
+
+    async def check(self, app: str, request: CheckVerification) -> CheckResult:
+        """Compare a typed code with the verification's codes; approve on a match."""
+        verification_id = await self._resolve(app, request)
+        record_key = Keys.verification(verification_id)
+        reserved = await self._scripts.run("reserve_attempt", [record_key], [app])
+        outcome = reserved[0]
+        if outcome != "ok":
+            raise self._not_checkable(verification_id, outcome, reserved)
+        used, max_attempts, lookup = int(reserved[1]), int(reserved[2]), reserved[3]
+        numbers, hashes = reserved[4::2], reserved[5::2]
+        found = await self._hasher.match(hashes, verification_id, request.code)
+        index_key = Keys.pending(lookup)
+        if found is not None:
+            settled = await self._scripts.run(
+                "conclude", [record_key, index_key], ["approve", numbers[found], self._retention_ms]
+            )
+            if settled[0] == "approved":
+                return CheckResult(verification_id, "approved", valid=True, attempts_remaining=max_attempts - used)
+            if settled[0] == "status":
+                # A concurrent check approved (or ended) it first: this code is consumed.
+                raise self._not_checkable(verification_id, "status", settled)
+            # "stale": a resend replaced the code while it was being compared.
+        remaining = max_attempts - used
+        if remaining > 0:
+            return CheckResult(verification_id, "pending", valid=False, attempts_remaining=remaining)
+        settled = await self._scripts.run(
+            "conclude", [record_key, index_key], ["lock", "", self._retention_ms]
+        )
+        status = "max_attempts_reached" if settled[0] in {"locked", "pending"} else settled[1]
+        return CheckResult(verification_id, status, valid=False, attempts_remaining=0)
+
+    async def _resolve(self, app: str, request: CheckVerification) -> str:
+        if request.id is not None:
+            return request.id
+        if request.to is None:
+            raise OtpgateError("invalid_request", "give the verification `id`, or `to` and `purpose`")
+        phone = normalize_phone(request.to, request.country)
+        number = phone_digest(self._settings.secret_pepper, phone.e164)
+        latest = await self._client.get(Keys.latest(self._keys.lookup(app, number, request.purpose)))
+        if latest is None:
+            raise OtpgateError(
+                "verification_not_found", "no verification for this number and purpose"
+            )
+        return str(latest)
+
+    @staticmethod
+    def _not_checkable(verification_id: str, outcome: str, result: list[Any]) -> OtpgateError:
+        status = result[1] if outcome == "status" and len(result) > 1 else outcome
+        if status == "expired":
+            return OtpgateError("verification_expired", verification_id=verification_id)
+        if status in {"max_attempts_reached", "exhausted"}:
+            return OtpgateError(
+                "max_attempts_reached",
+                "every check attempt of this verification is used",
+                verification_id=verification_id,
+            )
+        if status == "not_found":
+            return OtpgateError("verification_not_found", f"no verification {verification_id!r}")
+        return OtpgateError(
+            "verification_not_found",
+            f"verification {verification_id} is {status}, not pending",
+            verification_id=verification_id,
+            verification_status=status,
+        )
+
+    # -- cancel ----------------------------------------------------------------------
+
+    async def cancel(self, app: str, verification_id: str) -> VerificationDetail:
+        """Cancel a pending verification; its codes stop working at once."""
+        record = await self._record(app, verification_id)
+        result = await self._scripts.run(
+            "cancel",
+            [Keys.verification(verification_id), Keys.pending(record["lk"])],
+            [app, self._retention_ms],
+        )
+        outcome = result[0]
+        if outcome == "expired":
+            raise OtpgateError("verification_expired", verification_id=verification_id)
+        if outcome == "not_found":
+            raise OtpgateError("verification_not_found", f"no verification {verification_id!r}")
+        if outcome == "status":
+            raise OtpgateError(
+                "verification_not_pending",
+                f"verification {verification_id} is {result[1]}",
+                verification_status=result[1],
+            )
+        return await self.get(app, verification_id)

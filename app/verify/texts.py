@@ -1,0 +1,50 @@
+"""The SMS text of a code, per locale."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from app.errors import OtpgateError
+
+__all__ = ["DEFAULT_TEXTS", "MessageTexts"]
+
+DEFAULT_TEXTS: Mapping[str, str] = {
+    "en": "Your verification code is {code}. It expires in {minutes} minutes. "
+    "Do not share it with anyone.",
+    "zh-CN": "您的验证码为{code}，{minutes}分钟内有效，请勿泄露。",
+}
+
+
+class MessageTexts:
+    """Texts by locale: the defaults, overridden or extended by settings."""
+
+    def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
+        self._texts = {**DEFAULT_TEXTS, **(overrides or {})}
+        self._by_lower = {locale.lower(): locale for locale in self._texts}
+
+    @property
+    def locales(self) -> list[str]:
+        return sorted(self._texts)
+
+    def resolve(self, requested: str | None, region: str) -> str:
+        """The locale to use: the one asked for (``zh`` finds ``zh-CN``), or by region.
+
+        Raises:
+            OtpgateError: ``unsupported_locale`` when no text matches the request.
+        """
+        if requested is None:
+            return "zh-CN" if region == "CN" and "zh-CN" in self._texts else "en"
+        wanted = requested.replace("_", "-").lower()
+        if wanted in self._by_lower:
+            return self._by_lower[wanted]
+        language = wanted.split("-")[0]
+        for lower, locale in sorted(self._by_lower.items()):
+            if lower == language or lower.startswith(language + "-"):
+                return locale
+        raise OtpgateError(
+            "unsupported_locale",
+            f"no message text for locale {requested!r}; known: {', '.join(self.locales)}",
+        )
+
+    def render(self, locale: str, code: str, minutes: int) -> str:
+        return self._texts[locale].format(code=code, minutes=minutes)
