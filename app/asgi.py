@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
     )
     handlers: list[Any] = [v1, HealthController]
-    if settings.env == "dev" and settings.provider == "outbox":
+    if settings.env in {"dev", "test"} and settings.provider == "outbox":
         handlers.append(OutboxController)
     return Litestar(
         route_handlers=handlers,

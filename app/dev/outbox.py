@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 from litestar import Controller, MediaType, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 from app.providers.outbox import OutboxEntry, OutboxProvider
 from app.verify.phone import normalize_phone
@@ -40,8 +42,12 @@ class OutboxController(Controller):
 
     @get("/", operation_id="devOutbox", cache=False)
     async def outbox(
-        self, request: Request[object, object, object], outbox: OutboxProvider,
-        to: str | None = None, format: str | None = None, limit: int = 50,
+        self,
+        request: Request[object, object, object],
+        outbox: NamedDependency[OutboxProvider],
+        to: FromQuery[str | None] = None,
+        format: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
     ) -> Response[object]:
         e164 = normalize_phone(to).e164 if to else None
         entries = await outbox.messages(e164, limit=max(1, min(limit, 1000)))

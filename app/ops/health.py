@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, get
+from litestar.di import NamedDependency
 
 from redis.asyncio import Redis
 
@@ -25,7 +26,7 @@ class HealthController(Controller):
         return Health("ok")
 
     @get("/readyz", operation_id="ready", summary="Redis answers", cache=False)
-    async def readyz(self, redis: Redis) -> Health:
+    async def readyz(self, redis: NamedDependency[Redis]) -> Health:
         if not await redis.ping():
             raise OtpgateError("store_unavailable")
         return Health("ready")

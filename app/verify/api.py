@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from app.apps.auth import requires_scope
 from app.apps.keys import ApiKey
@@ -39,13 +40,13 @@ class VerificationController(Controller):
     )
     async def start(
         self,
-        data: StartVerification,
+        data: JSONBody[StartVerification],
         request: Request[ApiKey, str, object],
-        verifications: VerificationService,
+        verifications: NamedDependency[VerificationService],
         idempotency_key: Annotated[
             str | None,
-            Parameter(
-                header="Idempotency-Key",
+            HeaderParameter(
+                name="Idempotency-Key",
                 description="Repeat a request safely: same key and body within 24 h, same answer.",
                 required=False,
             ),
@@ -56,13 +57,13 @@ class VerificationController(Controller):
 
     @get("/{verification_id:str}", operation_id="getVerification", summary="Read a verification")
     async def read(
-        self, verification_id: str, request: Request[ApiKey, str, object], verifications: VerificationService
+        self, verification_id: FromPath[str], request: Request[ApiKey, str, object], verifications: NamedDependency[VerificationService]
     ) -> VerificationDetail:
         return await verifications.get(request.user.app, verification_id)
 
     @post("/check", operation_id="checkVerification", summary="Check a code", status_code=200)
     async def check(
-        self, data: CheckVerification, request: Request[ApiKey, str, object], verifications: VerificationService
+        self, data: JSONBody[CheckVerification], request: Request[ApiKey, str, object], verifications: NamedDependency[VerificationService]
     ) -> CheckResult:
         return await verifications.check(request.user.app, data)
 
@@ -73,6 +74,6 @@ class VerificationController(Controller):
         status_code=200,
     )
     async def cancel(
-        self, verification_id: str, request: Request[ApiKey, str, object], verifications: VerificationService
+        self, verification_id: FromPath[str], request: Request[ApiKey, str, object], verifications: NamedDependency[VerificationService]
     ) -> VerificationDetail:
         return await verifications.cancel(request.user.app, verification_id)

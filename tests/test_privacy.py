@@ -1,0 +1,57 @@
+"""What Redis holds after real flows: no code and no phone number in clear."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+
+from app.store.keys import Keys
+from tests.conftest import AUTH, latest_code, redis_snapshot
+
+NUMBERS = ["+8613800138000", "+14155552671", "+447911123456"]
+
+
+async def test_no_code_or_number_in_any_redis_key_or_value(
+    client: AsyncTestClient[Any], redis: Redis
+) -> None:
+    codes = []
+    for to in NUMBERS:
+        sent = await client.post(
+            "/v1/verifications", json={"to": to, "purpose": "signup"}, headers=AUTH,
+        )
+        assert sent.status_code == 201
+        await client.post(
+            "/v1/verifications", json={"to": to, "purpose": "signup"},
+            headers={**AUTH, "Idempotency-Key": f"idem-{to}"},
+        )
+        codes.append(await latest_code(client, to))
+    # one approved, one locked, one left pending
+    await client.post("/v1/verifications/check", json={"to": NUMBERS[0], "purpose": "signup",
+                                                        "code": codes[0]}, headers=AUTH)
+    for _ in range(5):
+        await client.post("/v1/verifications/check", json={"to": NUMBERS[1], "purpose": "signup",
+                                                            "code": "000000"}, headers=AUTH)
+
+    snapshot = await redis_snapshot(redis)
+    # The dev outbox is the one place that shows a message, by design and in dev only.
+    snapshot.pop(Keys.OUTBOX)
+    dump = repr(snapshot)
+    assert len(snapshot) >= 6
+    for to in NUMBERS:
+        digits = to.lstrip("+")
+        assert digits not in dump
+        assert digits[-8:] not in dump  # not even the national part
+    for code in codes:
+        assert not re.search(rf"(?<![0-9A-Za-z+/]){code}(?![0-9A-Za-z+/])", dump), code
+
+
+async def test_code_hash_is_argon2id_of_a_peppered_digest(
+    client: AsyncTestClient[Any], redis: Redis
+) -> None:
+    sent = (await client.post("/v1/verifications", json={"to": NUMBERS[0]}, headers=AUTH)).json()
+    record = await redis.hgetall(Keys.verification(sent["id"]))
+    assert record["c:1"].startswith("$argon2id$v=19$m=256,t=1,p=1$")
+    assert record["to"] == "+86138****8000"
