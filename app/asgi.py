@@ -54,7 +54,9 @@ class BootstrapKeys(ApiKeyStore):
         if self._bootstrap is not None and hmac.compare_digest(
             hashlib.sha256(key.encode()).digest(), self._bootstrap
         ):
-            return ApiKey(id="bootstrap", app="default", scopes=list(SCOPES), name="bootstrap", created_at=0)
+            return ApiKey(
+                id="bootstrap", app="default", scopes=list(SCOPES), name="bootstrap", created_at=0
+            )
         return await super().find(key)
 
 
@@ -141,4 +143,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def openapi_document() -> str:
     """The OpenAPI document of the app, as written to ``openapi.json``."""
     app = create_app(load_settings({}, overrides={"redis_url": "redis://unused"}))
-    return json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True, ensure_ascii=False)
+        + "\n"
+    )

@@ -114,12 +114,16 @@ async def _keys(args: argparse.Namespace, url: str) -> int:
     try:
         if args.keys_command == "create":
             key, record = await store.create(args.app, args.scopes.split(","), args.name)
-            print(f"{key}\n(id {record.id}, app {record.app}, scopes {','.join(record.scopes)}; "
-                  "shown once, store it now)")
+            print(
+                f"{key}\n(id {record.id}, app {record.app}, scopes {','.join(record.scopes)}; "
+                "shown once, store it now)"
+            )
         elif args.keys_command == "list":
             for record in await store.list():
-                print(f"{record.id}  app={record.app}  scopes={','.join(record.scopes)}  "
-                      f"name={record.name!r}")
+                print(
+                    f"{record.id}  app={record.app}  scopes={','.join(record.scopes)}  "
+                    f"name={record.name!r}"
+                )
         elif not await store.revoke(args.id):
             print(f"no API key with id {args.id}", file=sys.stderr)
             return 1

@@ -49,8 +49,14 @@ ERRORS: Mapping[str, tuple[int, str]] = {
 }
 
 _PROBLEM_TYPE = "urn:otpgate:problem:"
-_HTTP_STATUS_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden",
-                      404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_STATUS_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
 
 
 class OtpgateError(Exception):
@@ -64,7 +70,11 @@ class OtpgateError(Exception):
     """
 
     def __init__(
-        self, code: str, detail: str | None = None, *, retry_after: float | None = None,
+        self,
+        code: str,
+        detail: str | None = None,
+        *,
+        retry_after: float | None = None,
         **extra: Any,
     ) -> None:
         if code not in ERRORS:
@@ -87,13 +97,20 @@ class OtpgateError(Exception):
 
 
 def _problem(
-    code: str, detail: str, *, extra: dict[str, Any] | None = None,
+    code: str,
+    detail: str,
+    *,
+    extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> ProblemDetailsException:
     status, title = ERRORS[code]
     return ProblemDetailsException(
-        detail=detail, status_code=status, title=title, type_=_PROBLEM_TYPE + code,
-        extra={"code": code, **(extra or {})}, headers=headers or None,
+        detail=detail,
+        status_code=status,
+        title=title,
+        type_=_PROBLEM_TYPE + code,
+        extra={"code": code, **(extra or {})},
+        headers=headers or None,
     )
 
 
@@ -102,20 +119,30 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     if code is None:
         status = HTTPStatus(exc.status_code)
         return ProblemDetailsException(
-            detail=str(exc.detail), status_code=exc.status_code, title=status.phrase,
-            extra={"code": status.name.lower()}, headers=exc.headers,
+            detail=str(exc.detail),
+            status_code=exc.status_code,
+            title=status.phrase,
+            extra={"code": status.name.lower()},
+            headers=exc.headers,
         )
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationException) and exc.extra:
         extra["errors"] = exc.extra
-    detail = exc.detail if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase else ERRORS[code][1]
+    detail = (
+        exc.detail
+        if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase
+        else ERRORS[code][1]
+    )
     return _problem(code, str(detail), extra=extra, headers=exc.headers)
 
 
 def _from_store_error(exc: Exception) -> ProblemDetailsException:
     log.warning("redis unavailable: %s", exc)
-    return _problem("store_unavailable", "Redis did not answer; nothing was changed",
-                    headers={"Retry-After": "1"})
+    return _problem(
+        "store_unavailable",
+        "Redis did not answer; nothing was changed",
+        headers={"Retry-After": "1"},
+    )
 
 
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:

@@ -115,6 +115,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                 raise ConfigError("OTPGATE_PEPPER must be set to a secret of your own in prod")
             if len(self.pepper) < 32:
                 raise ConfigError("OTPGATE_PEPPER must be at least 32 characters in prod")
+            if self.bootstrap_api_key is not None and len(self.bootstrap_api_key) < 32:
+                raise ConfigError(
+                    "OTPGATE_BOOTSTRAP_API_KEY must be at least 32 characters in prod"
+                )
             if self.provider == "outbox":
                 raise ConfigError(
                     "the outbox provider only captures messages; it is refused in prod"
@@ -193,7 +197,5 @@ def load_settings(
     values.update(overrides or {})
     try:
         return msgspec.convert(values, Settings, strict=False)
-    except msgspec.ValidationError as exc:
+    except msgspec.ValidationError as exc:  # also carries __post_init__'s ConfigError
         raise ConfigError(f"invalid setting: {exc}") from exc
-    except ConfigError:
-        raise

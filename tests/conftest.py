@@ -158,5 +158,3 @@ async def redis_snapshot(redis: Redis) -> dict[str, Any]:
             value = kind
         snapshot[key] = (kind, value, await redis.ttl(key) > 0)
     return snapshot
-
-

@@ -51,7 +51,7 @@ async def test_health_needs_no_key(client: AsyncTestClient[Any]) -> None:
 async def test_created_key_works_and_is_stored_only_as_sha256(
     client: AsyncTestClient[Any], redis: Redis
 ) -> None:
-    key, record = await ApiKeyStore(redis).create("default", ["verify"], name="login-backend")
+    key, _ = await ApiKeyStore(redis).create("default", ["verify"], name="login-backend")
     assert key.startswith("otpg_") and len(key) > 40
     response = await client.post(
         "/v1/verifications", json=BODY, headers={"Authorization": f"Bearer {key}"}

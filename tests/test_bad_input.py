@@ -100,6 +100,7 @@ async def test_unknown_route_and_wrong_method_are_problem_json(
     client: AsyncTestClient[Any],
 ) -> None:
     _assert_problem(await client.get("/v1/nothing-here", headers=AUTH), 404, "not_found")
-    _assert_problem(await client.delete("/v1/verifications/check", headers=AUTH), 405,
-                    "method_not_allowed")
+    _assert_problem(
+        await client.delete("/v1/verifications/check", headers=AUTH), 405, "method_not_allowed"
+    )
     _assert_problem(await client.put("/healthz"), 405, "method_not_allowed")

@@ -66,16 +66,15 @@ async def test_keys_are_per_app(client: AsyncTestClient[Any], redis: Redis) -> N
     headers = {"Idempotency-Key": "shared-name"}
     mine = await client.post("/v1/verifications", json={"to": TO}, headers={**AUTH, **headers})
     theirs = await client.post(
-        "/v1/verifications", json={"to": TO},
+        "/v1/verifications",
+        json={"to": TO},
         headers={"Authorization": f"Bearer {other_key}", **headers},
     )
     assert theirs.status_code == 201
     assert theirs.json()["id"] != mine.json()["id"]
 
 
-async def test_replay_expires_with_the_key_ttl(
-    make_client: ClientFactory, redis: Redis
-) -> None:
+async def test_replay_expires_with_the_key_ttl(make_client: ClientFactory, redis: Redis) -> None:
     async with make_client(idempotency_ttl=0.2) as client:
         headers = {**AUTH, "Idempotency-Key": "short"}
         first = (await client.post("/v1/verifications", json={"to": TO}, headers=headers)).json()

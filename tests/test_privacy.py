@@ -20,20 +20,29 @@ async def test_no_code_or_number_in_any_redis_key_or_value(
     codes = []
     for to in NUMBERS:
         sent = await client.post(
-            "/v1/verifications", json={"to": to, "purpose": "signup"}, headers=AUTH,
+            "/v1/verifications",
+            json={"to": to, "purpose": "signup"},
+            headers=AUTH,
         )
         assert sent.status_code == 201
         await client.post(
-            "/v1/verifications", json={"to": to, "purpose": "signup"},
+            "/v1/verifications",
+            json={"to": to, "purpose": "signup"},
             headers={**AUTH, "Idempotency-Key": f"idem-{to}"},
         )
         codes.append(await latest_code(client, to))
     # one approved, one locked, one left pending
-    await client.post("/v1/verifications/check", json={"to": NUMBERS[0], "purpose": "signup",
-                                                        "code": codes[0]}, headers=AUTH)
+    await client.post(
+        "/v1/verifications/check",
+        json={"to": NUMBERS[0], "purpose": "signup", "code": codes[0]},
+        headers=AUTH,
+    )
     for _ in range(5):
-        await client.post("/v1/verifications/check", json={"to": NUMBERS[1], "purpose": "signup",
-                                                            "code": "000000"}, headers=AUTH)
+        await client.post(
+            "/v1/verifications/check",
+            json={"to": NUMBERS[1], "purpose": "signup", "code": "000000"},
+            headers=AUTH,
+        )
 
     snapshot = await redis_snapshot(redis)
     # The dev outbox is the one place that shows a message, by design and in dev only.

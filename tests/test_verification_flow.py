@@ -26,7 +26,7 @@ async def check(client: AsyncTestClient[Any], code: str, **body: Any) -> Any:
 
 
 def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 10**len(code):0{len(code)}d}"
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
 
 
 async def test_send_read_from_outbox_check_approves_once(client: AsyncTestClient[Any]) -> None:
@@ -48,7 +48,10 @@ async def test_send_read_from_outbox_check_approves_once(client: AsyncTestClient
     approved = await check(client, code)
     assert approved.status_code == 200
     assert approved.json() == {
-        "id": body["id"], "status": "approved", "valid": True, "attempts_remaining": 4,
+        "id": body["id"],
+        "status": "approved",
+        "valid": True,
+        "attempts_remaining": 4,
     }
     again = await check(client, code)
     assert again.status_code == 404
@@ -72,7 +75,9 @@ async def test_check_by_id_works_like_check_by_number(client: AsyncTestClient[An
 
 async def test_english_text_by_default_outside_china(client: AsyncTestClient[Any]) -> None:
     await start(client, to="+14155552671")
-    outbox = (await client.get("/dev/outbox", params={"to": "+14155552671", "format": "json"})).json()
+    outbox = (
+        await client.get("/dev/outbox", params={"to": "+14155552671", "format": "json"})
+    ).json()
     assert outbox[0]["text"].startswith("Your verification code is ")
     assert "expires in 5 minutes" in outbox[0]["text"]
 

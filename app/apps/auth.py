@@ -20,7 +20,9 @@ __all__ = ["ApiKeyAuthMiddleware", "requires_scope"]
 class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
     """``Authorization: Bearer <key>``; the key's record becomes ``request.user``."""
 
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():

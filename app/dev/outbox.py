@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from typing import Any
+
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
@@ -17,7 +19,8 @@ _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>otpgate outbox</title>
 <meta http-equiv="refresh" content="5">
 <style>body{{font:15px system-ui,sans-serif;margin:2rem;color:#222}}
-table{{border-collapse:collapse}}td,th{{padding:.4rem .8rem;border-bottom:1px solid #ddd;text-align:left}}
+table{{border-collapse:collapse}}
+td,th{{padding:.4rem .8rem;border-bottom:1px solid #ddd;text-align:left}}
 .code{{font:600 1.1rem ui-monospace,monospace}}</style></head>
 <body><h1>otpgate dev outbox</h1>
 <p>Messages the <code>outbox</code> provider captured instead of sending ({count} shown, newest
@@ -30,7 +33,8 @@ def _row(entry: OutboxEntry) -> str:
     sent = datetime.fromtimestamp(entry.sent_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return (
         f"<tr><td>{sent}</td><td>{html.escape(entry.to)}</td>"
-        f'<td class="code">{html.escape(entry.text)}</td><td>{html.escape(entry.message_id)}</td></tr>'
+        f'<td class="code">{html.escape(entry.text)}</td>'
+        f"<td>{html.escape(entry.message_id)}</td></tr>"
     )
 
 
@@ -38,12 +42,12 @@ class OutboxController(Controller):
     path = "/dev/outbox"
     tags = ["dev"]
     include_in_schema = False
-    signature_types = [OutboxProvider]  # noqa: RUF012
+    signature_types = [OutboxProvider]
 
     @get("/", operation_id="devOutbox", cache=False)
     async def outbox(
         self,
-        request: Request[object, object, object],
+        request: Request[Any, Any, Any],
         outbox: NamedDependency[OutboxProvider],
         to: FromQuery[str | None] = None,
         format: FromQuery[str | None] = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-
 from redis.asyncio import Redis
 
 from app.errors import OtpgateError
@@ -19,7 +18,7 @@ class Health(msgspec.Struct, frozen=True):
 
 class HealthController(Controller):
     tags = ["operations"]
-    signature_types = [Redis]  # noqa: RUF012
+    signature_types = [Redis]
 
     @get("/healthz", operation_id="health", summary="The process is up", cache=False)
     async def healthz(self) -> Health:

@@ -58,7 +58,10 @@ class EmbeddedRedis:
             "--appendonly", "yes" if self.persistent else "no",
             "--protected-mode", "yes",
         ]  # fmt: skip
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        self._process = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             start_new_session=True,  # Ctrl-C reaches us, and we stop Redis after the server
         )
         deadline = time.monotonic() + timeout

@@ -52,4 +52,4 @@ class Scripts:
 
     async def run(self, name: str, keys: list[str], args: list[Any]) -> list[Any]:
         """Run script ``name`` (the file's stem) with ``keys`` and ``args``."""
-        return await self._scripts[name](keys=keys, args=args)  # type: ignore[no-any-return]
+        return await self._scripts[name](keys=keys, args=args)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -17,7 +17,6 @@ from app.verify.models import (
     VerificationDetail,
     VerificationView,
 )
-
 from app.verify.service import VerificationService
 
 __all__ = ["VerificationController"]
@@ -26,10 +25,10 @@ __all__ = ["VerificationController"]
 class VerificationController(Controller):
     path = "/v1/verifications"
     tags = ["verifications"]
-    guards = [requires_scope("verify")]  # noqa: RUF012
-    security = [{"apiKey": []}]  # noqa: RUF012
+    guards = [requires_scope("verify")]
+    security = [{"apiKey": []}]
     # Litestar resolves handler annotations at start-up, so these names must exist then.
-    signature_types = [ApiKey, VerificationService]  # noqa: RUF012
+    signature_types = [ApiKey, VerificationService]
 
     @post(
         "/",
@@ -41,7 +40,7 @@ class VerificationController(Controller):
     async def start(
         self,
         data: JSONBody[StartVerification],
-        request: Request[ApiKey, str, object],
+        request: Request[ApiKey, str, Any],
         verifications: NamedDependency[VerificationService],
         idempotency_key: Annotated[
             str | None,
@@ -53,17 +52,25 @@ class VerificationController(Controller):
         ] = None,
     ) -> Response[VerificationView]:
         view, replayed = await verifications.start(request.user.app, data, idempotency_key)
-        return Response(view, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None)
+        return Response(
+            view, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None
+        )
 
     @get("/{verification_id:str}", operation_id="getVerification", summary="Read a verification")
     async def read(
-        self, verification_id: FromPath[str], request: Request[ApiKey, str, object], verifications: NamedDependency[VerificationService]
+        self,
+        verification_id: FromPath[str],
+        request: Request[ApiKey, str, Any],
+        verifications: NamedDependency[VerificationService],
     ) -> VerificationDetail:
         return await verifications.get(request.user.app, verification_id)
 
     @post("/check", operation_id="checkVerification", summary="Check a code", status_code=200)
     async def check(
-        self, data: JSONBody[CheckVerification], request: Request[ApiKey, str, object], verifications: NamedDependency[VerificationService]
+        self,
+        data: JSONBody[CheckVerification],
+        request: Request[ApiKey, str, Any],
+        verifications: NamedDependency[VerificationService],
     ) -> CheckResult:
         return await verifications.check(request.user.app, data)
 
@@ -74,6 +81,9 @@ class VerificationController(Controller):
         status_code=200,
     )
     async def cancel(
-        self, verification_id: FromPath[str], request: Request[ApiKey, str, object], verifications: NamedDependency[VerificationService]
+        self,
+        verification_id: FromPath[str],
+        request: Request[ApiKey, str, Any],
+        verifications: NamedDependency[VerificationService],
     ) -> VerificationDetail:
         return await verifications.cancel(request.user.app, verification_id)

@@ -47,10 +47,16 @@ class StartVerification(msgspec.Struct, forbid_unknown_fields=True, frozen=True)
     to: PhoneInput
     purpose: Purpose = "login"
     channel: Literal["sms"] = "sms"
-    locale: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")] | None = None
-    client_ip: Annotated[
-        str, msgspec.Meta(max_length=45, description="The end user's IP as your backend saw it.")
-    ] | None = None
+    locale: (
+        Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")] | None
+    ) = None
+    client_ip: (
+        Annotated[
+            str,
+            msgspec.Meta(max_length=45, description="The end user's IP as your backend saw it."),
+        ]
+        | None
+    ) = None
     country: Country | None = None
 
 

@@ -58,7 +58,9 @@ def _validate_client_ip(client_ip: str | None) -> None:
     try:
         ipaddress.ip_address(client_ip)
     except ValueError:
-        raise OtpgateError("invalid_request", f"client_ip {client_ip!r} is not an IP address")
+        raise OtpgateError(
+            "invalid_request", f"client_ip {client_ip!r} is not an IP address"
+        ) from None
 
 
 def _message_view(raw: str) -> MessageView:
@@ -317,7 +319,9 @@ class VerificationService:
         if status == "pending" and expires <= time.time() * 1000:
             status = "expired"
         sends = int(record["sends"])
-        messages = [_message_view(record[f"m:{n}"]) for n in range(1, sends + 1) if f"m:{n}" in record]
+        messages = [
+            _message_view(record[f"m:{n}"]) for n in range(1, sends + 1) if f"m:{n}" in record
+        ]
         attempts_remaining = int(record["max_attempts"]) - int(record["attempts"])
         pending = status == "pending"
         return VerificationDetail(
@@ -328,7 +332,9 @@ class VerificationService:
             status=status,
             created_at=_utc(record["created"]),
             expires_at=_utc(expires),
-            resend_after=_utc(int(record["last_send"]) + int(record["cooldown"])) if pending else None,
+            resend_after=_utc(int(record["last_send"]) + int(record["cooldown"]))
+            if pending
+            else None,
             attempts_remaining=attempts_remaining if pending else 0,
             sends=sends,
             sends_remaining=int(record["max_sends"]) - sends if pending else 0,
@@ -355,14 +361,18 @@ class VerificationService:
                 "conclude", [record_key, index_key], ["approve", numbers[found], self._retention_ms]
             )
             if settled[0] == "approved":
-                return CheckResult(verification_id, "approved", valid=True, attempts_remaining=max_attempts - used)
+                return CheckResult(
+                    verification_id, "approved", valid=True, attempts_remaining=max_attempts - used
+                )
             if settled[0] == "status":
                 # A concurrent check approved (or ended) it first: this code is consumed.
                 raise self._not_checkable(verification_id, "status", settled)
             # "stale": a resend replaced the code while it was being compared.
         remaining = max_attempts - used
         if remaining > 0:
-            return CheckResult(verification_id, "pending", valid=False, attempts_remaining=remaining)
+            return CheckResult(
+                verification_id, "pending", valid=False, attempts_remaining=remaining
+            )
         settled = await self._scripts.run(
             "conclude", [record_key, index_key], ["lock", "", self._retention_ms]
         )
@@ -373,10 +383,14 @@ class VerificationService:
         if request.id is not None:
             return request.id
         if request.to is None:
-            raise OtpgateError("invalid_request", "give the verification `id`, or `to` and `purpose`")
+            raise OtpgateError(
+                "invalid_request", "give the verification `id`, or `to` and `purpose`"
+            )
         phone = normalize_phone(request.to, request.country)
         number = phone_digest(self._settings.secret_pepper, phone.e164)
-        latest = await self._client.get(Keys.latest(self._keys.lookup(app, number, request.purpose)))
+        latest = await self._client.get(
+            Keys.latest(self._keys.lookup(app, number, request.purpose))
+        )
         if latest is None:
             raise OtpgateError(
                 "verification_not_found", "no verification for this number and purpose"

@@ -1,0 +1,39 @@
+# otpgate: `make run` starts the service, `make test` runs every check. Both install
+# what they need into .venv (uv, pinned by uv.lock) on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+UV     := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+STAMP  := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint bench openapi lock clean
+
+$(STAMP): pyproject.toml uv.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "otpgate needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	@test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet uv==$(UV_VERSION); }
+	@$(UV) sync --frozen --quiet
+	@rm -f $(VENV)/.synced-* && touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/otpgate serve
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/mypy
+
+test: lint
+	$(VENV)/bin/pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/bench.py
+
+openapi: $(STAMP)
+	$(VENV)/bin/otpgate openapi
+
+lock: $(STAMP)
+	$(UV) lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

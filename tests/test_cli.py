@@ -1,0 +1,181 @@
+"""The ``otpgate`` command as a user runs it: serve with the embedded Redis, keys, openapi."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from app.store.embedded import free_port
+
+ROOT = Path(__file__).parent.parent
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTPGATE_")}
+    env.update(
+        OTPGATE_DATA_DIR=str(data_dir),
+        OTPGATE_ARGON2_TIME_COST="1",
+        OTPGATE_ARGON2_MEMORY_COST="256",
+        **extra,
+    )
+    return env
+
+
+def _otpgate(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[str], port: int, data_dir: Path) -> None:
+        self.process, self.port, self.data_dir = process, port, data_dir
+        self.base = f"http://127.0.0.1:{port}"
+
+    @property
+    def redis_url(self) -> str:
+        return (self.data_dir / "redis.url").read_text().strip()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[object]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> Served:
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(port), *args],
+            cwd=ROOT,
+            env=_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started.append(process)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                    return Served(process, port, tmp_path)
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError("otpgate serve did not answer /healthz")
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _stop(served: Served, sig: int) -> str:
+    served.process.send_signal(sig)
+    output, _ = served.process.communicate(timeout=30)
+    return output
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=0.5) as client:
+            return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_runs_embedded_redis_prints_a_key_and_stops_both(serve: object, sig: int) -> None:
+    served = serve()  # type: ignore[operator]
+    url = served.redis_url
+    assert _redis_answers(url)
+    key = (served.data_dir / "dev-api-key").read_text().strip()
+    headers = {"Authorization": f"Bearer {key}"}
+    sent = httpx.post(
+        f"{served.base}/v1/verifications", json={"to": "+8613800138000"}, headers=headers
+    )
+    assert sent.status_code == 201
+    page = httpx.get(f"{served.base}/dev/outbox", headers={"Accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "+8613800138000" in page.text
+
+    output = _stop(served, sig)
+    assert served.process.returncode in {0, 130, 143, -sig}
+    assert f"API key:  {key}" in output
+    assert "/dev/outbox" in output
+    assert not _redis_answers(url), "the embedded Redis outlived the service"
+    assert not (served.data_dir / "redis.url").exists()
+
+
+def test_data_survives_a_restart_and_the_key_is_reused(serve: object) -> None:
+    served = serve()  # type: ignore[operator]
+    key = (served.data_dir / "dev-api-key").read_text().strip()
+    headers = {"Authorization": f"Bearer {key}"}
+    sent = httpx.post(
+        f"{served.base}/v1/verifications", json={"to": "+8613800138000"}, headers=headers
+    ).json()
+    _stop(served, signal.SIGTERM)
+
+    again = serve()  # type: ignore[operator]
+    assert (again.data_dir / "dev-api-key").read_text().strip() == key
+    shown = httpx.get(f"{again.base}/v1/verifications/{sent['id']}", headers=headers)
+    assert shown.status_code == 200 and shown.json()["status"] == "pending"
+    _stop(again, signal.SIGTERM)
+
+
+def test_keys_create_list_revoke_with_the_embedded_redis(serve: object, tmp_path: Path) -> None:
+    served = serve()  # type: ignore[operator]
+    env = _env(tmp_path)
+    created = _otpgate(
+        "keys", "create", "--app", "shop", "--scopes", "verify,admin", "--name", "checkout", env=env
+    )
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.split()[0]
+    key_id = created.stdout.split("(id ")[1].split(",")[0]
+    listed = _otpgate("keys", "list", env=env).stdout
+    assert key_id in listed and "app=shop" in listed and key not in listed
+
+    response = httpx.post(
+        f"{served.base}/v1/verifications",
+        json={"to": "+8613800138000"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 201
+
+    assert _otpgate("keys", "revoke", key_id, env=env).returncode == 0
+    assert _otpgate("keys", "revoke", key_id, env=env).returncode == 1
+    response = httpx.post(
+        f"{served.base}/v1/verifications",
+        json={"to": "+8613800138001"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 401
+    _stop(served, signal.SIGTERM)
+
+
+def test_prod_without_pepper_refuses_to_start(tmp_path: Path) -> None:
+    result = _otpgate("serve", env=_env(tmp_path, OTPGATE_ENV="prod"))
+    assert result.returncode == 2
+    assert "OTPGATE_PEPPER" in result.stderr
+    assert not (tmp_path / "redis.url").exists()
+
+
+def test_openapi_command_writes_the_document(tmp_path: Path) -> None:
+    target = tmp_path / "openapi.json"
+    result = _otpgate("openapi", "--output", str(target), env=_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == (ROOT / "openapi.json").read_text()

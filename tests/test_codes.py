@@ -1,0 +1,146 @@
+"""Pure parts: codes, hashes, phone numbers, ids, texts."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from app.errors import OtpgateError
+from app.settings import Argon2Settings
+from app.store.keys import Keys
+from app.verify.codes import CodeHasher, code_digest, generate_code
+from app.verify.phone import mask_phone, normalize_phone, phone_digest
+from app.verify.texts import MessageTexts
+
+PEPPER = b"p" * 32
+
+
+@pytest.mark.parametrize("length", [4, 6, 10])
+def test_codes_have_the_length_and_only_digits(length: int) -> None:
+    codes = [generate_code(length) for _ in range(200)]
+    assert all(len(code) == length and code.isdigit() for code in codes)
+
+
+def test_codes_use_every_digit_in_every_position() -> None:
+    codes = [generate_code(6) for _ in range(3000)]
+    for position in range(6):
+        counts = Counter(code[position] for code in codes)
+        assert set(counts) == set("0123456789")
+        assert min(counts.values()) > 200  # ~300 expected each; a stuck digit would fail
+
+
+def test_digest_binds_code_to_verification_and_pepper() -> None:
+    base = code_digest(PEPPER, "ver_a", "123456")
+    assert base != code_digest(PEPPER, "ver_b", "123456")
+    assert base != code_digest(PEPPER, "ver_a", "123457")
+    assert base != code_digest(b"q" * 32, "ver_a", "123456")
+
+
+def test_hash_matches_only_its_code_and_verification() -> None:
+    hasher = CodeHasher(PEPPER, Argon2Settings(time_cost=1, memory_cost=64), threads=1)
+    try:
+        hashes = [hasher.hash_sync("ver_a", "111111"), hasher.hash_sync("ver_a", "222222")]
+        assert hashes[0].startswith("$argon2id$v=19$m=64,t=1,p=1$")
+        assert hasher.match_sync(hashes, "ver_a", "222222") == 1
+        assert hasher.match_sync(hashes, "ver_a", "333333") is None
+        assert hasher.match_sync(hashes, "ver_b", "111111") is None
+        assert hasher.match_sync(["not-a-hash"], "ver_a", "111111") is None
+        other_pepper = CodeHasher(b"q" * 32, Argon2Settings(time_cost=1, memory_cost=64), 1)
+        assert other_pepper.match_sync(hashes, "ver_a", "111111") is None
+        other_pepper.close()
+    finally:
+        hasher.close()
+
+
+def test_default_argon2_parameters_are_owasp_minimum() -> None:
+    hasher = CodeHasher(PEPPER, Argon2Settings(), threads=1)
+    try:
+        assert hasher.hash_sync("ver_a", "123456").startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    finally:
+        hasher.close()
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "e164", "region"),
+    [
+        ("+8613800138000", None, "+8613800138000", "CN"),
+        ("+86 138-0013-8000", None, "+8613800138000", "CN"),
+        ("13800138000", "CN", "+8613800138000", "CN"),
+        ("13800138000", "cn", "+8613800138000", "CN"),
+        ("(415) 555-2671", "US", "+14155552671", "US"),
+        ("+44 7400 123456", None, "+447400123456", "GB"),
+    ],
+)
+def test_numbers_are_normalised_to_e164(
+    raw: str, country: str | None, e164: str, region: str
+) -> None:
+    phone = normalize_phone(raw, country)
+    assert (phone.e164, phone.region) == (e164, region)
+
+
+@pytest.mark.parametrize(
+    ("raw", "country"),
+    [
+        ("+86123", None),
+        ("13800138000", None),
+        ("abc", "CN"),
+        ("+1 555 0100", None),
+        ("13800138000", "XX"),
+        ("+" + "1" * 40, None),
+    ],
+)
+def test_invalid_numbers_are_invalid_phone(raw: str, country: str | None) -> None:
+    with pytest.raises(OtpgateError) as caught:
+        normalize_phone(raw, country)
+    assert caught.value.code == "invalid_phone"
+
+
+@pytest.mark.parametrize(
+    ("e164", "masked"),
+    [
+        ("+8613800138000", "+86138****8000"),
+        ("+14155552671", "+1415***2671"),
+        ("+33612345678", "+33612**5678"),
+    ],
+)
+def test_masking_keeps_head_and_tail(e164: str, masked: str) -> None:
+    assert mask_phone(e164) == masked
+
+
+def test_phone_digest_is_keyed() -> None:
+    assert phone_digest(PEPPER, "+8613800138000") != phone_digest(b"q" * 32, "+8613800138000")
+    assert "13800138000" not in phone_digest(PEPPER, "+8613800138000")
+
+
+def test_verification_keys_share_one_hash_tag() -> None:
+    keys = Keys(PEPPER)
+    lookup = keys.lookup("default", phone_digest(PEPPER, "+8613800138000"), "login")
+    verification_id = Keys.new_verification_id(lookup)
+    assert Keys.is_verification_id(verification_id) and len(verification_id) == 30
+
+    def tag(key: str) -> str:
+        return key[key.index("{") : key.index("}") + 1]
+
+    tags = {
+        tag(Keys.pending(lookup)),
+        tag(Keys.latest(lookup)),
+        tag(Keys.verification(verification_id)),
+    }
+    assert len(tags) == 1
+    assert Keys.new_verification_id(lookup) != verification_id
+    assert keys.lookup("default", "x", "login") != keys.lookup("default", "x", "signup")
+    assert keys.lookup("a", "x", "login") != keys.lookup("b", "x", "login")
+
+
+def test_text_locale_resolution() -> None:
+    texts = MessageTexts({"fr": "Code {code} ({minutes} min)"})
+    assert texts.resolve(None, "CN") == "zh-CN"
+    assert texts.resolve(None, "US") == "en"
+    assert texts.resolve("zh", "US") == "zh-CN"
+    assert texts.resolve("en-GB", "GB") == "en"
+    assert texts.resolve("zh_cn", "CN") == "zh-CN"
+    assert texts.render("fr", "123456", 5) == "Code 123456 (5 min)"
+    assert texts.render("zh-CN", "123456", 5) == "您的验证码为123456，5分钟内有效，请勿泄露。"
+    with pytest.raises(OtpgateError):
+        texts.resolve("de", "DE")

@@ -1,0 +1,104 @@
+"""Settings from the environment and TOML, validated at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.settings import DEV_PEPPER, ConfigError, load_settings
+
+SECRET = "s" * 40
+
+
+def test_defaults_are_the_spec_defaults() -> None:
+    settings = load_settings({})
+    assert (settings.env, settings.host, settings.port) == ("dev", "127.0.0.1", 8000)
+    policy = settings.policy_for("default")
+    assert (policy.code_length, policy.code_ttl, policy.max_attempts) == (6, 300, 5)
+    assert (policy.resend_cooldown, policy.max_sends, policy.resend_policy) == (60, 5, "replace")
+    assert (
+        settings.argon2.time_cost,
+        settings.argon2.memory_cost,
+        settings.argon2.parallelism,
+    ) == (
+        2,
+        19456,
+        1,
+    )
+
+
+def test_environment_values_are_converted() -> None:
+    settings = load_settings(
+        {
+            "OTPGATE_PORT": "9000",
+            "OTPGATE_CODE_TTL": "120",
+            "OTPGATE_ARGON2_TIME_COST": "3",
+            "OTPGATE_RESEND_POLICY": "keep",
+            "OTHER": "ignored",
+        }
+    )
+    assert settings.port == 9000 and settings.code_ttl == 120
+    assert settings.argon2.time_cost == 3 and settings.argon2.memory_cost == 19456
+    assert settings.policy_for("x").resend_policy == "keep"
+
+
+def test_toml_file_with_app_overrides_and_env_winning(tmp_path: Path) -> None:
+    config = tmp_path / "otpgate.toml"
+    config.write_text(
+        "code_ttl = 600\nport = 7000\n[argon2]\nmemory_cost = 65536\n"
+        '[apps.shop]\nresend_policy = "keep"\nmax_attempts = 3\n'
+        '[messages]\nen = "Code {code}, {minutes} min"\n'
+    )
+    settings = load_settings({"OTPGATE_CONFIG": str(config), "OTPGATE_PORT": "7100"})
+    assert settings.port == 7100 and settings.code_ttl == 600
+    assert settings.argon2.memory_cost == 65536
+    shop = settings.policy_for("shop")
+    assert (shop.resend_policy, shop.max_attempts, shop.code_ttl) == ("keep", 3, 600)
+    assert settings.policy_for("default").max_attempts == 5
+    assert settings.messages["en"] == "Code {code}, {minutes} min"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"OTPGATE_PORT": "eighty"}, "port"),
+        ({"OTPGATE_CODE_LENGTH": "3"}, "code_length"),
+        ({"OTPGATE_CODE_LENGTH": "11"}, "code_length"),
+        ({"OTPGATE_RESEND_POLICY": "sometimes"}, "resend_policy"),
+        ({"OTPGATE_ENV": "staging"}, "env"),
+        ({"OTPGATE_CONFIG": "/nonexistent/otpgate.toml"}, "OTPGATE_CONFIG"),
+    ],
+)
+def test_invalid_values_are_clear_errors(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ)
+
+
+def test_unknown_toml_field_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[apps.shop]\nresend_polcy = 'keep'\n")
+    with pytest.raises(ConfigError, match="resend_polcy"):
+        load_settings({"OTPGATE_CONFIG": str(config)})
+
+
+def test_message_text_must_contain_the_code(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[messages]\nen = "no code here"\n')
+    with pytest.raises(ConfigError, match="code"):
+        load_settings({"OTPGATE_CONFIG": str(config)})
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "PEPPER"),
+        ({"OTPGATE_PEPPER": DEV_PEPPER}, "PEPPER"),
+        ({"OTPGATE_PEPPER": "short"}, "32 characters"),
+        ({"OTPGATE_PEPPER": SECRET}, "outbox"),
+        ({"OTPGATE_PEPPER": SECRET, "OTPGATE_BOOTSTRAP_API_KEY": "letmein"}, "BOOTSTRAP"),
+    ],
+)
+def test_prod_refuses_default_secrets_and_the_outbox(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"OTPGATE_ENV": "prod", **environ})
