@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.logging import LoggingConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -134,6 +135,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 }
             ),
             use_handler_docstrings=True,
+        ),
+        logging_config=LoggingConfig(
+            loggers={
+                "otpgate": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False}
+            },
         ),
         request_max_body_size=settings.max_body_size,
         state=State({"settings": settings}),

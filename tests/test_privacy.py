@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
@@ -64,3 +66,23 @@ async def test_code_hash_is_argon2id_of_a_peppered_digest(
     record = await redis.hgetall(Keys.verification(sent["id"]))
     assert record["c:1"].startswith("$argon2id$v=19$m=256,t=1,p=1$")
     assert record["to"] == "+86138****8000"
+
+
+async def test_logs_show_the_masked_number_and_never_the_code(
+    client: AsyncTestClient[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    logger = logging.getLogger("otpgate")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="otpgate"):
+            await client.post("/v1/verifications", json={"to": NUMBERS[0]}, headers=AUTH)
+            code = await latest_code(client, NUMBERS[0])
+            await client.post(
+                "/v1/verifications/check", json={"to": NUMBERS[0], "code": code}, headers=AUTH
+            )
+    finally:
+        logger.removeHandler(caplog.handler)
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("otpgate"))
+    assert "provider=outbox to=+86138****8000 outcome=accepted" in text
+    assert "13800138000" not in text
+    assert code not in text

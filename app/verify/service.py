@@ -7,6 +7,7 @@ to run and turns their answers into views or domain errors. It knows nothing of 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import time
 from datetime import UTC, datetime
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from app.verify.texts import MessageTexts
 
 __all__ = ["VerificationService"]
+
+log = logging.getLogger("otpgate.verify")
 
 # A send re-reads the pending index when another request changed it in between.
 _SEND_TRIES = 3
@@ -158,7 +161,11 @@ class VerificationService:
                     policy.max_attempts,
                     policy.resend_policy,
                     msgspec.json.encode(message),
-                    *self._new_record_fields(app, phone, number, purpose, locale, lookup),
+                    *(
+                        []
+                        if expected
+                        else self._record_fields(app, phone, number, purpose, locale, lookup)
+                    ),
                 ],
             )
             outcome = result[0]
@@ -210,7 +217,7 @@ class VerificationService:
         return verification_id
 
     @staticmethod
-    def _new_record_fields(
+    def _record_fields(
         app: str, phone: Phone, number: str, purpose: str, locale: str, lookup: str
     ) -> list[str]:
         return [
@@ -245,7 +252,16 @@ class VerificationService:
             code=code,
             minutes=minutes,
         )
+        started = time.perf_counter()
         result = await self._provider.send(outgoing)
+        log.info(
+            "sms provider=%s to=%s outcome=%s error=%s latency_ms=%.1f",
+            self._provider.name,
+            mask_phone(phone.e164),
+            "accepted" if result.accepted else result.error_kind,
+            result.error_code or "-",
+            (time.perf_counter() - started) * 1000,
+        )
         message["status"] = "sent" if result.accepted else "failed"
         message["provider_message_id"] = result.provider_message_id
         if not result.accepted:
