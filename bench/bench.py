@@ -451,7 +451,7 @@ def format_report(report: Report) -> str:
         f"  {'flows':<20}{report.flows_per_s:8.1f} /s",
         _rate_line("outbox reads", report.outbox_reads, "   (bookkeeping, not counted)"),
         f"  {'argon2 share':<20}{report.argon2_share_pct:8.1f} %  = (sends/s + checks/s) / "
-        f"bound   target >= 80 %: {_verdict(report.argon2_share_pct >= 80)}",
+        f"bound   target >= 80 %: {_verdict(round(report.argon2_share_pct, 1) >= 80)}",
         f"  {'/healthz':<20}{report.healthz.count:8d} polls  p50 {_ms(report.healthz.p50_ms)}"
         f"   p99 {_ms(health_p99)}   target p99 < 50 ms: "
         f"{_verdict(health_p99 is not None and health_p99 < 50)}",
