@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = ["OutboxEntry", "OutboxProvider"]
 
+_PER_NUMBER = 20
+
 
 class OutboxEntry(msgspec.Struct, frozen=True):
     """A captured message as GET /dev/outbox shows it."""
@@ -48,15 +50,21 @@ class OutboxProvider:
             text=message.text,
             sent_at=time.time(),
         )
+        encoded = msgspec.json.encode(entry)
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.lpush(Keys.OUTBOX, msgspec.json.encode(entry))
-            pipe.ltrim(Keys.OUTBOX, 0, self._max - 1)
-            pipe.pexpire(Keys.OUTBOX, self._ttl_ms)
+            # all messages for the page, and the last few per number for `?to=`
+            for key, length in (
+                (Keys.OUTBOX, self._max),
+                (Keys.outbox_to(message.to), _PER_NUMBER),
+            ):
+                pipe.lpush(key, encoded)
+                pipe.ltrim(key, 0, length - 1)
+                pipe.pexpire(key, self._ttl_ms)
             await pipe.execute()
         return SendResult(accepted=True, provider_message_id=entry.id)
 
     async def messages(self, to: str | None = None, limit: int = 50) -> list[OutboxEntry]:
         """Newest first; only those to ``to`` (E.164) when given."""
-        raw = await self._client.lrange(Keys.OUTBOX, 0, -1)
-        entries = (msgspec.json.decode(item, type=OutboxEntry) for item in raw)
-        return [entry for entry in entries if to is None or entry.to == to][:limit]
+        key = Keys.OUTBOX if to is None else Keys.outbox_to(to)
+        raw = await self._client.lrange(key, 0, limit - 1)
+        return [msgspec.json.decode(item, type=OutboxEntry) for item in raw]

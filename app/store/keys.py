@@ -85,4 +85,10 @@ class Keys:
         return f"{PREFIX}apikey:{digest}"
 
     API_KEY_INDEX = f"{PREFIX}apikeys"
-    OUTBOX = f"{PREFIX}dev:outbox"
+    #: Everything under this prefix is the dev outbox, which shows message bodies.
+    DEV_PREFIX = f"{PREFIX}dev:"
+    OUTBOX = f"{DEV_PREFIX}outbox"
+
+    @staticmethod
+    def outbox_to(e164: str) -> str:
+        return f"{Keys.OUTBOX}:{hashlib.sha256(e164.encode()).hexdigest()[:24]}"
