@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -21,7 +19,7 @@ from redis.exceptions import RedisError
 
 from app import __version__
 from app.apps.auth import ApiKeyAuthMiddleware
-from app.apps.keys import SCOPES, ApiKey, ApiKeyStore
+from app.apps.keys import ApiKeyStore
 from app.dev.outbox import OutboxController
 from app.errors import problem_details_plugin
 from app.ops.health import HealthController
@@ -42,25 +40,6 @@ __all__ = ["create_app", "openapi_document"]
 log = logging.getLogger("otpgate")
 
 
-class BootstrapKeys(ApiKeyStore):
-    """API keys from Redis, plus the configured bootstrap key (checked without Redis)."""
-
-    def __init__(self, client: Any, bootstrap_key: str | None) -> None:
-        super().__init__(client)
-        self._bootstrap = (
-            None if bootstrap_key is None else hashlib.sha256(bootstrap_key.encode()).digest()
-        )
-
-    async def find(self, key: str) -> ApiKey | None:
-        if self._bootstrap is not None and hmac.compare_digest(
-            hashlib.sha256(key.encode()).digest(), self._bootstrap
-        ):
-            return ApiKey(
-                id="bootstrap", app="default", scopes=list(SCOPES), name="bootstrap", created_at=0
-            )
-        return await super().find(key)
-
-
 def _lifespan(settings: Settings) -> Any:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -79,7 +58,7 @@ def _lifespan(settings: Settings) -> Any:
         )
         app.state.redis = client
         app.state.outbox = outbox
-        app.state.api_keys = BootstrapKeys(client, settings.bootstrap_api_key)
+        app.state.api_keys = ApiKeyStore(client, bootstrap_key=settings.bootstrap_api_key)
         app.state.verifications = VerificationService(
             client=client,
             scripts=scripts,

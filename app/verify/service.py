@@ -10,7 +10,6 @@ import ipaddress
 import logging
 import math
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -29,6 +28,7 @@ from app.verify.models import (
     VerificationView,
 )
 from app.verify.phone import mask_phone, normalize_phone, phone_digest
+from app.verify.records import detail_from_record, utc, view_from_send
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -51,10 +51,6 @@ _SEND_TRIES = 3
 _CLOCK_SLACK_MS = 250
 
 
-def _utc(ms: int | str) -> datetime:
-    return datetime.fromtimestamp(int(ms) / 1000, UTC)
-
-
 def _validate_client_ip(client_ip: str | None) -> None:
     if client_ip is None:
         return
@@ -64,18 +60,6 @@ def _validate_client_ip(client_ip: str | None) -> None:
         raise OtpgateError(
             "invalid_request", f"client_ip {client_ip!r} is not an IP address"
         ) from None
-
-
-def _message_view(raw: str) -> MessageView:
-    data = msgspec.json.decode(raw)
-    created = data.get("created_at")
-    return MessageView(
-        id=data["id"],
-        provider=data["provider"],
-        status=data["status"],
-        provider_message_id=data.get("provider_message_id"),
-        created_at=_utc(created) if created is not None else None,
-    )
 
 
 class VerificationService:
@@ -188,7 +172,7 @@ class VerificationService:
             message_view = await self._deliver(
                 verification_id, lookup, phone, locale, code, policy, message, int(result[5])
             )
-            return self._view_from_send(result, phone.e164, purpose, message_view)
+            return view_from_send(result, phone.e164, purpose, message_view)
         raise OtpgateError(
             "resend_cooldown",
             "another request is sending a code to this number",
@@ -289,28 +273,7 @@ class VerificationService:
             provider=message["provider"],
             status=message["status"],
             provider_message_id=result.provider_message_id,
-            created_at=_utc(message["created_at"]),
-        )
-
-    @staticmethod
-    def _view_from_send(
-        result: list[Any], to: str, purpose: str, message: MessageView
-    ) -> VerificationView:
-        (_, verification_id, now, expires, last_send, sends, attempts, max_attempts,
-         max_sends, cooldown, _) = result  # fmt: skip
-        return VerificationView(
-            id=verification_id,
-            to=to,
-            purpose=purpose,
-            channel="sms",
-            status="pending",
-            created_at=_utc(now),
-            expires_at=_utc(expires),
-            resend_after=_utc(int(last_send) + int(cooldown)),
-            attempts_remaining=int(max_attempts) - int(attempts),
-            sends=int(sends),
-            sends_remaining=int(max_sends) - int(sends),
-            message=message,
+            created_at=utc(message["created_at"]),
         )
 
     # -- read ------------------------------------------------------------------------
@@ -318,7 +281,7 @@ class VerificationService:
     async def get(self, app: str, verification_id: str) -> VerificationDetail:
         """The verification ``verification_id`` of ``app`` with all its messages."""
         record = await self._record(app, verification_id)
-        return self._detail(record)
+        return detail_from_record(record, time.time() * 1000)
 
     async def _record(self, app: str, verification_id: str) -> dict[str, str]:
         if not Keys.is_verification_id(verification_id):
@@ -327,36 +290,6 @@ class VerificationService:
         if not record or record.get("app") != app:
             raise OtpgateError("verification_not_found", f"no verification {verification_id!r}")
         return record
-
-    @staticmethod
-    def _detail(record: dict[str, str]) -> VerificationDetail:
-        status = record["status"]
-        expires = int(record["expires"])
-        if status == "pending" and expires <= time.time() * 1000:
-            status = "expired"
-        sends = int(record["sends"])
-        messages = [
-            _message_view(record[f"m:{n}"]) for n in range(1, sends + 1) if f"m:{n}" in record
-        ]
-        attempts_remaining = int(record["max_attempts"]) - int(record["attempts"])
-        pending = status == "pending"
-        return VerificationDetail(
-            id=record["id"],
-            to=record["to"],
-            purpose=record["purpose"],
-            channel=record["channel"],
-            status=status,
-            created_at=_utc(record["created"]),
-            expires_at=_utc(expires),
-            resend_after=_utc(int(record["last_send"]) + int(record["cooldown"]))
-            if pending
-            else None,
-            attempts_remaining=attempts_remaining if pending else 0,
-            sends=sends,
-            sends_remaining=int(record["max_sends"]) - sends if pending else 0,
-            message=messages[-1] if messages else None,
-            messages=messages,
-        )
 
     # -- check -----------------------------------------------------------------------
 

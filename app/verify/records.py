@@ -1,0 +1,80 @@
+"""Verification records: from the Redis hash (and script results) to API views.
+
+Pure functions; the field names are the ones the Lua scripts write.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from app.verify.models import MessageView, VerificationDetail, VerificationView
+
+__all__ = ["detail_from_record", "message_view", "utc", "view_from_send"]
+
+
+def utc(ms: int | str) -> datetime:
+    """Milliseconds since the epoch (as the scripts store them) as an aware datetime."""
+    return datetime.fromtimestamp(int(ms) / 1000, UTC)
+
+
+def message_view(raw: str) -> MessageView:
+    data = msgspec.json.decode(raw)
+    created = data.get("created_at")
+    return MessageView(
+        id=data["id"],
+        provider=data["provider"],
+        status=data["status"],
+        provider_message_id=data.get("provider_message_id"),
+        created_at=utc(created) if created is not None else None,
+    )
+
+
+def view_from_send(
+    result: list[Any], to: str, purpose: str, message: MessageView
+) -> VerificationView:
+    (_, verification_id, now, expires, last_send, sends, attempts, max_attempts,
+     max_sends, cooldown, _) = result  # fmt: skip
+    return VerificationView(
+        id=verification_id,
+        to=to,
+        purpose=purpose,
+        channel="sms",
+        status="pending",
+        created_at=utc(now),
+        expires_at=utc(expires),
+        resend_after=utc(int(last_send) + int(cooldown)),
+        attempts_remaining=int(max_attempts) - int(attempts),
+        sends=int(sends),
+        sends_remaining=int(max_sends) - int(sends),
+        message=message,
+    )
+
+
+def detail_from_record(record: dict[str, str], now_ms: float) -> VerificationDetail:
+    """The view of a record read at ``now_ms``; a pending one past its expiry is expired."""
+    status = record["status"]
+    expires = int(record["expires"])
+    if status == "pending" and expires <= now_ms:
+        status = "expired"
+    sends = int(record["sends"])
+    messages = [message_view(record[f"m:{n}"]) for n in range(1, sends + 1) if f"m:{n}" in record]
+    attempts_remaining = int(record["max_attempts"]) - int(record["attempts"])
+    pending = status == "pending"
+    return VerificationDetail(
+        id=record["id"],
+        to=record["to"],
+        purpose=record["purpose"],
+        channel=record["channel"],
+        status=status,
+        created_at=utc(record["created"]),
+        expires_at=utc(expires),
+        resend_after=utc(int(record["last_send"]) + int(record["cooldown"])) if pending else None,
+        attempts_remaining=attempts_remaining if pending else 0,
+        sends=sends,
+        sends_remaining=int(record["max_sends"]) - sends if pending else 0,
+        message=messages[-1] if messages else None,
+        messages=messages,
+    )
