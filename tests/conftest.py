@@ -7,23 +7,21 @@ point it at a throwaway database only.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from app.asgi import create_app
 from app.settings import Settings, load_settings
-from app.store.embedded import EmbeddedRedis, free_port
+from app.store.embedded import EmbeddedRedis
+from tests.stubs.loopback import serve
 
 API_KEY = "otpg_test_" + "k" * 32
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -93,25 +91,10 @@ async def make_client(redis: Redis, make_settings: SettingsFactory) -> AsyncIter
 
 @contextlib.asynccontextmanager
 async def _live_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(1000):
-            if server.started or not thread.is_alive():
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "the test server did not start"
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", limits=httpx.Limits(max_connections=64)
-        ) as client:
+    with serve(create_app(settings)) as base_url:
+        limits = httpx.Limits(max_connections=64)
+        async with httpx.AsyncClient(base_url=base_url, limits=limits) as client:
             yield client
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture

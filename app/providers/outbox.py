@@ -61,7 +61,7 @@ class OutboxProvider:
                 pipe.ltrim(key, 0, length - 1)
                 pipe.pexpire(key, self._ttl_ms)
             await pipe.execute()
-        return SendResult(accepted=True, provider_message_id=entry.id)
+        return SendResult.ok(entry.id)
 
     async def messages(self, to: str | None = None, limit: int = 50) -> list[OutboxEntry]:
         """Newest first; only those to ``to`` (E.164) when given."""
