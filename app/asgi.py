@@ -8,6 +8,7 @@ import logging
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -18,6 +19,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 from redis.exceptions import RedisError
 
 from app import __version__
+from app.abuse.api import AbuseController
+from app.abuse.config import AppPolicies
+from app.abuse.guards import BlockStore, ConversionGuard, PrefixVelocity
+from app.abuse.service import AbuseService
+from app.abuse.throttle import Throttle
 from app.apps.auth import ApiKeyAuthMiddleware
 from app.apps.keys import ApiKeyStore
 from app.dev.outbox import OutboxController
@@ -25,7 +31,7 @@ from app.errors import problem_details_plugin
 from app.ops.health import HealthController
 from app.providers.outbox import OutboxProvider
 from app.settings import Settings, load_settings
-from app.store.redis import Scripts, connect
+from app.store.redis import Scripts, connect, limits_storage
 from app.verify.api import VerificationController
 from app.verify.codes import CodeHasher
 from app.verify.idempotency import IdempotencyStore
@@ -56,8 +62,20 @@ def _lifespan(settings: Settings) -> Any:
         outbox = OutboxProvider(
             client, max_messages=settings.outbox_max_messages, ttl=settings.outbox_ttl
         )
+        storage = limits_storage(settings.redis_url, timeout=settings.redis_timeout)
+        http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        abuse = AbuseService(
+            policies=AppPolicies(settings),
+            throttle=Throttle(storage),
+            blocks=BlockStore(client),
+            velocity=PrefixVelocity(client, scripts),
+            conversion=ConversionGuard(storage),
+            http=http,
+            pepper=settings.secret_pepper,
+        )
         app.state.redis = client
         app.state.outbox = outbox
+        app.state.abuse = abuse
         app.state.api_keys = ApiKeyStore(client, bootstrap_key=settings.bootstrap_api_key)
         app.state.verifications = VerificationService(
             client=client,
@@ -67,11 +85,13 @@ def _lifespan(settings: Settings) -> Any:
             provider=outbox,
             texts=MessageTexts(settings.messages),
             idempotency=IdempotencyStore(client, settings.idempotency_ttl),
+            abuse=abuse,
         )
         try:
             yield
         finally:
             hasher.close()
+            await http.aclose()
             await client.aclose()
 
     return lifespan
@@ -89,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     v1 = Router(
         "/",
-        route_handlers=[VerificationController],
+        route_handlers=[VerificationController, AbuseController],
         middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
     )
     handlers: list[Any] = [v1, HealthController]
@@ -102,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "verifications": _from_state("verifications"),
             "redis": _from_state("redis"),
             "outbox": _from_state("outbox"),
+            "abuse": _from_state("abuse"),
         },
         plugins=[problem_details_plugin()],
         openapi_config=OpenAPIConfig(

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from app.abuse.config import AbuseRules, AppPolicies, LimitRules
+
 __all__ = [
     "DEV_PEPPER",
     "AppSettings",
@@ -56,6 +58,9 @@ class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_
     max_sends: Count | None = None
     resend_cooldown: Annotated[float, msgspec.Meta(ge=0)] | None = None
     resend_policy: ResendPolicy | None = None
+    #: Fields of ``[limits]`` and ``[abuse]`` that differ for this app.
+    limits: dict[str, Any] = msgspec.field(default_factory=dict)
+    abuse: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class Policy(msgspec.Struct, frozen=True):
@@ -107,6 +112,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
     #: Message text per locale; ``{code}`` and ``{minutes}`` are filled in.
     messages: dict[str, str] = msgspec.field(default_factory=dict)
+    limits: LimitRules = msgspec.field(default_factory=LimitRules)
+    abuse: AbuseRules = msgspec.field(default_factory=AbuseRules)
     apps: dict[str, AppSettings] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -126,6 +133,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         for locale, text in self.messages.items():
             if "{code}" not in text:
                 raise ConfigError(f"messages.{locale} must contain {{code}}")
+        AppPolicies(self)  # every app's merged rules must validate
 
     @property
     def secret_pepper(self) -> bytes:
@@ -150,7 +158,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 _FLAT_FIELDS = {
     name
     for name, field_type in Settings.__annotations__.items()
-    if not name.startswith("_") and name not in {"argon2", "messages", "apps"}
+    if not name.startswith("_") and name not in {"argon2", "messages", "apps", "limits", "abuse"}
 }
 _ENV_PREFIX = "OTPGATE_"
 

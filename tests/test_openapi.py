@@ -28,6 +28,10 @@ def test_openapi_documents_every_public_route_with_an_operation_id() -> None:
         ("GET", "/v1/verifications/{verification_id}"): "getVerification",
         ("POST", "/v1/verifications/check"): "checkVerification",
         ("POST", "/v1/verifications/{verification_id}/cancel"): "cancelVerification",
+        ("GET", "/v1/limits"): "getLimits",
+        ("DELETE", "/v1/limits"): "resetLimits",
+        ("GET", "/v1/blocks"): "listBlocks",
+        ("DELETE", "/v1/blocks/{block_id}"): "liftBlock",
         ("GET", "/healthz"): "health",
         ("GET", "/readyz"): "ready",
     }

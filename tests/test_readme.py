@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 
 from app.errors import ERRORS
-from app.settings import Settings
+from app.settings import Settings, load_settings
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -28,3 +28,12 @@ def test_every_setting_is_documented() -> None:
     table = _table_after("## Settings")
     for field in msgspec.structs.fields(Settings):
         assert f"`{field.name}`" in table, field.name
+
+
+def test_every_toml_example_is_a_valid_configuration(tmp_path: Path) -> None:
+    examples = re.findall(r"```toml\n(.*?)```", README, flags=re.DOTALL)
+    assert len(examples) >= 2
+    for number, example in enumerate(examples):
+        config = tmp_path / f"example{number}.toml"
+        config.write_text(example)
+        load_settings({"OTPGATE_CONFIG": str(config)})

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
+
+from app.store.keys import PREFIX
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
 
-__all__ = ["Scripts", "connect"]
+__all__ = ["Scripts", "connect", "limits_storage"]
 
 _LUA_DIR = Path(__file__).parent / "lua"
 
@@ -26,6 +29,21 @@ def connect(url: str, *, timeout: float) -> Redis:
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         health_check_interval=30,
+    )
+
+
+def limits_storage(url: str, *, timeout: float) -> RedisStorage:
+    """The `limits` library's async Redis storage on the same server, over redis-py."""
+    scheme, rest = url.split("://", 1)
+    limits_scheme = {"redis": "async+redis", "rediss": "async+rediss", "unix": "async+redis+unix"}
+    if scheme not in limits_scheme:
+        raise ValueError(f"unsupported Redis URL scheme {scheme!r}")
+    return RedisStorage(
+        f"{limits_scheme[scheme]}://{rest}",
+        implementation="redispy",
+        key_prefix=f"{PREFIX}limits",
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
     )
 
 

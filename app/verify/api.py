@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
+from app.abuse.throttle import rate_limit_headers
 from app.apps.auth import requires_scope
 from app.apps.keys import ApiKey
 from app.verify.models import (
@@ -51,10 +53,11 @@ class VerificationController(Controller):
             ),
         ] = None,
     ) -> Response[VerificationView]:
-        view, replayed = await verifications.start(request.user.app, data, idempotency_key)
-        return Response(
-            view, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None
-        )
+        started = await verifications.start(request.user.app, data, idempotency_key)
+        headers = rate_limit_headers(started.limits, time.time())
+        if started.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(started.view, status_code=201, headers=headers)
 
     @get("/{verification_id:str}", operation_id="getVerification", summary="Read a verification")
     async def read(

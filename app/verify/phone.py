@@ -13,14 +13,22 @@ from app.errors import OtpgateError
 __all__ = ["Phone", "mask_phone", "normalize_phone", "phone_digest"]
 
 _MAX_INPUT = 32
+_NUMBER_TYPES = {
+    value: name.lower()
+    for name, value in vars(phonenumbers.PhoneNumberType).items()
+    if name.isupper() and isinstance(value, int)
+}
 
 
 class Phone(msgspec.Struct, frozen=True):
-    """A valid number: E.164 text, its ISO region and its calling code."""
+    """A valid number: E.164 text, its ISO region, calling code and kind of line."""
 
     e164: str
     region: str
     calling_code: int
+    #: phonenumbers' number type in lower case: ``mobile``, ``fixed_line_or_mobile``,
+    #: ``premium_rate``, ``voip``, ...
+    number_type: str = "unknown"
 
 
 def normalize_phone(raw: str, country: str | None = None) -> Phone:
@@ -48,6 +56,7 @@ def normalize_phone(raw: str, country: str | None = None) -> Phone:
         e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
         region=phonenumbers.region_code_for_number(parsed) or "ZZ",
         calling_code=parsed.country_code or 0,
+        number_type=_NUMBER_TYPES.get(phonenumbers.number_type(parsed), "unknown"),
     )
 
 

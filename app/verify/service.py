@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from app.abuse.throttle import RuleState  # noqa: TC001 - a field type of Started
 from app.errors import OtpgateError
-from app.providers.base import OutgoingMessage
+from app.providers.base import OutgoingMessage, SendResult
 from app.store.keys import Keys, random_id
 from app.verify.codes import generate_code
 from app.verify.idempotency import fingerprint
@@ -33,6 +34,7 @@ from app.verify.records import detail_from_record, utc, view_from_send
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from app.abuse.service import AbuseService
     from app.providers.base import Provider
     from app.settings import Policy, Settings
     from app.store.redis import Scripts
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
     from app.verify.phone import Phone
     from app.verify.texts import MessageTexts
 
-__all__ = ["VerificationService"]
+__all__ = ["Started", "VerificationService"]
 
 log = logging.getLogger("otpgate.verify")
 
@@ -49,6 +51,17 @@ log = logging.getLogger("otpgate.verify")
 _SEND_TRIES = 3
 # The pre-check against the local clock only refuses clear cases; the script decides.
 _CLOCK_SLACK_MS = 250
+# The "provider" of a test number's messages: none is sent.
+_TEST_PROVIDER = "test_number"
+
+
+class Started(msgspec.Struct, frozen=True):
+    """A send's outcome: the verification, whether it was an idempotent replay, and the
+    rate limits it took (for the RateLimit headers)."""
+
+    view: VerificationView
+    replayed: bool = False
+    limits: list[RuleState] = msgspec.field(default_factory=list)
 
 
 def _validate_client_ip(client_ip: str | None) -> None:
@@ -75,6 +88,7 @@ class VerificationService:
         provider: Provider,
         texts: MessageTexts,
         idempotency: IdempotencyStore,
+        abuse: AbuseService,
     ) -> None:
         self._client = client
         self._scripts = scripts
@@ -83,6 +97,7 @@ class VerificationService:
         self._provider = provider
         self._texts = texts
         self._idempotency = idempotency
+        self._abuse = abuse
         self._keys = Keys(settings.secret_pepper)
         self._retention_ms = int(settings.retention * 1000)
 
@@ -90,47 +105,54 @@ class VerificationService:
 
     async def start(
         self, app: str, request: StartVerification, idempotency_key: str | None = None
-    ) -> tuple[VerificationView, bool]:
-        """Send a code, or resend one for the pending verification of this number.
-
-        Returns the view and whether it is a replay of an earlier idempotent request.
-        """
+    ) -> Started:
+        """Send a code, or resend one for the pending verification of this number."""
         phone = normalize_phone(request.to, request.country)
         locale = self._texts.resolve(request.locale, phone.region)
         _validate_client_ip(request.client_ip)
         if idempotency_key is None:
-            return await self._send(app, phone, request.purpose, locale), False
+            return await self._send(app, phone, request, locale)
 
         body = fingerprint(request)
         stored = await self._idempotency.claim(app, idempotency_key, body)
         if stored is not None:
             # The stored copy has no number in it; the body is the same, so is the number.
-            return msgspec.convert({**stored, "to": phone.e164}, VerificationView), True
+            view = msgspec.convert({**stored, "to": phone.e164}, VerificationView)
+            return Started(view, replayed=True)
         try:
-            view = await self._send(app, phone, request.purpose, locale)
+            started = await self._send(app, phone, request, locale)
         except BaseException:
             await self._idempotency.release(app, idempotency_key)
             raise
-        stored_view = msgspec.to_builtins(view)
+        stored_view = msgspec.to_builtins(started.view)
         stored_view.pop("to")
         await self._idempotency.complete(app, idempotency_key, body, stored_view)
-        return view, False
+        return started
 
-    async def _send(self, app: str, phone: Phone, purpose: str, locale: str) -> VerificationView:
+    async def _send(
+        self, app: str, phone: Phone, request: StartVerification, locale: str
+    ) -> Started:
         policy = self._settings.policy_for(app)
         number = phone_digest(self._settings.secret_pepper, phone.e164)
-        lookup = self._keys.lookup(app, number, purpose)
+        lookup = self._keys.lookup(app, number, request.purpose)
         index_key = Keys.pending(lookup)
-        for _ in range(_SEND_TRIES):
-            expected = self._precheck(await self._client.get(index_key))
+        # Cooldown and send budget first: they cost one read, the abuse checks several.
+        expected = self._precheck(await self._client.get(index_key))
+        clearance = await self._abuse.clear_send(
+            app, phone, number, request.client_ip, request.purpose
+        )
+        for attempt in range(_SEND_TRIES):
+            if attempt:
+                expected = self._precheck(await self._client.get(index_key))
             verification_id = expected or Keys.new_verification_id(lookup)
-            code = generate_code(policy.code_length)
+            code = clearance.test_code or generate_code(policy.code_length)
             code_hash = await self._hasher.hash(verification_id, code)
             message: dict[str, Any] = {
                 "id": random_id("msg_"),
-                "provider": self._provider.name,
+                "provider": _TEST_PROVIDER if clearance.test_code else self._provider.name,
                 "status": "queued",
             }
+            fields = self._record_fields(app, phone, number, request.purpose, locale, lookup)
             result = await self._scripts.run(
                 "send",
                 [index_key, Keys.verification(verification_id), Keys.latest(lookup)],
@@ -145,11 +167,7 @@ class VerificationService:
                     policy.max_attempts,
                     policy.resend_policy,
                     msgspec.json.encode(message),
-                    *(
-                        []
-                        if expected
-                        else self._record_fields(app, phone, number, purpose, locale, lookup)
-                    ),
+                    *([] if expected else fields),
                 ],
             )
             outcome = result[0]
@@ -168,11 +186,14 @@ class VerificationService:
                     f"this verification already sent {result[5]} codes",
                     verification_id=verification_id,
                 )
+            if outcome == "created" and clearance.test_code is None:
+                await self._abuse.verification_started(app, phone.region)
             message["created_at"] = int(result[2])
             message_view = await self._deliver(
                 verification_id, lookup, phone, locale, code, policy, message, int(result[5])
             )
-            return view_from_send(result, phone.e164, purpose, message_view)
+            view = view_from_send(result, phone.e164, request.purpose, message_view)
+            return Started(view, limits=clearance.limits)
         raise OtpgateError(
             "resend_cooldown",
             "another request is sending a code to this number",
@@ -236,17 +257,12 @@ class VerificationService:
             code=code,
             minutes=minutes,
         )
-        started = time.perf_counter()
-        result = await self._provider.send(outgoing)
-        log.info(
-            "sms provider=%s to=%s outcome=%s error=%s latency_ms=%.1f",
-            self._provider.name,
-            mask_phone(phone.e164),
-            "accepted" if result.accepted else result.error_kind,
-            result.error_code or "-",
-            (time.perf_counter() - started) * 1000,
-        )
-        message["status"] = "sent" if result.accepted else "failed"
+        test_number = message["provider"] == _TEST_PROVIDER
+        result = SendResult.ok(None) if test_number else await self._send_sms(outgoing)
+        if result.accepted:
+            message["status"] = "skipped" if test_number else "sent"
+        else:
+            message["status"] = "failed"
         message["provider_message_id"] = result.provider_message_id
         if not result.accepted:
             message["error_code"] = result.error_code
@@ -276,6 +292,19 @@ class VerificationService:
             created_at=utc(message["created_at"]),
         )
 
+    async def _send_sms(self, message: OutgoingMessage) -> SendResult:
+        started = time.perf_counter()
+        result = await self._provider.send(message)
+        log.info(
+            "sms provider=%s to=%s outcome=%s error=%s latency_ms=%.1f",
+            self._provider.name,
+            mask_phone(message.to),
+            "accepted" if result.accepted else result.error_kind,
+            result.error_code or "-",
+            (time.perf_counter() - started) * 1000,
+        )
+        return result
+
     # -- read ------------------------------------------------------------------------
 
     async def get(self, app: str, verification_id: str) -> VerificationDetail:
@@ -295,7 +324,9 @@ class VerificationService:
 
     async def check(self, app: str, request: CheckVerification) -> CheckResult:
         """Compare a typed code with the verification's codes; approve on a match."""
-        verification_id = await self._resolve(app, request)
+        _validate_client_ip(request.client_ip)
+        verification_id, number, region = await self._resolve(app, request)
+        await self._abuse.clear_check(app, number, request.client_ip)
         record_key = Keys.verification(verification_id)
         reserved = await self._scripts.run("reserve_attempt", [record_key], [app])
         outcome = reserved[0]
@@ -310,6 +341,7 @@ class VerificationService:
                 "conclude", [record_key, index_key], ["approve", numbers[found], self._retention_ms]
             )
             if settled[0] == "approved":
+                await self._abuse.approved(app, region)
                 return CheckResult(
                     verification_id, "approved", valid=True, attempts_remaining=max_attempts - used
                 )
@@ -317,6 +349,7 @@ class VerificationService:
                 # A concurrent check approved (or ended) it first: this code is consumed.
                 raise self._not_checkable(verification_id, "status", settled)
             # "stale": a resend replaced the code while it was being compared.
+        await self._abuse.wrong_code(app, number)
         remaining = max_attempts - used
         if remaining > 0:
             return CheckResult(
@@ -328,9 +361,15 @@ class VerificationService:
         status = "max_attempts_reached" if settled[0] in {"locked", "pending"} else settled[1]
         return CheckResult(verification_id, status, valid=False, attempts_remaining=0)
 
-    async def _resolve(self, app: str, request: CheckVerification) -> str:
+    async def _resolve(self, app: str, request: CheckVerification) -> tuple[str, str, str]:
+        """The verification to check, its number's digest and its country."""
         if request.id is not None:
-            return request.id
+            fields = await self._client.hmget(
+                Keys.verification(request.id), ["app", "ph", "region"]
+            )
+            if fields[0] != app:
+                raise OtpgateError("verification_not_found", f"no verification {request.id!r}")
+            return request.id, fields[1], fields[2]
         if request.to is None:
             raise OtpgateError(
                 "invalid_request", "give the verification `id`, or `to` and `purpose`"
@@ -344,7 +383,7 @@ class VerificationService:
             raise OtpgateError(
                 "verification_not_found", "no verification for this number and purpose"
             )
-        return str(latest)
+        return str(latest), number, phone.region
 
     @staticmethod
     def _not_checkable(verification_id: str, outcome: str, result: list[Any]) -> OtpgateError:

@@ -1,0 +1,1 @@
+"""Throttles and anti-abuse: rate limits, geo and number-type policy, SMS-pumping guards."""

@@ -1,0 +1,144 @@
+"""Settings of the throttles and anti-abuse rules, and their per-app merge.
+
+The global ``[limits]`` and ``[abuse]`` tables hold the defaults; ``[apps.<name>.limits]``
+and ``[apps.<name>.abuse]`` override single fields for one app.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime  # noqa: TC003 - msgspec needs it at run time
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import limits
+import msgspec
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+__all__ = ["AbuseRules", "AppPolicies", "LimitRules", "NumberType", "TestNumber"]
+
+Rates = list[str]
+Positive = Annotated[float, msgspec.Meta(gt=0)]
+NumberType = Literal[
+    "fixed_line", "mobile", "fixed_line_or_mobile", "toll_free", "premium_rate", "shared_cost",
+    "voip", "personal_number", "pager", "uan", "voicemail", "unknown",
+]  # fmt: skip
+
+
+class LimitRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Rate limits, each a list in the `limits` notation (``"5/hour"``, ``"3 per 10 seconds"``).
+
+    An empty list turns a rule off.
+    """
+
+    #: Sends to one number (Alibaba Cloud's verification-code defaults).
+    send_per_number: Rates = msgspec.field(default_factory=lambda: ["1/minute", "5/hour", "10/day"])
+    #: Sends requested for one end-user IP (``client_ip``).
+    send_per_ip: Rates = msgspec.field(default_factory=lambda: ["20/hour", "100/day"])
+    #: Sends of the whole app (a budget).
+    send_per_app: Rates = msgspec.field(default_factory=list)
+    #: Sends to one country, per app.
+    send_per_country: Rates = msgspec.field(default_factory=list)
+    #: Wrong codes for one number across all its verifications.
+    wrong_checks_per_number: Rates = msgspec.field(default_factory=lambda: ["20/hour"])
+    #: Checks from one end-user IP.
+    checks_per_ip: Rates = msgspec.field(default_factory=lambda: ["100/hour"])
+    #: IPv6 client addresses count per network of this prefix length.
+    ipv6_prefix: Annotated[int, msgspec.Meta(ge=32, le=128)] = 64
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                for rate in value:
+                    try:
+                        limits.parse(rate)
+                    except ValueError:
+                        raise ValueError(f"limits.{name}: cannot read rate {rate!r}") from None
+
+
+class TestNumber(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A number that gets a fixed code and no SMS until ``until`` (store reviews, monitoring)."""
+
+    number: str
+    code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4,10}$")]
+    until: datetime
+
+
+class AbuseRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who may receive codes, and the guards against SMS pumping."""
+
+    #: ISO country codes; empty: every country not denied.
+    allowed_countries: list[str] = msgspec.field(default_factory=list)
+    denied_countries: list[str] = msgspec.field(default_factory=list)
+    number_types: list[NumberType] = msgspec.field(
+        default_factory=lambda: ["mobile", "fixed_line_or_mobile"]
+    )
+    #: CIDR networks; a non-empty allow list admits only these client IPs.
+    ip_allow: list[str] = msgspec.field(default_factory=list)
+    ip_deny: list[str] = msgspec.field(default_factory=list)
+    #: Exempt from the pumping guards (your own staff, known-good partners).
+    safe_numbers: list[str] = msgspec.field(default_factory=list)
+    safe_prefixes: list[str] = msgspec.field(default_factory=list)
+    #: Prefix velocity: a prefix is the number without its last ``prefix_digits`` digits;
+    #: more than ``prefix_max_numbers`` distinct numbers under one prefix within
+    #: ``prefix_window`` seconds block that prefix for ``prefix_block`` seconds.
+    prefix_digits: Annotated[int, msgspec.Meta(ge=1, le=6)] = 3
+    prefix_max_numbers: Annotated[int, msgspec.Meta(ge=1)] = 10
+    prefix_window: Positive = 600
+    prefix_block: Positive = 3600
+    #: Conversion guard: per country, once ``conversion_min_sends`` verifications were
+    #: started within ``conversion_window`` seconds and under ``conversion_min_rate`` of
+    #: them were approved, sends to that country are held for ``conversion_hold`` seconds.
+    conversion_window: Positive = 3600
+    conversion_min_sends: Annotated[int, msgspec.Meta(ge=1)] = 50
+    conversion_min_rate: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.2
+    conversion_hold: Positive = 900
+    #: Pre-send hook: POSTed the normalised request; the send goes ahead only on allow.
+    hook_url: str | None = None
+    hook_timeout: Positive = 1.0
+    hook_fail_open: bool = False
+    test_numbers: list[TestNumber] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for network in (*self.ip_allow, *self.ip_deny):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"abuse: {network!r} is not an IP network") from None
+        for country in (*self.allowed_countries, *self.denied_countries):
+            if len(country) != 2 or not country.isalpha() or not country.isupper():
+                raise ValueError(f"abuse: country {country!r} is not an ISO alpha-2 code")
+
+
+class AppPolicies:
+    """The limit and abuse rules of every app: globals merged with its overrides.
+
+    Built once at start; an override that does not validate is a start-up error.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._default = (settings.limits, settings.abuse)
+        self._apps = {
+            name: (
+                _merge(settings.limits, app.limits, LimitRules),
+                _merge(settings.abuse, app.abuse, AbuseRules),
+            )
+            for name, app in settings.apps.items()
+        }
+
+    def limits(self, app: str) -> LimitRules:
+        return self._apps.get(app, self._default)[0]
+
+    def abuse(self, app: str) -> AbuseRules:
+        return self._apps.get(app, self._default)[1]
+
+
+def _merge(base: Any, override: dict[str, Any], kind: type[Any]) -> Any:
+    if not override:
+        return base
+    try:
+        return msgspec.convert({**msgspec.to_builtins(base), **override}, kind)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"app override: {exc}") from None
