@@ -16,9 +16,10 @@ import httpx
 import msgspec
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, Sequence
 
 __all__ = [
+    "Balance",
     "ErrorKind",
     "HttpProvider",
     "OutgoingMessage",
@@ -26,6 +27,7 @@ __all__ = [
     "SendResult",
     "Template",
     "TemplateError",
+    "classify_code",
     "template_for",
     "template_values",
 ]
@@ -63,6 +65,32 @@ class SendResult(msgspec.Struct, frozen=True):
     @classmethod
     def failed(cls, kind: ErrorKind, code: str, message: str = "") -> SendResult:
         return cls(accepted=False, error_kind=kind, error_code=code, error_message=message)
+
+
+class Balance(msgspec.Struct, frozen=True):
+    """What is left on a provider account: money, or (Chuanglan domestic) messages."""
+
+    amount: float
+    currency: str | None
+
+
+def classify_code(
+    code: str,
+    exact: Mapping[str, ErrorKind],
+    prefixes: Sequence[tuple[str, ErrorKind]] = (),
+    default: ErrorKind = "retryable",
+) -> ErrorKind:
+    """The kind of a provider error code: by exact code, then by prefix, else ``default``.
+
+    The default is retryable: for a code nobody listed, one wasted attempt at the next
+    provider costs less than a user who never gets a code.
+    """
+    if code in exact:
+        return exact[code]
+    for prefix, kind in prefixes:
+        if code.startswith(prefix):
+            return kind
+    return default
 
 
 class Provider(Protocol):

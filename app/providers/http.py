@@ -1,0 +1,189 @@
+"""A generic provider for an in-house SMS gateway that speaks otpgate's own contract.
+
+Request — ``POST {url}`` with the rendered text (the code is never sent on its own)::
+
+    Content-Type: application/json
+    Idempotency-Key: <message id>
+    Otpgate-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
+
+    {"id": "<message id>", "to": "+8613800000000", "text": "...", "locale": "zh-CN",
+     "region": "CN"}
+
+The gateway should check the signature with :func:`verify_signature` (or its own
+implementation of the same rule), and treat a repeated ``Idempotency-Key`` as the same
+message.
+
+Response — what the gateway answers, and what otpgate makes of it:
+
+- 2xx with ``{"id": "<gateway message id>"}``: accepted.
+- 4xx with ``{"error": {"code": "<str>", "kind": "permanent" | "account",
+  "message": "<optional str>"}}``: failed with that kind. Without a (known) ``kind``,
+  401 and 403 are ``account`` and any other 4xx is ``permanent``.
+- 408, 429 and 5xx: ``retryable``; the ``error`` object's code is kept if there is one.
+- A 2xx without an ``id``, or an error body that is not this JSON: ``retryable``
+  (``account`` for 401 and 403). Other statuses: ``retryable``.
+
+The signature scheme (the one Stripe and Svix use for webhooks: timestamped HMAC-SHA256,
+several ``v1`` values allowed during a secret rotation) is also what otpgate signs the
+events it sends to apps with; :func:`sign` and :func:`verify_signature` serve both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import msgspec
+
+from app.providers.base import HttpProvider, OutgoingMessage, SendResult
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from app.providers.base import ErrorKind
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "HttpGatewayConfig",
+    "build_request",
+    "create",
+    "parse_response",
+    "sign",
+    "signature_header",
+    "verify_signature",
+]
+
+SIGNATURE_HEADER = "Otpgate-Signature"
+_SCHEME = "v1"
+
+
+class HttpGatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where the gateway listens and the secret both sides sign with."""
+
+    #: the gateway's send endpoint, e.g. ``https://sms-gateway.internal/v1/messages``.
+    url: str
+    #: the shared signing secret (HMAC-SHA256 key); never sent itself.
+    secret: str
+    #: static headers added to every request (e.g. a routing or tenant header); they
+    #: cannot replace the content type, signature or idempotency headers.
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The hex HMAC-SHA256, keyed by ``secret``, of ``"<timestamp>.<body>"``."""
+    signed = str(timestamp).encode() + b"." + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def signature_header(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``Otpgate-Signature`` value: ``t=<timestamp>,v1=<signature>``."""
+    return f"t={timestamp},{_SCHEME}={sign(secret, timestamp, body)}"
+
+
+def verify_signature(
+    secret: str, header: str, body: bytes, now: datetime, tolerance: int = 300
+) -> bool:
+    """Whether ``header`` signs ``body`` with ``secret`` at most ``tolerance`` s from ``now``.
+
+    A stale (or too far future) timestamp is refused, so a captured request cannot be
+    replayed later; any of several ``v1`` values may match, for secret rotation.
+    """
+    timestamps: list[str] = []
+    signatures: list[str] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            timestamps.append(value)
+        elif key == _SCHEME:
+            signatures.append(value)
+    if len(timestamps) != 1 or not (timestamps[0].isascii() and timestamps[0].isdigit()):
+        return False
+    timestamp = int(timestamps[0])
+    if abs(now.timestamp() - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).encode()
+    # Bytes: compare_digest refuses non-ASCII str. Every candidate is compared, so the
+    # time taken tells nothing about which one matched.
+    matches = [hmac.compare_digest(expected, candidate.encode()) for candidate in signatures]
+    return any(matches)
+
+
+def build_request(
+    message: OutgoingMessage, config: HttpGatewayConfig, now: datetime, nonce: str
+) -> httpx.Request:
+    """The signed ``POST``; the message id is the idempotency key, so no nonce is needed."""
+    body = msgspec.json.encode(
+        {
+            "id": message.message_id,
+            "to": message.to,
+            "text": message.text,
+            "locale": message.locale,
+            "region": message.region,
+        }
+    )
+    headers = httpx.Headers(config.headers)
+    # Set one by one: httpx.Headers replaces a static header whatever its case.
+    headers["Content-Type"] = "application/json"
+    headers["Idempotency-Key"] = message.message_id
+    headers[SIGNATURE_HEADER] = signature_header(config.secret, int(now.timestamp()), body)
+    return httpx.Request("POST", config.url, headers=headers, content=body)
+
+
+class _Accepted(msgspec.Struct):
+    id: str
+
+
+class _Error(msgspec.Struct):
+    code: str
+    kind: str | None = None
+    message: str = ""
+
+
+class _Refusal(msgspec.Struct):
+    error: _Error
+
+
+_REFUSAL_KINDS: dict[str, ErrorKind] = {
+    "permanent": "permanent",
+    "account": "account",
+    "retryable": "retryable",
+}
+
+
+def _is_refusal(status: int) -> bool:
+    """A 4xx that says "not this request", as opposed to "not now" (408, 429)."""
+    return 400 <= status < 500 and status not in (408, 429)
+
+
+def parse_response(response: httpx.Response) -> SendResult:
+    """Classify the gateway's answer by the contract in this module's docstring."""
+    status = response.status_code
+    if response.is_success:
+        try:
+            return SendResult.ok(msgspec.json.decode(response.content, type=_Accepted).id)
+        except msgspec.DecodeError:
+            return SendResult.failed("retryable", "unparseable", response.text[:200])
+    credentials_refused = status in (401, 403)
+    try:
+        error = msgspec.json.decode(response.content, type=_Refusal).error
+    except msgspec.DecodeError:
+        # Not the gateway's own words (a proxy's page, a wrong URL): only a refused
+        # login is clearly about us; anything else may work elsewhere.
+        kind: ErrorKind = "account" if credentials_refused else "retryable"
+        return SendResult.failed(kind, f"http_{status}", response.text[:200])
+    if not _is_refusal(status):
+        kind = "retryable"
+    elif error.kind in _REFUSAL_KINDS:
+        kind = _REFUSAL_KINDS[error.kind]
+    else:
+        kind = "account" if credentials_refused else "permanent"
+    return SendResult.failed(kind, error.code, error.message)
+
+
+def create(
+    config: HttpGatewayConfig, client: httpx.AsyncClient, **kwargs: Any
+) -> HttpProvider[HttpGatewayConfig]:
+    """The ``http`` provider over the shared client (``kwargs``: ``clock``, ``nonce``)."""
+    return HttpProvider("http", config, build_request, parse_response, client, **kwargs)
