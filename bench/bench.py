@@ -87,10 +87,39 @@ class UnexpectedResponse(Exception):
 # -- the service -----------------------------------------------------------------------
 
 
+#: ``--rules on``: every throttle and guard of issue #4 on, at defaults or, for the
+#: budgets that are off by default, at values the load never reaches (so they are
+#: counted on every send, which is what costs). ``off``: no throttles, and every number
+#: on the safe list, so the pumping guards are skipped too.
+RULES_CONFIG = {
+    "on": """
+[limits]
+send_per_app = ["10000000/minute", "100000000/day"]
+send_per_country = ["10000000/minute"]
+""",
+    "off": """
+[limits]
+send_per_number = []
+send_per_ip = []
+wrong_checks_per_number = []
+checks_per_ip = []
+[abuse]
+safe_prefixes = ["+"]
+""",
+}
+
+
 def start_server(
-    port: int, data_dir: Path, api_key: str, workers: int, argon2_env: dict[str, str]
+    port: int,
+    data_dir: Path,
+    api_key: str,
+    workers: int,
+    argon2_env: dict[str, str],
+    rules: str,
 ) -> subprocess.Popen[bytes]:
     """``python -m app serve`` in dev mode, its output going to ``data_dir/server.log``."""
+    config = data_dir / "otpgate.toml"
+    config.write_text(RULES_CONFIG[rules])
     # Inherited OTPGATE_* settings (a Redis URL, a config file) would change what is measured.
     env = {name: value for name, value in os.environ.items() if not name.startswith("OTPGATE_")}
     env.update(
@@ -99,6 +128,7 @@ def start_server(
         OTPGATE_BOOTSTRAP_API_KEY=api_key,
         OTPGATE_RESEND_COOLDOWN="0",
         OTPGATE_WORKERS=str(workers),
+        OTPGATE_CONFIG=str(config),
         **argon2_env,
     )
     with (data_dir / "server.log").open("wb") as log:
@@ -298,14 +328,18 @@ async def flow(
     client: httpx.AsyncClient, outbox: Redis, auth: dict[str, str], to: str, samples: Samples
 ) -> bool:
     """Send a code to ``to``, read it from the outbox, check it; True when approved."""
-    send = client.post("/v1/verifications", json={"to": to, "purpose": "bench"}, headers=auth)
+    # A fresh end-user IP per flow, so that per-IP rules are counted but never reached.
+    client_ip = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+    body = {"to": to, "purpose": "bench", "client_ip": client_ip}
+    send = client.post("/v1/verifications", json=body, headers=auth)
     sent_id = await samples.step("send", send, 201, verification_id)
     if sent_id is None:
         return False
     code = await read_code(outbox, to, samples)
     if code is None:
         return False
-    check = client.post("/v1/verifications/check", json={"id": sent_id, "code": code}, headers=auth)
+    body = {"id": sent_id, "code": code, "client_ip": client_ip}
+    check = client.post("/v1/verifications/check", json=body, headers=auth)
     return await samples.step("check", check, 200, approved) is not None
 
 
@@ -422,6 +456,7 @@ class Figures:
 
 @dataclass(frozen=True)
 class Report:
+    rules: str
     workers: int
     concurrency: int
     duration_s: float
@@ -443,6 +478,7 @@ class Report:
 
 def build_report(
     args: argparse.Namespace,
+    rules: str,
     params: Argon2Settings,
     cpus: int,
     bounds: tuple[float, float],
@@ -453,6 +489,7 @@ def build_report(
     sends = Figures.of(latencies["send"], elapsed)
     checks = Figures.of(latencies["check"], elapsed)
     return Report(
+        rules=rules,
         workers=args.workers,
         concurrency=args.concurrency,
         duration_s=args.duration,
@@ -496,7 +533,7 @@ def format_report(report: Report) -> str:
     before, after = report.argon2_bound_before_after
     health_p99 = report.healthz.p99_ms
     lines = [
-        "otpgate benchmark",
+        f"otpgate benchmark (throttles and anti-abuse rules {report.rules})",
         f"  {'workers':<20}{report.workers}",
         f"  {'concurrency':<20}{report.concurrency} virtual users",
         f"  {'duration':<20}{report.duration_s:.1f} s (load ran {report.elapsed_s:.1f} s)",
@@ -568,6 +605,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_bounded(int, 8, 4 * 1024 * 1024),
         help="argon2id memory in KiB (default: the service's, 19456)",
     )
+    parser.add_argument(
+        "--rules",
+        choices=["on", "off", "both"],
+        default="both",
+        help="throttles and anti-abuse rules on, off, or one run each (default both)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
     args = parser.parse_args(argv)
     if args.concurrency is None:
@@ -583,7 +626,7 @@ def argon2_overrides(args: argparse.Namespace) -> dict[str, int]:
     return {name: value for name, value in given.items() if value is not None}
 
 
-def run(args: argparse.Namespace) -> Report:
+def run(args: argparse.Namespace, rules: str) -> Report:
     overrides = argon2_overrides(args)
     params = Argon2Settings(**overrides)
     argon2_env = {f"OTPGATE_ARGON2_{name.upper()}": str(value) for name, value in overrides.items()}
@@ -593,7 +636,7 @@ def run(args: argparse.Namespace) -> Report:
     base_url = f"http://{HOST}:{port}"
     with tempfile.TemporaryDirectory(prefix="otpgate-bench-", ignore_cleanup_errors=True) as tmp:
         data_dir = Path(tmp)
-        server = start_server(port, data_dir, api_key, args.workers, argon2_env)
+        server = start_server(port, data_dir, api_key, args.workers, argon2_env, rules)
         try:
             wait_ready(server, base_url, data_dir)
             print(
@@ -602,7 +645,8 @@ def run(args: argparse.Namespace) -> Report:
             )
             before = argon2_bound(params, ARGON2_SECONDS, cpus)
             print(
-                f"load: {args.concurrency} virtual users for {args.duration:g} s", file=sys.stderr
+                f"load (rules {rules}): {args.concurrency} virtual users for {args.duration:g} s",
+                file=sys.stderr,
             )
             redis_url = (data_dir / "redis.url").read_text().strip()
             load = asyncio.run(
@@ -612,24 +656,42 @@ def run(args: argparse.Namespace) -> Report:
             after = argon2_bound(params, ARGON2_SECONDS, cpus)
         finally:
             stop_server(server, data_dir)
-    return build_report(args, params, cpus, (before, after), load)
+    return build_report(args, rules, params, cpus, (before, after), load)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    modes = ["on", "off"] if args.rules == "both" else [args.rules]
     try:
-        report = run(args)
+        reports = [run(args, rules) for rules in modes]
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("bench: interrupted; the service is stopped", file=sys.stderr)
         return 130
-    print(format_report(report))
+    print("\n\n".join(format_report(report) for report in reports))
+    if len(reports) == 2:
+        print("\n" + format_rules_cost(*reports))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")
+        args.json.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n")
     return 0
+
+
+def format_rules_cost(on: Report, off: Report) -> str:
+    """What the rules cost: send throughput with them over without, each against its
+    own argon2 bound (the machine's speed drifts between the two runs)."""
+    share_on, share_off = on.argon2_share_pct, off.argon2_share_pct
+    cost = 100 * (1 - share_on / share_off) if share_off else float("nan")
+    raw = on.sends.per_s / off.sends.per_s if off.sends.per_s else float("nan")
+    return (
+        "rules on vs off\n"
+        f"  {'sends/s':<20}{on.sends.per_s:8.1f} on   {off.sends.per_s:8.1f} off   "
+        f"ratio {raw:.3f}\n"
+        f"  {'argon2 share':<20}{share_on:8.1f} on   {share_off:8.1f} off   "
+        f"cost of the rules {cost:.1f} %   target < 15 %: {_verdict(cost < 15)}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ verifications stop converting to approvals is held.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from typing import TYPE_CHECKING, Literal
@@ -143,8 +144,10 @@ class ConversionGuard:
     async def counts(self, app: str, country: str, window: float) -> tuple[int, int]:
         """(started, approved) within the window."""
         item = self._item(window)
-        started = await self._counter.get_window_stats(item, "conv-started", app, country)
-        approved = await self._counter.get_window_stats(item, "conv-approved", app, country)
+        started, approved = await asyncio.gather(
+            self._counter.get_window_stats(item, "conv-started", app, country),
+            self._counter.get_window_stats(item, "conv-approved", app, country),
+        )
         return _UNBOUNDED - started.remaining, _UNBOUNDED - approved.remaining
 
     async def reset(self, app: str, country: str, window: float) -> None:
