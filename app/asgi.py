@@ -29,7 +29,11 @@ from app.apps.keys import ApiKeyStore
 from app.dev.outbox import OutboxController
 from app.errors import problem_details_plugin
 from app.ops.health import HealthController
+from app.providers.api import ProviderController, ProviderDirectory
+from app.providers.circuit import CircuitBreaker
 from app.providers.outbox import OutboxProvider
+from app.providers.registry import OUTBOX, build_providers, read_providers
+from app.providers.router import ProviderRouter
 from app.settings import Settings, load_settings
 from app.store.redis import Scripts, connect, limits_storage
 from app.verify.api import VerificationController
@@ -40,6 +44,8 @@ from app.verify.texts import MessageTexts
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from app.providers.base import Provider
 
 __all__ = ["create_app", "openapi_document"]
 
@@ -63,7 +69,33 @@ def _lifespan(settings: Settings) -> Any:
             client, max_messages=settings.outbox_max_messages, ttl=settings.outbox_ttl
         )
         storage = limits_storage(settings.redis_url, timeout=settings.redis_timeout)
-        http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        # One client for every provider and hook: connections are reused across sends.
+        http = httpx.AsyncClient(
+            timeout=settings.send_deadline,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+        configs = read_providers(
+            settings.providers,
+            [
+                *settings.routes.values(),
+                *(r for a in settings.apps.values() for r in a.routes.values()),
+            ],
+            MessageTexts(settings.messages).locales,
+        )
+        providers: dict[str, Provider] = dict(build_providers(configs, http))
+        with_outbox = settings.env != "prod"
+        if with_outbox:
+            providers[OUTBOX] = outbox
+        breaker = CircuitBreaker(client, scripts, settings.circuit)
+        router = ProviderRouter(
+            providers,
+            settings.routes,
+            {name: own.routes for name, own in settings.apps.items() if own.routes},
+            breaker,
+            settings.send_deadline,
+            settings.send_attempt_timeout,
+        )
         abuse = AbuseService(
             policies=AppPolicies(settings),
             throttle=Throttle(storage),
@@ -76,13 +108,16 @@ def _lifespan(settings: Settings) -> Any:
         app.state.redis = client
         app.state.outbox = outbox
         app.state.abuse = abuse
+        app.state.provider_directory = ProviderDirectory(
+            configs, breaker, http, with_outbox=with_outbox
+        )
         app.state.api_keys = ApiKeyStore(client, bootstrap_key=settings.bootstrap_api_key)
         app.state.verifications = VerificationService(
             client=client,
             scripts=scripts,
             hasher=hasher,
             settings=settings,
-            provider=outbox,
+            router=router,
             texts=MessageTexts(settings.messages),
             idempotency=IdempotencyStore(client, settings.idempotency_ttl),
             abuse=abuse,
@@ -109,11 +144,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     v1 = Router(
         "/",
-        route_handlers=[VerificationController, AbuseController],
+        route_handlers=[VerificationController, AbuseController, ProviderController],
         middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
     )
     handlers: list[Any] = [v1, HealthController]
-    if settings.env in {"dev", "test"} and settings.provider == "outbox":
+    if settings.env in {"dev", "test"}:
         handlers.append(OutboxController)
     return Litestar(
         route_handlers=handlers,
@@ -123,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "redis": _from_state("redis"),
             "outbox": _from_state("outbox"),
             "abuse": _from_state("abuse"),
+            "provider_directory": _from_state("provider_directory"),
         },
         plugins=[problem_details_plugin()],
         openapi_config=OpenAPIConfig(

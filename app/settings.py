@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from app.abuse.config import AbuseRules, AppPolicies, LimitRules
+from app.providers.circuit import CircuitSettings
+from app.providers.registry import OUTBOX, read_providers
+from app.verify.texts import MessageTexts
 
 __all__ = [
     "DEV_PEPPER",
@@ -61,6 +64,8 @@ class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_
     #: Fields of ``[limits]`` and ``[abuse]`` that differ for this app.
     limits: dict[str, Any] = msgspec.field(default_factory=dict)
     abuse: dict[str, Any] = msgspec.field(default_factory=dict)
+    #: Routes that differ for this app (by key).
+    routes: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
 
 class Policy(msgspec.Struct, frozen=True):
@@ -89,7 +94,15 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pepper: str | None = None
     #: An API key with every scope for the ``default`` app, created at start.
     bootstrap_api_key: str | None = None
-    provider: Literal["outbox"] = "outbox"
+    #: SMS provider accounts: ``[providers.<name>]`` with ``type`` and the adapter's fields.
+    providers: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    #: Provider names to try in order, by calling code (``"+86"``) or ``default``.
+    routes: dict[str, list[str]] = msgspec.field(default_factory=lambda: {"default": ["outbox"]})
+    #: Seconds a send may take across all the providers of its route.
+    send_deadline: Seconds = 5.0
+    #: Seconds one provider may take before the next one is tried.
+    send_attempt_timeout: Seconds = 2.0
+    circuit: CircuitSettings = msgspec.field(default_factory=CircuitSettings)
 
     code_length: CodeLength = 6
     code_ttl: Seconds = 300
@@ -126,14 +139,27 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                 raise ConfigError(
                     "OTPGATE_BOOTSTRAP_API_KEY must be at least 32 characters in prod"
                 )
-            if self.provider == "outbox":
+            if any(OUTBOX in route for route in self.all_routes()):
                 raise ConfigError(
-                    "the outbox provider only captures messages; it is refused in prod"
+                    "the outbox provider only captures messages; it is refused in prod "
+                    "(configure [providers] and [routes])"
                 )
         for locale, text in self.messages.items():
             if "{code}" not in text:
                 raise ConfigError(f"messages.{locale} must contain {{code}}")
         AppPolicies(self)  # every app's merged rules must validate
+        for key in (*self.routes, *(k for app in self.apps.values() for k in app.routes)):
+            if key != "default" and not (key.startswith("+") and key[1:].isdigit()):
+                raise ConfigError(f"routes: {key!r} is neither 'default' nor a calling code (+86)")
+        if not self.routes.get("default"):
+            raise ConfigError("routes: a non-empty 'default' route is required")
+        read_providers(self.providers, self.all_routes(), MessageTexts(self.messages).locales)
+
+    def all_routes(self) -> list[list[str]]:
+        return [
+            *self.routes.values(),
+            *(r for app in self.apps.values() for r in app.routes.values()),
+        ]
 
     @property
     def secret_pepper(self) -> bytes:
@@ -158,7 +184,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 _FLAT_FIELDS = {
     name
     for name, field_type in Settings.__annotations__.items()
-    if not name.startswith("_") and name not in {"argon2", "messages", "apps", "limits", "abuse"}
+    if not name.startswith("_")
+    and name
+    not in {"argon2", "messages", "apps", "limits", "abuse", "providers", "routes", "circuit"}
 }
 _ENV_PREFIX = "OTPGATE_"
 

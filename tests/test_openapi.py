@@ -32,6 +32,7 @@ def test_openapi_documents_every_public_route_with_an_operation_id() -> None:
         ("DELETE", "/v1/limits"): "resetLimits",
         ("GET", "/v1/blocks"): "listBlocks",
         ("DELETE", "/v1/blocks/{block_id}"): "liftBlock",
+        ("GET", "/v1/providers"): "listProviders",
         ("GET", "/healthz"): "health",
         ("GET", "/readyz"): "ready",
     }

@@ -10,6 +10,7 @@ import msgspec
 from app.store.keys import ID_PATTERN
 
 __all__ = [
+    "AttemptView",
     "CheckResult",
     "CheckVerification",
     "MessageView",
@@ -71,14 +72,25 @@ class CheckVerification(msgspec.Struct, forbid_unknown_fields=True, frozen=True)
     client_ip: Annotated[str, msgspec.Meta(max_length=45)] | None = None
 
 
+class AttemptView(msgspec.Struct, frozen=True):
+    """One provider tried for a message: accepted, or why not."""
+
+    provider: str
+    outcome: str
+    error_code: str | None = None
+    latency_ms: float = 0.0
+
+
 class MessageView(msgspec.Struct, frozen=True):
     """One SMS of a verification."""
 
     id: str
-    provider: str
+    provider: str | None
     status: str
     provider_message_id: str | None = None
+    error_code: str | None = None
     created_at: datetime | None = None
+    attempts: list[AttemptView] = msgspec.field(default_factory=list)
 
 
 class VerificationView(msgspec.Struct, frozen=True):

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from app.verify.models import MessageView, VerificationDetail, VerificationView
+from app.verify.models import AttemptView, MessageView, VerificationDetail, VerificationView
 
 __all__ = ["detail_from_record", "message_view", "utc", "view_from_send"]
 
@@ -20,15 +20,18 @@ def utc(ms: int | str) -> datetime:
     return datetime.fromtimestamp(int(ms) / 1000, UTC)
 
 
-def message_view(raw: str) -> MessageView:
-    data = msgspec.json.decode(raw)
+def message_view(stored: str | dict[str, Any]) -> MessageView:
+    """A message as stored in the record (JSON), or as the service just built it."""
+    data = msgspec.json.decode(stored) if isinstance(stored, str) else stored
     created = data.get("created_at")
     return MessageView(
         id=data["id"],
         provider=data["provider"],
         status=data["status"],
         provider_message_id=data.get("provider_message_id"),
+        error_code=data.get("error_code"),
         created_at=utc(created) if created is not None else None,
+        attempts=msgspec.convert(data.get("attempts", []), list[AttemptView]),
     )
 
 

@@ -17,6 +17,7 @@ import msgspec
 from app.abuse.throttle import RuleState  # noqa: TC001 - a field type of Started
 from app.errors import OtpgateError
 from app.providers.base import OutgoingMessage, SendResult
+from app.providers.router import Delivery
 from app.store.keys import Keys, random_id
 from app.verify.codes import generate_code
 from app.verify.idempotency import fingerprint
@@ -29,13 +30,13 @@ from app.verify.models import (
     VerificationView,
 )
 from app.verify.phone import mask_phone, normalize_phone, phone_digest
-from app.verify.records import detail_from_record, utc, view_from_send
+from app.verify.records import detail_from_record, message_view, view_from_send
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from app.abuse.service import AbuseService
-    from app.providers.base import Provider
+    from app.providers.router import ProviderRouter
     from app.settings import Policy, Settings
     from app.store.redis import Scripts
     from app.verify.codes import CodeHasher
@@ -85,7 +86,7 @@ class VerificationService:
         scripts: Scripts,
         hasher: CodeHasher,
         settings: Settings,
-        provider: Provider,
+        router: ProviderRouter,
         texts: MessageTexts,
         idempotency: IdempotencyStore,
         abuse: AbuseService,
@@ -94,7 +95,7 @@ class VerificationService:
         self._scripts = scripts
         self._hasher = hasher
         self._settings = settings
-        self._provider = provider
+        self._router = router
         self._texts = texts
         self._idempotency = idempotency
         self._abuse = abuse
@@ -149,7 +150,7 @@ class VerificationService:
             code_hash = await self._hasher.hash(verification_id, code)
             message: dict[str, Any] = {
                 "id": random_id("msg_"),
-                "provider": _TEST_PROVIDER if clearance.test_code else self._provider.name,
+                "provider": _TEST_PROVIDER if clearance.test_code else None,
                 "status": "queued",
             }
             fields = self._record_fields(app, phone, number, request.purpose, locale, lookup)
@@ -189,8 +190,9 @@ class VerificationService:
             if outcome == "created" and clearance.test_code is None:
                 await self._abuse.verification_started(app, phone.region)
             message["created_at"] = int(result[2])
+            outgoing = self._outgoing(message["id"], phone, locale, code, policy)
             message_view = await self._deliver(
-                verification_id, lookup, phone, locale, code, policy, message, int(result[5])
+                app, verification_id, lookup, phone, outgoing, message, int(result[5])
             )
             view = view_from_send(result, phone.e164, request.purpose, message_view)
             return Started(view, limits=clearance.limits)
@@ -236,20 +238,12 @@ class VerificationService:
             "lk", lookup,
         ]  # fmt: skip
 
-    async def _deliver(
-        self,
-        verification_id: str,
-        lookup: str,
-        phone: Phone,
-        locale: str,
-        code: str,
-        policy: Policy,
-        message: dict[str, Any],
-        number: int,
-    ) -> MessageView:
+    def _outgoing(
+        self, message_id: str, phone: Phone, locale: str, code: str, policy: Policy
+    ) -> OutgoingMessage:
         minutes = max(1, math.ceil(policy.code_ttl / 60))
-        outgoing = OutgoingMessage(
-            message_id=message["id"],
+        return OutgoingMessage(
+            message_id=message_id,
             to=phone.e164,
             region=phone.region,
             locale=locale,
@@ -257,15 +251,31 @@ class VerificationService:
             code=code,
             minutes=minutes,
         )
-        test_number = message["provider"] == _TEST_PROVIDER
-        result = SendResult.ok(None) if test_number else await self._send_sms(outgoing)
-        if result.accepted:
-            message["status"] = "skipped" if test_number else "sent"
+
+    async def _deliver(
+        self,
+        app: str,
+        verification_id: str,
+        lookup: str,
+        phone: Phone,
+        outgoing: OutgoingMessage,
+        message: dict[str, Any],
+        number: int,
+    ) -> MessageView:
+        """Send through the route (a test number sends nothing) and record what happened."""
+        if message["provider"] == _TEST_PROVIDER:
+            delivery = Delivery(_TEST_PROVIDER, SendResult.ok(None), [])
         else:
-            message["status"] = "failed"
+            delivery = await self._router.send(app, outgoing, phone.calling_code)
+        result = delivery.result
+        message["provider"] = delivery.provider
+        message["attempts"] = msgspec.to_builtins(delivery.attempts)
         message["provider_message_id"] = result.provider_message_id
         if not result.accepted:
+            message["status"] = "failed"
             message["error_code"] = result.error_code
+        else:
+            message["status"] = "skipped" if delivery.provider == _TEST_PROVIDER else "sent"
         await self._scripts.run(
             "record_message",
             [Keys.verification(verification_id), Keys.pending(lookup)],
@@ -279,31 +289,13 @@ class VerificationService:
         if not result.accepted:
             raise OtpgateError(
                 "delivery_failed",
-                result.error_message or "the provider refused the message",
-                provider=self._provider.name,
+                result.error_message or "no provider accepted the message",
+                provider=delivery.provider,
                 provider_error=result.error_code,
+                error_kind=result.error_kind,
                 verification_id=verification_id,
             )
-        return MessageView(
-            id=message["id"],
-            provider=message["provider"],
-            status=message["status"],
-            provider_message_id=result.provider_message_id,
-            created_at=utc(message["created_at"]),
-        )
-
-    async def _send_sms(self, message: OutgoingMessage) -> SendResult:
-        started = time.perf_counter()
-        result = await self._provider.send(message)
-        log.info(
-            "sms provider=%s to=%s outcome=%s error=%s latency_ms=%.1f",
-            self._provider.name,
-            mask_phone(message.to),
-            "accepted" if result.accepted else result.error_kind,
-            result.error_code or "-",
-            (time.perf_counter() - started) * 1000,
-        )
-        return result
+        return message_view(message)
 
     # -- read ------------------------------------------------------------------------
 

@@ -1,0 +1,95 @@
+"""GET /v1/providers: each provider's circuit, recent success rate and latency, balance."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import httpx
+import msgspec
+from litestar import Controller, get
+from litestar.di import NamedDependency
+
+from app.apps.auth import requires_scope
+from app.providers.base import Balance
+from app.providers.circuit import CircuitBreaker, ProviderHealth
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from app.providers.registry import ProviderConfig
+
+__all__ = ["ProviderController", "ProviderDirectory", "ProviderStatus"]
+
+log = logging.getLogger("otpgate.providers")
+_BALANCE_TIMEOUT = 3.0
+
+
+class ProviderStatus(msgspec.Struct, frozen=True):
+    name: str
+    type: str
+    health: ProviderHealth
+    #: From the provider's balance API where it has one (Twilio, Vonage, Chuanglan,
+    #: Cloopen); null when it has none or did not answer.
+    balance: Balance | None
+
+
+class Providers(msgspec.Struct, frozen=True):
+    providers: list[ProviderStatus]
+
+
+class ProviderDirectory:
+    """The configured providers, their health from the breaker, their balances live."""
+
+    def __init__(
+        self,
+        configs: Mapping[str, ProviderConfig],
+        breaker: CircuitBreaker,
+        client: httpx.AsyncClient,
+        *,
+        with_outbox: bool,
+    ) -> None:
+        self._configs = configs
+        self._breaker = breaker
+        self._client = client
+        self._with_outbox = with_outbox
+
+    async def statuses(self) -> list[ProviderStatus]:
+        names = [*(["outbox"] if self._with_outbox else []), *self._configs]
+        return list(await asyncio.gather(*(self._status(name) for name in names)))
+
+    async def _status(self, name: str) -> ProviderStatus:
+        entry = self._configs.get(name)
+        health = await self._breaker.health(name)
+        balance = await self._balance(entry) if entry is not None else None
+        return ProviderStatus(name, entry.type if entry else "outbox", health, balance)
+
+    async def _balance(self, entry: ProviderConfig) -> Balance | None:
+        build, parse = entry.adapter.build_balance, entry.adapter.parse_balance
+        if build is None or parse is None:
+            return None
+        try:
+            request = build(entry.config, datetime.now(UTC), "")
+            request.extensions["timeout"] = httpx.Timeout(_BALANCE_TIMEOUT).as_dict()
+            return parse(await self._client.send(request))
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("balance of %s unavailable: %s", entry.name, type(exc).__name__)
+            return None
+
+
+class ProviderController(Controller):
+    path = "/v1/providers"
+    tags = ["providers"]
+    guards = [requires_scope("admin")]
+    security = [{"apiKey": []}]
+    signature_types = [ProviderDirectory]
+
+    @get(
+        "/",
+        operation_id="listProviders",
+        summary="Providers: circuit, success rate, latency, balance",
+    )
+    async def providers(self, provider_directory: NamedDependency[ProviderDirectory]) -> Providers:
+        return Providers(await provider_directory.statuses())

@@ -1,0 +1,105 @@
+"""A circuit breaker per provider, its state in Redis so every worker and instance
+shares it (two Lua scripts: ``circuit_allow`` and ``circuit_record``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import msgspec
+
+from app.store.keys import PREFIX
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from app.store.redis import Scripts
+
+__all__ = ["CircuitBreaker", "CircuitSettings", "CircuitState", "ProviderHealth"]
+
+CircuitState = Literal["closed", "open", "half_open"]
+
+
+class CircuitSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """When a provider is skipped, and for how long."""
+
+    #: Consecutive failures that open the circuit.
+    failures: Annotated[int, msgspec.Meta(ge=1)] = 5
+    #: Or: this share of failures among at least ``min_requests`` attempts in ``window``.
+    error_rate: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.5
+    min_requests: Annotated[int, msgspec.Meta(ge=1)] = 20
+    window: Annotated[float, msgspec.Meta(gt=0)] = 60
+    #: Seconds an open circuit skips the provider before one probe is let through.
+    open_for: Annotated[float, msgspec.Meta(gt=0)] = 30
+    #: A probe that has not reported after this many seconds is replaced by another.
+    probe_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10
+
+
+class ProviderHealth(msgspec.Struct, frozen=True):
+    """A provider's circuit and its recent figures."""
+
+    state: CircuitState
+    consecutive_failures: int
+    attempts: int
+    success_rate: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+def _keys(provider: str) -> list[str]:
+    return [f"{PREFIX}circuit:{{{provider}}}", f"{PREFIX}circuit:{{{provider}}}:latency"]
+
+
+def _percentile(values: list[float], percent: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(percent / 100 * len(ordered)))]
+
+
+class CircuitBreaker:
+    def __init__(self, client: Redis, scripts: Scripts, settings: CircuitSettings) -> None:
+        self._client = client
+        self._scripts = scripts
+        self._settings = settings
+
+    async def allow(self, provider: str) -> bool:
+        """Whether an attempt may go to ``provider`` now (half-open: one probe at a time)."""
+        result = await self._scripts.run(
+            "circuit_allow",
+            _keys(provider)[:1],
+            [int(self._settings.open_for * 1000), int(self._settings.probe_timeout * 1000)],
+        )
+        return bool(int(result[1]))
+
+    async def record(self, provider: str, *, ok: bool, latency_ms: float) -> CircuitState:
+        """Count an attempt; an error of the number (permanent) counts as the provider working."""
+        s = self._settings
+        result = await self._scripts.run(
+            "circuit_record",
+            _keys(provider),
+            [
+                1 if ok else 0, round(latency_ms, 1), s.failures, int(s.window * 1000),
+                s.min_requests, s.error_rate,
+            ],
+        )  # fmt: skip
+        state: CircuitState = result[0]
+        return state
+
+    async def health(self, provider: str) -> ProviderHealth:
+        circuit, latencies = _keys(provider)
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(circuit)
+            pipe.lrange(latencies, 0, -1)
+            fields, recent = await pipe.execute()
+        succeeded = sum(int(v) for k, v in fields.items() if k.endswith(":ok"))
+        failed = sum(int(v) for k, v in fields.items() if k.endswith(":fail"))
+        attempts = succeeded + failed
+        values = [float(v) for v in recent]
+        return ProviderHealth(
+            state=fields.get("state", "closed"),
+            consecutive_failures=int(fields.get("failures", 0)),
+            attempts=attempts,
+            success_rate=succeeded / attempts if attempts else None,
+            p50_ms=_percentile(values, 50),
+            p95_ms=_percentile(values, 95),
+        )
