@@ -25,6 +25,7 @@ Run from the repository root:
     .venv/bin/python bench/bench.py                 # 15 s, 16 virtual users, 1 worker
     .venv/bin/python bench/bench.py --quick         # 3 s, 4 virtual users: a smoke run
     .venv/bin/python bench/bench.py --workers 2 --json bench/results/run.json
+    .venv/bin/python bench/bench.py --provider-stub   # also through the http adapter
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import argon2
 import httpx
@@ -62,6 +63,10 @@ sys.path.insert(0, str(REPO_ROOT))
 from app.settings import Argon2Settings  # noqa: E402
 from app.store.embedded import free_port  # noqa: E402
 from app.store.keys import Keys  # noqa: E402
+from tests.stubs.http_gateway import PATH as GATEWAY_PATH  # noqa: E402
+from tests.stubs.http_gateway import SECRET as GATEWAY_SECRET  # noqa: E402
+from tests.stubs.http_gateway import HttpGatewayStub  # noqa: E402
+from tests.stubs.loopback import serve  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -109,6 +114,18 @@ safe_prefixes = ["+"]
 }
 
 
+def gateway_config(stub_url: str) -> str:
+    """Send through the real ``http`` adapter (signed JSON) to the loopback gateway stub."""
+    return f"""
+[providers.gateway]
+type = "http"
+url = "{stub_url}{GATEWAY_PATH}"
+secret = "{GATEWAY_SECRET}"
+[routes]
+default = ["gateway"]
+"""
+
+
 def start_server(
     port: int,
     data_dir: Path,
@@ -116,10 +133,11 @@ def start_server(
     workers: int,
     argon2_env: dict[str, str],
     rules: str,
+    stub_url: str | None,
 ) -> subprocess.Popen[bytes]:
     """``python -m app serve`` in dev mode, its output going to ``data_dir/server.log``."""
     config = data_dir / "otpgate.toml"
-    config.write_text(RULES_CONFIG[rules])
+    config.write_text(RULES_CONFIG[rules] + (gateway_config(stub_url) if stub_url else ""))
     # Inherited OTPGATE_* settings (a Redis URL, a config file) would change what is measured.
     env = {name: value for name, value in os.environ.items() if not name.startswith("OTPGATE_")}
     env.update(
@@ -306,16 +324,45 @@ class Samples:
         return value
 
 
-async def read_code(outbox: Redis, to: str, samples: Samples) -> str | None:
-    """The code of the newest outbox message to ``to``, read straight from Redis.
+class Inbox(Protocol):
+    """Where the bench finds the messages the service sent."""
+
+    async def newest(self, to: str) -> list[Any]: ...
+
+
+class RedisOutbox:
+    """The dev outbox, read straight from its Redis list.
 
     Reading it over HTTP would make a third of the requests bookkeeping that competes
     with the measured sends and checks for the same two cores.
     """
+
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+
+    async def newest(self, to: str) -> list[Any]:
+        items: list[str] = await self._client.lrange(Keys.outbox_to(to), 0, 0)  # type: ignore[misc]
+        return [json.loads(item) for item in items]
+
+
+class GatewayInbox:
+    """What the loopback gateway stub received (``--provider http-stub``)."""
+
+    def __init__(self, stub: HttpGatewayStub) -> None:
+        self._stub = stub
+
+    async def newest(self, to: str) -> list[Any]:
+        for received in reversed(self._stub.received):
+            if received.body.get("to") == to:
+                return [received.body]
+        return []
+
+
+async def read_code(inbox: Inbox, to: str, samples: Samples) -> str | None:
+    """The code in the newest message to ``to``."""
     started = time.perf_counter()
     try:
-        newest: list[str] = await outbox.lrange(Keys.outbox_to(to), 0, 0)  # type: ignore[misc]
-        code = outbox_code([json.loads(item) for item in newest])
+        code = outbox_code(await inbox.newest(to))
     except (redis.RedisError, UnexpectedResponse, ValueError) as exc:
         reason = str(exc) if isinstance(exc, UnexpectedResponse) else type(exc).__name__
         samples.errors[f"outbox: {reason}"] += 1
@@ -325,7 +372,7 @@ async def read_code(outbox: Redis, to: str, samples: Samples) -> str | None:
 
 
 async def flow(
-    client: httpx.AsyncClient, outbox: Redis, auth: dict[str, str], to: str, samples: Samples
+    client: httpx.AsyncClient, inbox: Inbox, auth: dict[str, str], to: str, samples: Samples
 ) -> bool:
     """Send a code to ``to``, read it from the outbox, check it; True when approved."""
     # A fresh end-user IP per flow, so that per-IP rules are counted but never reached.
@@ -335,7 +382,7 @@ async def flow(
     sent_id = await samples.step("send", send, 201, verification_id)
     if sent_id is None:
         return False
-    code = await read_code(outbox, to, samples)
+    code = await read_code(inbox, to, samples)
     if code is None:
         return False
     body = {"id": sent_id, "code": code, "client_ip": client_ip}
@@ -345,14 +392,14 @@ async def flow(
 
 async def virtual_user(
     client: httpx.AsyncClient,
-    outbox: Redis,
+    inbox: Inbox,
     auth: dict[str, str],
     numbers: Iterator[str],
     samples: Samples,
     deadline: float,
 ) -> None:
     while time.monotonic() < deadline:
-        if await flow(client, outbox, auth, next(numbers), samples):
+        if await flow(client, inbox, auth, next(numbers), samples):
             samples.flows += 1
 
 
@@ -396,6 +443,7 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
 async def run_load(
     base_url: str,
     redis_url: str,
+    stub: HttpGatewayStub | None,
     api_key: str,
     concurrency: int,
     duration: float,
@@ -412,12 +460,13 @@ async def run_load(
         ) as client,
         Redis.from_url(redis_url, decode_responses=True) as outbox,
     ):
+        inbox: Inbox = GatewayInbox(stub) if stub is not None else RedisOutbox(outbox)
         started, cpu_started = time.perf_counter(), cpu_seconds(server_pid)
         deadline = time.monotonic() + duration
         await asyncio.gather(
             poll_health(base_url, samples, deadline),
             *(
-                virtual_user(client, outbox, auth, numbers, samples, deadline)
+                virtual_user(client, inbox, auth, numbers, samples, deadline)
                 for _ in range(concurrency)
             ),
         )
@@ -457,6 +506,7 @@ class Figures:
 @dataclass(frozen=True)
 class Report:
     rules: str
+    provider: str
     workers: int
     concurrency: int
     duration_s: float
@@ -479,6 +529,7 @@ class Report:
 def build_report(
     args: argparse.Namespace,
     rules: str,
+    provider: str,
     params: Argon2Settings,
     cpus: int,
     bounds: tuple[float, float],
@@ -490,6 +541,7 @@ def build_report(
     checks = Figures.of(latencies["check"], elapsed)
     return Report(
         rules=rules,
+        provider=provider,
         workers=args.workers,
         concurrency=args.concurrency,
         duration_s=args.duration,
@@ -533,7 +585,7 @@ def format_report(report: Report) -> str:
     before, after = report.argon2_bound_before_after
     health_p99 = report.healthz.p99_ms
     lines = [
-        f"otpgate benchmark (throttles and anti-abuse rules {report.rules})",
+        f"otpgate benchmark (rules {report.rules}, provider {report.provider})",
         f"  {'workers':<20}{report.workers}",
         f"  {'concurrency':<20}{report.concurrency} virtual users",
         f"  {'duration':<20}{report.duration_s:.1f} s (load ran {report.elapsed_s:.1f} s)",
@@ -611,6 +663,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="both",
         help="throttles and anti-abuse rules on, off, or one run each (default both)",
     )
+    parser.add_argument(
+        "--provider-stub",
+        action="store_true",
+        help="also run with the real `http` adapter sending to a loopback gateway stub",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
     args = parser.parse_args(argv)
     if args.concurrency is None:
@@ -626,7 +683,7 @@ def argon2_overrides(args: argparse.Namespace) -> dict[str, int]:
     return {name: value for name, value in given.items() if value is not None}
 
 
-def run(args: argparse.Namespace, rules: str) -> Report:
+def run(args: argparse.Namespace, rules: str, provider: str) -> Report:
     overrides = argon2_overrides(args)
     params = Argon2Settings(**overrides)
     argon2_env = {f"OTPGATE_ARGON2_{name.upper()}": str(value) for name, value in overrides.items()}
@@ -634,9 +691,15 @@ def run(args: argparse.Namespace, rules: str) -> Report:
     api_key = "otpg_bench_" + secrets.token_urlsafe(24)
     port = free_port()
     base_url = f"http://{HOST}:{port}"
-    with tempfile.TemporaryDirectory(prefix="otpgate-bench-", ignore_cleanup_errors=True) as tmp:
+    stub = HttpGatewayStub() if provider == "http-stub" else None
+    with (
+        tempfile.TemporaryDirectory(prefix="otpgate-bench-", ignore_cleanup_errors=True) as tmp,
+        serve(stub.app) if stub else contextlib.nullcontext("") as stub_url,
+    ):
         data_dir = Path(tmp)
-        server = start_server(port, data_dir, api_key, args.workers, argon2_env, rules)
+        server = start_server(
+            port, data_dir, api_key, args.workers, argon2_env, rules, stub_url or None
+        )
         try:
             wait_ready(server, base_url, data_dir)
             print(
@@ -650,20 +713,26 @@ def run(args: argparse.Namespace, rules: str) -> Report:
             )
             redis_url = (data_dir / "redis.url").read_text().strip()
             load = asyncio.run(
-                run_load(base_url, redis_url, api_key, args.concurrency, args.duration, server.pid)
+                run_load(
+                    base_url, redis_url, stub, api_key, args.concurrency, args.duration, server.pid
+                )
             )
             # This machine's speed drifts (shared host): bracket the load and use the mean.
             after = argon2_bound(params, ARGON2_SECONDS, cpus)
         finally:
             stop_server(server, data_dir)
-    return build_report(args, rules, params, cpus, (before, after), load)
+    return build_report(args, rules, provider, params, cpus, (before, after), load)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    modes = ["on", "off"] if args.rules == "both" else [args.rules]
+    scenarios = [
+        (rules, "outbox") for rules in (["on", "off"] if args.rules == "both" else [args.rules])
+    ]
+    if args.provider_stub:
+        scenarios.append((scenarios[0][0], "http-stub"))
     try:
-        reports = [run(args, rules) for rules in modes]
+        reports = [run(args, rules, provider) for rules, provider in scenarios]
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
@@ -671,12 +740,27 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: interrupted; the service is stopped", file=sys.stderr)
         return 130
     print("\n\n".join(format_report(report) for report in reports))
-    if len(reports) == 2:
-        print("\n" + format_rules_cost(*reports))
+    by_scenario = {(r.rules, r.provider): r for r in reports}
+    if ("on", "outbox") in by_scenario and ("off", "outbox") in by_scenario:
+        print("\n" + format_rules_cost(by_scenario["on", "outbox"], by_scenario["off", "outbox"]))
+    if args.provider_stub:
+        print("\n" + format_provider_cost(reports[-1], reports[0]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n")
     return 0
+
+
+def format_provider_cost(stub: Report, outbox: Report) -> str:
+    """Sends through a real adapter to a loopback stub, against the outbox, each
+    against its own argon2 bound."""
+    ratio = stub.argon2_share_pct / outbox.argon2_share_pct if outbox.argon2_share_pct else 0
+    return (
+        "provider: http adapter to a loopback stub vs outbox\n"
+        f"  {'sends/s':<20}{stub.sends.per_s:8.1f} stub {outbox.sends.per_s:8.1f} outbox\n"
+        f"  {'argon2 share':<20}{stub.argon2_share_pct:8.1f} stub {outbox.argon2_share_pct:8.1f} "
+        f"outbox   ratio {100 * ratio:.1f} %   target >= 90 %: {_verdict(ratio >= 0.9)}"
+    )
 
 
 def format_rules_cost(on: Report, off: Report) -> str:
