@@ -9,6 +9,7 @@ clear start-up error rather than a failed send later.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -207,6 +208,23 @@ def _from_environment(environ: dict[str, str]) -> dict[str, Any]:
     return values
 
 
+_SECRET_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def _expand_secrets(value: Any, environ: dict[str, str], where: str) -> Any:
+    """Replace ``"${NAME}"`` strings with the environment variable ``NAME``, so that
+    provider credentials live in the environment (or a secret store) and not in the file."""
+    if isinstance(value, dict):
+        return {k: _expand_secrets(v, environ, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_secrets(v, environ, where) for v in value]
+    if isinstance(value, str) and (match := _SECRET_REFERENCE.match(value)):
+        if match.group(1) not in environ:
+            raise ConfigError(f"{where}: environment variable {match.group(1)} is not set")
+        return environ[match.group(1)]
+    return value
+
+
 def load_settings(
     environ: dict[str, str] | None = None, *, overrides: dict[str, Any] | None = None
 ) -> Settings:
@@ -226,6 +244,8 @@ def load_settings(
             values = tomllib.loads(Path(config_path).read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read OTPGATE_CONFIG={config_path}: {exc}") from exc
+    if "providers" in values:
+        values["providers"] = _expand_secrets(values["providers"], environ, "providers")
     env_values = _from_environment(environ)
     if "argon2" in env_values:
         env_values["argon2"] = {**values.get("argon2", {}), **env_values["argon2"]}

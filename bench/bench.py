@@ -598,7 +598,7 @@ def format_report(report: Report) -> str:
         _rate_line("sends", report.sends),
         _rate_line("checks", report.checks),
         f"  {'flows':<20}{report.flows_per_s:8.1f} /s",
-        _rate_line("outbox reads", report.outbox_reads, "   (from Redis; bookkeeping)"),
+        _rate_line("code reads", report.outbox_reads, "   (bookkeeping, not counted)"),
         f"  {'argon2 share':<20}{report.argon2_share_pct:8.1f} %  = (sends/s + checks/s) / "
         f"bound   target >= 80 %: {_verdict(round(report.argon2_share_pct, 1) >= 80)}",
         f"  {'/healthz':<20}{report.healthz.count:8d} polls  p50 {_ms(report.healthz.p50_ms)}"

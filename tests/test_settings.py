@@ -102,3 +102,38 @@ def test_message_text_must_contain_the_code(tmp_path: Path) -> None:
 def test_prod_refuses_default_secrets_and_the_outbox(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings({"OTPGATE_ENV": "prod", **environ})
+
+
+def test_provider_secrets_can_come_from_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "otpgate.toml"
+    config.write_text(
+        '[providers.twilio]\naccount_sid = "AC123"\nauth_token = "${TWILIO_TOKEN}"\n'
+        'from = "+15005550006"\n[routes]\ndefault = ["twilio"]\n'
+    )
+    settings = load_settings({"OTPGATE_CONFIG": str(config), "TWILIO_TOKEN": "t0k3n"})
+    assert settings.providers["twilio"]["auth_token"] == "t0k3n"
+    with pytest.raises(ConfigError, match="TWILIO_TOKEN is not set"):
+        load_settings({"OTPGATE_CONFIG": str(config)})
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('[routes]\ndefault = ["nowhere"]\n', "no provider named 'nowhere'"),
+        ('[routes]\n"86" = ["outbox"]\ndefault = ["outbox"]\n', "calling code"),
+        ("[routes]\ndefault = []\n", "default"),
+        ('[providers.sms]\ntype = "carrier-pigeon"\n', "unknown type"),
+        (
+            '[providers.aliyun]\naccess_key_id = "a"\naccess_key_secret = "b"\n'
+            'sign_name = "s"\ntemplates.fr = { id = "SMS_1" }\n',
+            "no template for locale",
+        ),
+    ],
+)
+def test_provider_configuration_errors_stop_the_start(
+    tmp_path: Path, config: str, message: str
+) -> None:
+    path = tmp_path / "otpgate.toml"
+    path.write_text(config)
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"OTPGATE_CONFIG": str(path)})
