@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -26,6 +27,10 @@ from app.abuse.service import AbuseService
 from app.abuse.throttle import Throttle
 from app.apps.auth import ApiKeyAuthMiddleware
 from app.apps.keys import ApiKeyStore
+from app.delivery.api import AdminDeliveryController, CallbackController
+from app.delivery.events import EventBus, EventDispatcher, EventTarget
+from app.delivery.service import DeliveryService
+from app.delivery.stats import Stats
 from app.dev.outbox import OutboxController
 from app.errors import problem_details_plugin
 from app.ops.health import HealthController
@@ -105,12 +110,36 @@ def _lifespan(settings: Settings) -> Any:
             http=http,
             pepper=settings.secret_pepper,
         )
+        stats = Stats(client)
+        targets = {
+            name: EventTarget(own.events_url, own.events_secret or "", own.events_allow_private)
+            for name, own in settings.apps.items()
+            if own.events_url
+        }
+        events = EventBus(targets)
+        dispatcher = EventDispatcher(
+            client, scripts, http, targets,
+            max_attempts=settings.events_max_attempts,
+            backoff=settings.events_backoff,
+            claim_after=settings.events_claim_after,
+            allow_http=settings.env != "prod",
+        )  # fmt: skip
+        dispatching = asyncio.create_task(dispatcher.run()) if targets else None
+        app.state.events = events
+        app.state.deliveries = DeliveryService(
+            client=client, scripts=scripts, stats=stats, events=events, providers=configs,
+            pepper=settings.secret_pepper, callback_ips=settings.callback_ips,
+            public_url=settings.public_url,
+        )  # fmt: skip
+        app.state.provider_directory = ProviderDirectory(
+            configs, breaker, http, with_outbox=with_outbox,
+            callback_path=app.state.deliveries.callback_path,
+        )  # fmt: skip
+        app.state.dispatcher = dispatcher
         app.state.redis = client
+        app.state.stats = stats
         app.state.outbox = outbox
         app.state.abuse = abuse
-        app.state.provider_directory = ProviderDirectory(
-            configs, breaker, http, with_outbox=with_outbox
-        )
         app.state.api_keys = ApiKeyStore(client, bootstrap_key=settings.bootstrap_api_key)
         app.state.verifications = VerificationService(
             client=client,
@@ -121,10 +150,15 @@ def _lifespan(settings: Settings) -> Any:
             texts=MessageTexts(settings.messages),
             idempotency=IdempotencyStore(client, settings.idempotency_ttl),
             abuse=abuse,
+            stats=stats,
+            events=events,
         )
         try:
             yield
         finally:
+            dispatcher.stop()
+            if dispatching is not None:
+                await asyncio.wait_for(dispatching, timeout=5)
             hasher.close()
             await http.aclose()
             await client.aclose()
@@ -144,10 +178,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     v1 = Router(
         "/",
-        route_handlers=[VerificationController, AbuseController, ProviderController],
+        route_handlers=[
+            VerificationController,
+            AbuseController,
+            ProviderController,
+            AdminDeliveryController,
+        ],
         middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
     )
-    handlers: list[Any] = [v1, HealthController]
+    handlers: list[Any] = [v1, CallbackController, HealthController]
     if settings.env in {"dev", "test"}:
         handlers.append(OutboxController)
     return Litestar(
@@ -159,6 +198,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "outbox": _from_state("outbox"),
             "abuse": _from_state("abuse"),
             "provider_directory": _from_state("provider_directory"),
+            "deliveries": _from_state("deliveries"),
+            "stats": _from_state("stats"),
+            "events": _from_state("events"),
         },
         plugins=[problem_details_plugin()],
         openapi_config=OpenAPIConfig(

@@ -29,7 +29,9 @@ log = logging.getLogger("otpgate")
 ERRORS: Mapping[str, tuple[int, str]] = {
     "invalid_request": (400, "The request is malformed or a field has the wrong type"),
     "unauthorized": (401, "A valid API key is required"),
+    "invalid_signature": (401, "The callback's signature does not match"),
     "forbidden": (403, "The API key lacks the scope this route needs"),
+    "callback_forbidden": (403, "Wrong callback token, or a source IP not allowed"),
     "ip_not_allowed": (403, "The client IP may not request codes for this app"),
     "country_not_allowed": (403, "This app does not send codes to that country"),
     "suspected_fraud": (403, "Sends here are held: the traffic looks like SMS pumping"),
@@ -37,6 +39,7 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "not_found": (404, "No such route"),
     "verification_not_found": (404, "No pending verification matches"),
     "block_not_found": (404, "No such active block"),
+    "event_not_found": (404, "No such dead-lettered event"),
     "method_not_allowed": (405, "Method not allowed on this route"),
     "verification_not_pending": (409, "The verification is no longer pending"),
     "idempotency_key_in_progress": (409, "A request with this Idempotency-Key is in progress"),

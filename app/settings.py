@@ -67,6 +67,11 @@ class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_
     abuse: dict[str, Any] = msgspec.field(default_factory=dict)
     #: Routes that differ for this app (by key).
     routes: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    #: Where this app's events go (https; http only outside prod), and their signing secret.
+    events_url: str | None = None
+    events_secret: str | None = None
+    #: Allow events to loopback and private addresses (an app on the same network).
+    events_allow_private: bool = False
 
 
 class Policy(msgspec.Struct, frozen=True):
@@ -104,6 +109,17 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     #: Seconds one provider may take before the next one is tried.
     send_attempt_timeout: Seconds = 2.0
     circuit: CircuitSettings = msgspec.field(default_factory=CircuitSettings)
+    #: A message without a final delivery report after this many seconds reads "unknown".
+    delivery_report_timeout: Seconds = 3600
+    #: Source networks (CIDR) each provider's callbacks may come from; unset: any.
+    callback_ips: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    #: The URL providers reach otpgate at, when a proxy sits in front (for signatures).
+    public_url: str | None = None
+    events_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=50)] = 8
+    #: Seconds before the first retry of an event; doubled each time, with jitter.
+    events_backoff: Seconds = 1.0
+    #: Seconds an event may sit unacknowledged before another worker delivers it.
+    events_claim_after: Seconds = 30
 
     code_length: CodeLength = 6
     code_ttl: Seconds = 300
@@ -155,6 +171,13 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         if not self.routes.get("default"):
             raise ConfigError("routes: a non-empty 'default' route is required")
         read_providers(self.providers, self.all_routes(), MessageTexts(self.messages).locales)
+        for name, app in self.apps.items():
+            if app.events_url is None:
+                continue
+            if not app.events_secret or len(app.events_secret) < 16:
+                raise ConfigError(f"apps.{name}.events_secret: 16 characters or more are needed")
+            if self.env == "prod" and not app.events_url.startswith("https://"):
+                raise ConfigError(f"apps.{name}.events_url must be https in prod")
 
     def all_routes(self) -> list[list[str]]:
         return [
@@ -187,7 +210,17 @@ _FLAT_FIELDS = {
     for name, field_type in Settings.__annotations__.items()
     if not name.startswith("_")
     and name
-    not in {"argon2", "messages", "apps", "limits", "abuse", "providers", "routes", "circuit"}
+    not in {
+        "argon2",
+        "messages",
+        "apps",
+        "limits",
+        "abuse",
+        "providers",
+        "routes",
+        "circuit",
+        "callback_ips",
+    }
 }
 _ENV_PREFIX = "OTPGATE_"
 

@@ -33,6 +33,11 @@ def test_openapi_documents_every_public_route_with_an_operation_id() -> None:
         ("GET", "/v1/blocks"): "listBlocks",
         ("DELETE", "/v1/blocks/{block_id}"): "liftBlock",
         ("GET", "/v1/providers"): "listProviders",
+        ("POST", "/v1/callbacks/{provider}/{token}"): "providerCallback",
+        ("GET", "/v1/callbacks/{provider}/{token}"): "providerCallbackByGet",
+        ("GET", "/v1/stats"): "getStats",
+        ("GET", "/v1/events/dead"): "listDeadEvents",
+        ("POST", "/v1/events/{event_id}/replay"): "replayEvent",
         ("GET", "/healthz"): "health",
         ("GET", "/readyz"): "ready",
     }

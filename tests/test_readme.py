@@ -38,3 +38,21 @@ def test_every_toml_example_is_a_valid_configuration(tmp_path: Path) -> None:
         config.write_text(example)
         secrets = {name: "not-a-real-secret" for name in re.findall(r"\$\{(\w+)\}", example)}
         load_settings({"OTPGATE_CONFIG": str(config), **secrets})
+
+
+def test_the_event_verification_snippet_verifies_a_real_signature() -> None:
+    import time
+
+    from app.signatures import signature_header
+
+    (snippet,) = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+    namespace: dict[str, object] = {}
+    exec(snippet, namespace)  # the README's own code
+    verify = namespace["verify"]
+    body = b'{"id": "evt_1", "type": "verification.approved"}'
+    header = signature_header("whsec_readme", int(time.time()), body)
+    assert verify("whsec_readme", header, body)  # type: ignore[operator]
+    assert not verify("whsec_other", header, body)  # type: ignore[operator]
+    assert not verify("whsec_readme", header, body + b" ")  # type: ignore[operator]
+    stale = signature_header("whsec_readme", int(time.time()) - 600, body)
+    assert not verify("whsec_readme", stale, body)  # type: ignore[operator]

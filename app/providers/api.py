@@ -17,7 +17,7 @@ from app.providers.base import Balance
 from app.providers.circuit import CircuitBreaker, ProviderHealth
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from app.providers.registry import ProviderConfig
 
@@ -34,6 +34,8 @@ class ProviderStatus(msgspec.Struct, frozen=True):
     #: From the provider's balance API where it has one (Twilio, Vonage, Chuanglan,
     #: Cloopen); null when it has none or did not answer.
     balance: Balance | None
+    #: Where to point the provider's delivery reports (null: none are taken).
+    callback_path: str | None = None
 
 
 class Providers(msgspec.Struct, frozen=True):
@@ -50,11 +52,13 @@ class ProviderDirectory:
         client: httpx.AsyncClient,
         *,
         with_outbox: bool,
+        callback_path: Callable[[str], str | None],
     ) -> None:
         self._configs = configs
         self._breaker = breaker
         self._client = client
         self._with_outbox = with_outbox
+        self._callback_path = callback_path
 
     async def statuses(self) -> list[ProviderStatus]:
         names = [*(["outbox"] if self._with_outbox else []), *self._configs]
@@ -64,7 +68,9 @@ class ProviderDirectory:
         entry = self._configs.get(name)
         health = await self._breaker.health(name)
         balance = await self._balance(entry) if entry is not None else None
-        return ProviderStatus(name, entry.type if entry else "outbox", health, balance)
+        return ProviderStatus(
+            name, entry.type if entry else "outbox", health, balance, self._callback_path(name)
+        )
 
     async def _balance(self, entry: ProviderConfig) -> Balance | None:
         build, parse = entry.adapter.build_balance, entry.adapter.parse_balance

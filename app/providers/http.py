@@ -30,14 +30,13 @@ events it sends to apps with; :func:`sign` and :func:`verify_signature` serve bo
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import msgspec
 
 from app.providers.base import HttpProvider, OutgoingMessage, SendResult
+from app.signatures import SIGNATURE_HEADER, sign, signature_header, verify_signature
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -55,9 +54,6 @@ __all__ = [
     "verify_signature",
 ]
 
-SIGNATURE_HEADER = "Otpgate-Signature"
-_SCHEME = "v1"
-
 
 class HttpGatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Where the gateway listens and the secret both sides sign with."""
@@ -69,45 +65,6 @@ class HttpGatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     #: static headers added to every request (e.g. a routing or tenant header); they
     #: cannot replace the content type, signature or idempotency headers.
     headers: dict[str, str] = msgspec.field(default_factory=dict)
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The hex HMAC-SHA256, keyed by ``secret``, of ``"<timestamp>.<body>"``."""
-    signed = str(timestamp).encode() + b"." + body
-    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-
-
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``Otpgate-Signature`` value: ``t=<timestamp>,v1=<signature>``."""
-    return f"t={timestamp},{_SCHEME}={sign(secret, timestamp, body)}"
-
-
-def verify_signature(
-    secret: str, header: str, body: bytes, now: datetime, tolerance: int = 300
-) -> bool:
-    """Whether ``header`` signs ``body`` with ``secret`` at most ``tolerance`` s from ``now``.
-
-    A stale (or too far future) timestamp is refused, so a captured request cannot be
-    replayed later; any of several ``v1`` values may match, for secret rotation.
-    """
-    timestamps: list[str] = []
-    signatures: list[str] = []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t":
-            timestamps.append(value)
-        elif key == _SCHEME:
-            signatures.append(value)
-    if len(timestamps) != 1 or not (timestamps[0].isascii() and timestamps[0].isdigit()):
-        return False
-    timestamp = int(timestamps[0])
-    if abs(now.timestamp() - timestamp) > tolerance:
-        return False
-    expected = sign(secret, timestamp, body).encode()
-    # Bytes: compare_digest refuses non-ASCII str. Every candidate is compared, so the
-    # time taken tells nothing about which one matched.
-    matches = [hmac.compare_digest(expected, candidate.encode()) for candidate in signatures]
-    return any(matches)
 
 
 def build_request(

@@ -76,6 +76,14 @@ class Keys:
         return f"{PREFIX}{{v:{Keys.tag_of_lookup(lookup)}}}:latest:{lookup}"
 
     @staticmethod
+    def provider_message(provider: str, provider_message_id: str) -> str:
+        """Points from a provider's message id to ``"<verification id> <message number>"``.
+
+        No hash tag: these keys spread over the cluster, one lookup each.
+        """
+        return f"{PREFIX}pmid:{provider}:{provider_message_id}"
+
+    @staticmethod
     def idempotency(app: str, key: str) -> str:
         digest = hashlib.sha256(key.encode()).hexdigest()
         return f"{PREFIX}idem:{{{app}}}:{digest}"

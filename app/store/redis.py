@@ -7,10 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from app.store.keys import PREFIX
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from redis.asyncio.client import Pipeline
     from redis.commands.core import AsyncScript
 
 __all__ = ["Scripts", "connect", "limits_storage"]
@@ -71,3 +75,32 @@ class Scripts:
     async def run(self, name: str, keys: list[str], args: list[Any]) -> list[Any]:
         """Run script ``name`` (the file's stem) with ``keys`` and ``args``."""
         return await self._scripts[name](keys=keys, args=args)
+
+    async def run_with(
+        self,
+        name: str,
+        keys: list[str],
+        args: list[Any],
+        queue: Callable[[Pipeline], object],
+    ) -> Any:
+        """Run script ``name`` and the commands ``queue`` adds to a pipeline, in one round
+        trip (not one transaction: the commands are counters and pointers that need no
+        atomicity with the script). Returns the script's result.
+
+        redis-py only reloads scripts on NOSCRIPT outside pipelines, so a script Redis
+        has forgotten runs again on its own; the other commands ran already.
+        """
+        script = self._scripts[name]
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            queue(pipe)
+            results = await pipe.execute(raise_on_error=False)
+        for failure in results[1:]:
+            if isinstance(failure, Exception):
+                raise failure
+        first = results[0]
+        if isinstance(first, NoScriptError):
+            return await self.run(name, keys, args)
+        if isinstance(first, Exception):
+            raise first
+        return first

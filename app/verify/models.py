@@ -15,6 +15,7 @@ __all__ = [
     "CheckVerification",
     "MessageView",
     "StartVerification",
+    "TimelineEvent",
     "VerificationDetail",
     "VerificationView",
 ]
@@ -81,8 +82,19 @@ class AttemptView(msgspec.Struct, frozen=True):
     latency_ms: float = 0.0
 
 
+class TimelineEvent(msgspec.Struct, frozen=True):
+    """One delivery report for a message, as received."""
+
+    status: str
+    provider_status: str
+    received_at: datetime
+    occurred_at: datetime | None = None
+    error_code: str | None = None
+
+
 class MessageView(msgspec.Struct, frozen=True):
-    """One SMS of a verification."""
+    """One SMS of a verification. ``status``: queued, sent, delivered, undelivered,
+    failed, skipped (a test number), or unknown (no final report in time)."""
 
     id: str
     provider: str | None
@@ -91,6 +103,7 @@ class MessageView(msgspec.Struct, frozen=True):
     error_code: str | None = None
     created_at: datetime | None = None
     attempts: list[AttemptView] = msgspec.field(default_factory=list)
+    timeline: list[TimelineEvent] = msgspec.field(default_factory=list)
 
 
 class VerificationView(msgspec.Struct, frozen=True):

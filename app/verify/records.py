@@ -10,7 +10,13 @@ from typing import Any
 
 import msgspec
 
-from app.verify.models import AttemptView, MessageView, VerificationDetail, VerificationView
+from app.verify.models import (
+    AttemptView,
+    MessageView,
+    TimelineEvent,
+    VerificationDetail,
+    VerificationView,
+)
 
 __all__ = ["detail_from_record", "message_view", "utc", "view_from_send"]
 
@@ -20,18 +26,44 @@ def utc(ms: int | str) -> datetime:
     return datetime.fromtimestamp(int(ms) / 1000, UTC)
 
 
-def message_view(stored: str | dict[str, Any]) -> MessageView:
-    """A message as stored in the record (JSON), or as the service just built it."""
+def message_view(
+    stored: str | dict[str, Any], now_ms: float | None = None, report_timeout_ms: float = 0
+) -> MessageView:
+    """A message as stored in the record (JSON), or as the service just built it.
+
+    Read at ``now_ms``, a message still not final ``report_timeout_ms`` after it was
+    sent reads as ``unknown``.
+    """
     data = msgspec.json.decode(stored) if isinstance(stored, str) else stored
     created = data.get("created_at")
+    status = data["status"]
+    if (
+        now_ms is not None
+        and status in {"queued", "sent"}
+        and created is not None
+        and now_ms - created > report_timeout_ms
+    ):
+        status = "unknown"
+    timeline = [
+        TimelineEvent(
+            status=event["status"],
+            provider_status=event["provider_status"],
+            received_at=utc(event["received_at"]),
+            occurred_at=utc(event["occurred_at"]) if event.get("occurred_at") else None,
+            error_code=event.get("error_code"),
+        )
+        for event in data.get("timeline") or []
+    ]
     return MessageView(
         id=data["id"],
         provider=data["provider"],
-        status=data["status"],
+        status=status,
         provider_message_id=data.get("provider_message_id"),
         error_code=data.get("error_code"),
         created_at=utc(created) if created is not None else None,
-        attempts=msgspec.convert(data.get("attempts", []), list[AttemptView]),
+        # Lua's cjson writes an empty list as {}: "or []" reads both as empty.
+        attempts=msgspec.convert(data.get("attempts") or [], list[AttemptView]),
+        timeline=timeline,
     )
 
 
@@ -56,14 +88,20 @@ def view_from_send(
     )
 
 
-def detail_from_record(record: dict[str, str], now_ms: float) -> VerificationDetail:
+def detail_from_record(
+    record: dict[str, str], now_ms: float, report_timeout_ms: float
+) -> VerificationDetail:
     """The view of a record read at ``now_ms``; a pending one past its expiry is expired."""
     status = record["status"]
     expires = int(record["expires"])
     if status == "pending" and expires <= now_ms:
         status = "expired"
     sends = int(record["sends"])
-    messages = [message_view(record[f"m:{n}"]) for n in range(1, sends + 1) if f"m:{n}" in record]
+    messages = [
+        message_view(record[f"m:{n}"], now_ms, report_timeout_ms)
+        for n in range(1, sends + 1)
+        if f"m:{n}" in record
+    ]
     attempts_remaining = int(record["max_attempts"]) - int(record["attempts"])
     pending = status == "pending"
     return VerificationDetail(

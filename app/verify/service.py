@@ -34,8 +34,11 @@ from app.verify.records import detail_from_record, message_view, view_from_send
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.asyncio.client import Pipeline
 
     from app.abuse.service import AbuseService
+    from app.delivery.events import EventBus, EventType
+    from app.delivery.stats import Stats
     from app.providers.router import ProviderRouter
     from app.settings import Policy, Settings
     from app.store.redis import Scripts
@@ -90,6 +93,8 @@ class VerificationService:
         texts: MessageTexts,
         idempotency: IdempotencyStore,
         abuse: AbuseService,
+        stats: Stats,
+        events: EventBus,
     ) -> None:
         self._client = client
         self._scripts = scripts
@@ -99,6 +104,8 @@ class VerificationService:
         self._texts = texts
         self._idempotency = idempotency
         self._abuse = abuse
+        self._stats = stats
+        self._events = events
         self._keys = Keys(settings.secret_pepper)
         self._retention_ms = int(settings.retention * 1000)
 
@@ -276,7 +283,31 @@ class VerificationService:
             message["error_code"] = result.error_code
         else:
             message["status"] = "skipped" if delivery.provider == _TEST_PROVIDER else "sent"
-        await self._scripts.run(
+        counted = delivery.provider != _TEST_PROVIDER
+
+        def alongside(pipe: Pipeline) -> None:
+            if result.provider_message_id and delivery.provider:
+                pipe.set(
+                    Keys.provider_message(delivery.provider, result.provider_message_id),
+                    f"{verification_id} {number}",
+                    px=self._retention_ms + int(self._settings.code_ttl * 1000),
+                )
+            if counted:
+                self._stats.queue(
+                    pipe, app,
+                    {"sends": 1, "verifications": 1 if number == 1 else 0,
+                     "failed": 0 if result.accepted else 1},
+                    provider=delivery.provider, country=phone.region,
+                    reason=None if result.accepted else result.error_code,
+                )  # fmt: skip
+            if not result.accepted and number == 1:
+                self._events.queue(
+                    pipe, app, "verification.failed",
+                    {"verification_id": verification_id, "status": "failed",
+                     "provider": delivery.provider, "error_code": result.error_code},
+                )  # fmt: skip
+
+        await self._scripts.run_with(
             "record_message",
             [Keys.verification(verification_id), Keys.pending(lookup)],
             [
@@ -284,7 +315,9 @@ class VerificationService:
                 msgspec.json.encode(message),
                 "failed" if not result.accepted and number == 1 else "",
                 self._retention_ms,
+                delivery.provider or "",
             ],
+            alongside,
         )
         if not result.accepted:
             raise OtpgateError(
@@ -302,7 +335,9 @@ class VerificationService:
     async def get(self, app: str, verification_id: str) -> VerificationDetail:
         """The verification ``verification_id`` of ``app`` with all its messages."""
         record = await self._record(app, verification_id)
-        return detail_from_record(record, time.time() * 1000)
+        return detail_from_record(
+            record, time.time() * 1000, self._settings.delivery_report_timeout * 1000
+        )
 
     async def _record(self, app: str, verification_id: str) -> dict[str, str]:
         if not Keys.is_verification_id(verification_id):
@@ -323,6 +358,8 @@ class VerificationService:
         reserved = await self._scripts.run("reserve_attempt", [record_key], [app])
         outcome = reserved[0]
         if outcome != "ok":
+            if outcome == "expired":  # this check is the one that found it expired
+                await self._ended(app, verification_id, "expired")
             raise self._not_checkable(verification_id, outcome, reserved)
         used, max_attempts, lookup = int(reserved[1]), int(reserved[2]), reserved[3]
         numbers, hashes = reserved[4::2], reserved[5::2]
@@ -334,6 +371,7 @@ class VerificationService:
             )
             if settled[0] == "approved":
                 await self._abuse.approved(app, region)
+                await self._approved(app, verification_id, region, settled[2])
                 return CheckResult(
                     verification_id, "approved", valid=True, attempts_remaining=max_attempts - used
                 )
@@ -352,6 +390,32 @@ class VerificationService:
         )
         status = "max_attempts_reached" if settled[0] in {"locked", "pending"} else settled[1]
         return CheckResult(verification_id, status, valid=False, attempts_remaining=0)
+
+    async def _approved(self, app: str, verification_id: str, region: str, provider: str) -> None:
+        """Count the approval and tell the app, in one round trip."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            if provider != _TEST_PROVIDER:
+                self._stats.queue(
+                    pipe, app, {"approved": 1}, provider=provider or None, country=region
+                )
+            self._events.queue(
+                pipe, app, "verification.approved",
+                {"verification_id": verification_id, "status": "approved"},
+            )  # fmt: skip
+            await pipe.execute()
+
+    async def _ended(self, app: str, verification_id: str, status: str) -> None:
+        """Tell the app a verification expired or was canceled (if it listens)."""
+        if not self._events.wants(app):
+            return
+        async with self._client.pipeline(transaction=False) as pipe:
+            kind: EventType = (
+                "verification.expired" if status == "expired" else "verification.canceled"
+            )
+            self._events.queue(
+                pipe, app, kind, {"verification_id": verification_id, "status": status}
+            )
+            await pipe.execute()
 
     async def _resolve(self, app: str, request: CheckVerification) -> tuple[str, str, str]:
         """The verification to check, its number's digest and its country."""
@@ -408,6 +472,8 @@ class VerificationService:
             [app, self._retention_ms],
         )
         outcome = result[0]
+        if outcome in {"expired", "canceled"} and result[1:] != ["again"]:
+            await self._ended(app, verification_id, outcome)
         if outcome == "expired":
             raise OtpgateError("verification_expired", verification_id=verification_id)
         if outcome == "not_found":

@@ -281,3 +281,6 @@ async def test_providers_dashboard_shows_health_and_balance(
             assert health["success_rate"] == 1.0 and health["p50_ms"] > 0
             assert by_name["twilio"]["balance"] == {"amount": 12.34, "currency": "USD"}
             assert by_name["outbox"]["balance"] is None
+            path = by_name["twilio"]["callback_path"]
+            assert re.fullmatch(r"/v1/callbacks/twilio/[0-9a-f]{32}", path)
+            assert by_name["outbox"]["callback_path"] is None

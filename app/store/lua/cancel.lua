@@ -1,11 +1,11 @@
 -- Cancel a pending verification; canceling a canceled one answers the same again.
 -- KEYS[1] verification record    KEYS[2] its pending index
 -- ARGV[1] app that asks          ARGV[2] retention ms
--- Returns {'canceled'} | {'not_found'} | {'expired'} | {'status', s}
+-- Returns {'canceled'} | {'canceled', 'again'} | {'not_found'} | {'expired'} | {'status', s}
 local record, index = KEYS[1], KEYS[2]
 local f = redis.call('HMGET', record, 'app', 'status', 'expires')
 if not f[1] or f[1] ~= ARGV[1] then return {'not_found'} end
-if f[2] == 'canceled' then return {'canceled'} end
+if f[2] == 'canceled' then return {'canceled', 'again'} end
 if f[2] ~= 'pending' then return {'status', f[2]} end
 local now = now_ms()
 if tonumber(f[3]) <= now then

@@ -1,0 +1,1 @@
+"""Delivery reports from providers, events to apps, statistics."""

@@ -1,0 +1,123 @@
+"""Routes: provider callbacks (no API key: the provider authenticates), and the admin
+routes for statistics and events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+
+from app.apps.auth import requires_scope
+from app.apps.keys import ApiKey
+from app.delivery.events import Event, EventBus
+from app.delivery.reports import CallbackRequest
+from app.delivery.service import DeliveryService
+from app.delivery.stats import Stats, StatsView, Window
+from app.errors import OtpgateError
+
+__all__ = ["AdminDeliveryController", "CallbackController"]
+
+
+class CallbackController(Controller):
+    path = "/v1/callbacks"
+    tags = ["callbacks"]
+    signature_types = [DeliveryService]
+
+    @post(
+        "/{provider:str}/{token:str}",
+        operation_id="providerCallback",
+        summary="A provider's delivery report (authenticated by path token and signature)",
+        status_code=200,
+    )
+    async def callback(
+        self,
+        provider: FromPath[str],
+        token: FromPath[str],
+        request: Request[Any, Any, Any],
+        deliveries: NamedDependency[DeliveryService],
+    ) -> Response[bytes]:
+        return await _receive(provider, token, request, deliveries)
+
+    @get(
+        "/{provider:str}/{token:str}",
+        operation_id="providerCallbackByGet",
+        summary="A delivery report sent as a GET query (Vonage, Chuanglan)",
+    )
+    async def callback_by_get(
+        self,
+        provider: FromPath[str],
+        token: FromPath[str],
+        request: Request[Any, Any, Any],
+        deliveries: NamedDependency[DeliveryService],
+    ) -> Response[bytes]:
+        return await _receive(provider, token, request, deliveries)
+
+
+async def _receive(
+    provider: str, token: str, request: Request[Any, Any, Any], deliveries: DeliveryService
+) -> Response[bytes]:
+    incoming = CallbackRequest(
+        method=request.method,
+        url=deliveries.public_url(str(request.url)),
+        headers={name.lower(): value for name, value in request.headers.items()},
+        body=await request.body(),
+    )
+    client_ip = request.client.host if request.client else None
+    reply = await deliveries.receive(provider, token, incoming, client_ip)
+    return Response(reply.body, status_code=reply.status_code, media_type=reply.media_type)
+
+
+class DeadEvents(msgspec.Struct, frozen=True):
+    events: list[Event]
+
+
+class AdminDeliveryController(Controller):
+    path = "/v1"
+    tags = ["delivery"]
+    guards = [requires_scope("admin")]
+    security = [{"apiKey": []}]
+    signature_types = [ApiKey, Stats, EventBus]
+
+    @get("/stats", operation_id="getStats", summary="Sends, delivery, conversion, failures")
+    async def stats(
+        self,
+        request: Request[ApiKey, str, Any],
+        stats: NamedDependency[Stats],
+        window: Annotated[Window, QueryParameter(description="1h, 24h or 7d")] = "24h",
+        app: Annotated[
+            str | None, QueryParameter(description="another app (default: the key's)")
+        ] = None,
+    ) -> StatsView:
+        return await stats.read(app or request.user.app, window)
+
+    @get(
+        "/events/dead", operation_id="listDeadEvents", summary="Events that could not be delivered"
+    )
+    async def dead(
+        self,
+        request: Request[ApiKey, str, Any],
+        events: NamedDependency[EventBus],
+        redis: NamedDependency[Any],
+    ) -> DeadEvents:
+        return DeadEvents(await events.dead(redis, request.user.app))
+
+    @post(
+        "/events/{event_id:str}/replay",
+        operation_id="replayEvent",
+        summary="Deliver a dead-lettered event again",
+        status_code=202,
+    )
+    async def replay(
+        self,
+        event_id: FromPath[str],
+        request: Request[ApiKey, str, Any],
+        events: NamedDependency[EventBus],
+        redis: NamedDependency[Any],
+    ) -> Event:
+        replayed = await events.replay(redis, request.user.app, event_id)
+        if replayed is None:
+            raise OtpgateError("event_not_found", f"no dead-lettered event {event_id!r}")
+        return replayed

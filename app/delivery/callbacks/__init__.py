@@ -1,0 +1,39 @@
+"""Status-report (delivery receipt) formats, one module per provider type.
+
+Each module has ``parse(request) -> list[DeliveryReport]``, ``REPLY`` (the exact answer
+the provider expects) and, where the provider signs its callbacks,
+``verify(request, config, now) -> bool``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.delivery.callbacks import (
+    aliyun,
+    chuanglan,
+    cloopen,
+    huawei,
+    tencent,
+    twilio,
+    vonage,
+)
+from app.delivery.callbacks import http as http_gateway
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import ModuleType
+
+__all__ = ["HANDLERS"]
+
+#: provider type -> its callback module
+HANDLERS: Mapping[str, ModuleType] = {
+    "aliyun": aliyun,
+    "tencent": tencent,
+    "huawei": huawei,
+    "twilio": twilio,
+    "vonage": vonage,
+    "chuanglan": chuanglan,
+    "cloopen": cloopen,
+    "http": http_gateway,
+}

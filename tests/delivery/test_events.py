@@ -1,0 +1,195 @@
+"""Signed events to the app: delivered at least once from a Redis Stream, retried with
+backoff, dead-lettered and replayed, never sent where they must not go."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar, Request, Response, post
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+
+from app.asgi import create_app
+from app.delivery.events import STREAM, EventBus, EventDispatcher, EventTarget, check_destination
+from app.signatures import verify_signature
+from app.store.redis import Scripts
+from tests.conftest import AUTH, SettingsFactory, latest_code
+from tests.stubs.loopback import serve
+
+TO = "+8613800138000"
+SECRET = "whsec_events_test_secret_0123"
+
+
+class Receiver:
+    """The app's event endpoint on loopback: records what arrives, fails when told."""
+
+    def __init__(self) -> None:
+        self.failures_left = 0
+        self.received: list[tuple[dict[str, str], bytes]] = []
+
+        @post("/events", status_code=200)
+        async def events(request: Request[Any, Any, Any]) -> Response[str]:
+            body = await request.body()
+            if self.failures_left > 0:
+                self.failures_left -= 1
+                return Response("down", status_code=503)
+            self.received.append((dict(request.headers), body))
+            return Response("ok")
+
+        self.app = Litestar([events])
+
+    async def wait_for(self, count: int, within: float = 5.0) -> None:
+        deadline = asyncio.get_running_loop().time() + within
+        while len(self.received) < count:
+            assert asyncio.get_running_loop().time() < deadline, "the event never arrived"
+            await asyncio.sleep(0.05)
+
+
+def app_settings(url: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "apps": {"default": {"events_url": f"{url}/events", "events_secret": SECRET,
+                             "events_allow_private": True}},
+        "events_backoff": 0.05,
+        **extra,
+    }  # fmt: skip
+
+
+async def approve(client: Any) -> str:
+    sent = await client.post("/v1/verifications", json={"to": TO}, headers=AUTH)
+    code = await latest_code(client, TO)
+    checked = await client.post(
+        "/v1/verifications/check", json={"to": TO, "code": code}, headers=AUTH
+    )
+    assert checked.json()["status"] == "approved"
+    return str(sent.json()["id"])
+
+
+async def test_approval_event_arrives_signed_and_verifiable(
+    make_settings: SettingsFactory, redis: Redis
+) -> None:
+    receiver = Receiver()
+    with serve(receiver.app) as url:
+        async with AsyncTestClient(create_app(make_settings(**app_settings(url)))) as client:
+            verification_id = await approve(client)
+            await receiver.wait_for(1)
+    headers, body = receiver.received[0]
+    # the README's verification snippet
+    assert verify_signature(SECRET, headers["otpgate-signature"], body, datetime.now(UTC))
+    assert not verify_signature("another-secret", headers["otpgate-signature"], body,
+                                datetime.now(UTC))  # fmt: skip
+    event = json.loads(body)
+    assert event["type"] == "verification.approved" and event["app"] == "default"
+    assert event["data"] == {"verification_id": verification_id, "status": "approved"}
+    assert headers["otpgate-event-id"] == event["id"]
+
+
+async def test_a_failing_receiver_gets_the_event_after_retries(
+    make_settings: SettingsFactory, redis: Redis
+) -> None:
+    receiver = Receiver()
+    receiver.failures_left = 2
+    with serve(receiver.app) as url:
+        async with AsyncTestClient(create_app(make_settings(**app_settings(url)))) as client:
+            canceled = await client.post("/v1/verifications", json={"to": TO}, headers=AUTH)
+            await client.post(f"/v1/verifications/{canceled.json()['id']}/cancel", headers=AUTH)
+            await receiver.wait_for(1)
+    assert receiver.failures_left == 0
+    assert [json.loads(body)["type"] for _, body in receiver.received] == ["verification.canceled"]
+
+
+async def test_dead_letter_after_the_last_attempt_and_replay(
+    make_settings: SettingsFactory, redis: Redis
+) -> None:
+    receiver = Receiver()
+    receiver.failures_left = 1000
+    with serve(receiver.app) as url:
+        settings = make_settings(**app_settings(url, events_max_attempts=3))
+        async with AsyncTestClient(create_app(settings)) as client:
+            await approve(client)
+            deadline = asyncio.get_running_loop().time() + 5
+            while not (
+                dead := (await client.get("/v1/events/dead", headers=AUTH)).json()["events"]
+            ):
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.05)
+            assert dead[0]["attempt"] == 3 and dead[0]["last_error"] == "http_503"
+            receiver.failures_left = 0
+            replayed = await client.post(f"/v1/events/{dead[0]['id']}/replay", headers=AUTH)
+            assert replayed.status_code == 202
+            await receiver.wait_for(1)
+            assert (await client.get("/v1/events/dead", headers=AUTH)).json()["events"] == []
+            missing = await client.post(f"/v1/events/{dead[0]['id']}/replay", headers=AUTH)
+            assert missing.json()["code"] == "event_not_found"
+
+
+async def test_an_event_a_crashed_worker_took_is_delivered_by_another(redis: Redis) -> None:
+    receiver = Receiver()
+    with serve(receiver.app) as url:
+        targets = {"default": EventTarget(f"{url}/events", SECRET, allow_private=True)}
+        bus = EventBus(targets)
+        async with redis.pipeline(transaction=False) as pipe:
+            bus.queue(pipe, "default", "verification.approved", {"verification_id": "ver_x"})
+            await pipe.execute()
+        await redis.xgroup_create(STREAM, "dispatchers", id="0", mkstream=True)
+        # a worker reads the event and dies before delivering or acknowledging it
+        taken = await redis.xreadgroup("dispatchers", "crashed-worker", {STREAM: ">"}, count=1)
+        assert taken and len(taken[0][1]) == 1
+        async with httpx.AsyncClient() as http:
+            survivor = EventDispatcher(
+                redis, Scripts(redis), http, targets, max_attempts=5, backoff=0.05,
+                claim_after=0.2, allow_http=True,
+            )  # fmt: skip
+            assert await survivor.step() == 0  # not idle long enough to be claimed yet
+            await asyncio.sleep(0.25)
+            assert await survivor.step() == 1
+        assert len(receiver.received) == 1
+        pending = await redis.xpending(STREAM, "dispatchers")
+        assert pending["pending"] == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "allow_private", "allow_http", "reason"),
+    [
+        ("http://203.0.113.10/hook", False, False, "https"),
+        ("https://127.0.0.1/hook", False, False, "non-public"),
+        ("https://localhost/hook", False, False, "non-public"),
+        ("https://10.1.2.3/hook", False, False, "non-public"),
+        ("https://169.254.169.254/latest/meta-data", False, False, "non-public"),
+        ("https://[::1]/hook", False, False, "non-public"),
+        ("https://[fd00::1]/hook", False, False, "non-public"),
+        ("ftp://example.com/", False, True, "https"),
+    ],
+)
+def test_unsafe_event_destinations_are_refused(
+    url: str, allow_private: bool, allow_http: bool, reason: str
+) -> None:
+    with pytest.raises(ValueError, match=reason):
+        check_destination(url, allow_private=allow_private, allow_http=allow_http)
+
+
+def test_public_and_allowed_private_destinations_pass() -> None:
+    check_destination("https://93.184.216.34/hook", allow_private=False, allow_http=False)
+    check_destination("http://127.0.0.1:9/hook", allow_private=True, allow_http=True)
+
+
+async def test_a_refused_destination_is_dead_lettered_at_once(
+    make_settings: SettingsFactory, redis: Redis
+) -> None:
+    settings = make_settings(
+        apps={"default": {"events_url": "http://127.0.0.1:9/events", "events_secret": SECRET}},
+        events_backoff=0.05,
+    )
+    async with AsyncTestClient(create_app(settings)) as client:
+        await approve(client)
+        deadline = asyncio.get_running_loop().time() + 5
+        while not (dead := (await client.get("/v1/events/dead", headers=AUTH)).json()["events"]):
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+    assert dead[0]["attempt"] == 1
+    assert re.match(r"refused: .*non-public", dead[0]["last_error"])
