@@ -4,8 +4,14 @@ backoff, dead-lettered and replayed, never sent where they must not go."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +24,7 @@ from redis.asyncio import Redis
 from app.asgi import create_app
 from app.delivery.events import STREAM, EventBus, EventDispatcher, EventTarget, check_destination
 from app.signatures import verify_signature
+from app.store.embedded import free_port
 from app.store.redis import Scripts
 from tests.conftest import AUTH, SettingsFactory, latest_code
 from tests.stubs.loopback import serve
@@ -193,3 +200,82 @@ async def test_a_refused_destination_is_dead_lettered_at_once(
             await asyncio.sleep(0.05)
     assert dead[0]["attempt"] == 1
     assert re.match(r"refused: .*non-public", dead[0]["last_error"])
+
+
+async def test_a_worker_killed_mid_delivery_loses_no_event(
+    redis: Redis, redis_url: str, tmp_path: Any
+) -> None:
+    """SIGKILL the service while it is delivering; the next one delivers the event."""
+    hanging = threading.Event()  # set in the stub server's thread
+    receiver = Receiver()
+
+    @post("/slow", status_code=200)
+    async def slow(request: Request[Any, Any, Any]) -> Response[str]:
+        body = await request.body()
+        if not hanging.is_set():
+            hanging.set()
+            await asyncio.sleep(5)  # the worker is mid-delivery when it is killed
+        receiver.received.append((dict(request.headers), body))
+        return Response("ok")
+
+    key = "otpg_test_" + "e" * 32
+    with serve(Litestar([slow])) as url:
+        config = tmp_path / "otpgate.toml"
+        config.write_text(
+            f'events_claim_after = 0.5\n[apps.default]\nevents_url = "{url}/slow"\n'
+            f'events_secret = "{SECRET}"\nevents_allow_private = true\n'
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTPGATE_")}
+        env.update(OTPGATE_REDIS_URL=redis_url, OTPGATE_CONFIG=str(config), OTPGATE_ENV="dev",
+                   OTPGATE_BOOTSTRAP_API_KEY=key, OTPGATE_ARGON2_MEMORY_COST="256",
+                   OTPGATE_ARGON2_TIME_COST="1")  # fmt: skip
+
+        def start() -> tuple[subprocess.Popen[bytes], str]:
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "app", "serve", "--port", str(port)],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            return process, f"http://127.0.0.1:{port}"
+
+        async def ready(base: str) -> None:
+            async with httpx.AsyncClient(base_url=base) as http:
+                for _ in range(200):
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await http.get("/healthz")).status_code == 200:
+                            return
+                    await asyncio.sleep(0.05)
+            raise AssertionError("the service did not start")
+
+        first, base = start()
+        second = None
+        try:
+            await ready(base)
+            async with httpx.AsyncClient(
+                base_url=base, headers={"Authorization": f"Bearer {key}"}
+            ) as http:
+                sent = await http.post("/v1/verifications", json={"to": TO})
+                code = await latest_code(http, TO)
+                await http.post(
+                    "/v1/verifications/check", json={"id": sent.json()["id"], "code": code}
+                )
+            for _ in range(200):
+                if hanging.is_set():
+                    break
+                await asyncio.sleep(0.05)
+            assert hanging.is_set(), "the event was never attempted"
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+            assert receiver.received == []
+
+            second, base = start()
+            await ready(base)
+            await receiver.wait_for(1, within=10)
+        finally:
+            for process in (first, second):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait(10)
+    event = json.loads(receiver.received[0][1])
+    assert event["type"] == "verification.approved"
+    assert event["data"]["verification_id"] == sent.json()["id"]
