@@ -87,6 +87,8 @@ class Stats:
         """Add the increments of one event to ``pipe`` (sent by the caller)."""
         fields: dict[str, int] = {}
         for metric, amount in counts.items():
+            if not amount:
+                continue
             fields[metric] = amount
             if provider:
                 fields[f"{metric}|p={provider}"] = amount
