@@ -96,6 +96,9 @@ class HuaweiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     auth: Literal["wsse", "aksk"] = "wsse"
     #: where Huawei posts status reports (``statusCallback``); none if unset.
     status_callback_url: str | None = None
+    #: Huawei signs its status reports with this app's AK/SK (an option in its console);
+    #: then otpgate refuses unsigned ones.
+    signed_callbacks: bool = False
     #: the application's access address (APP接入地址) from the console.
     base_url: str = "https://smsapi.cn-north-4.myhuaweicloud.com"
 

@@ -4,15 +4,18 @@ and the status codes (sms_05_0051)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+import msgspec
 import pytest
 
 from app.delivery.callbacks import huawei
-from app.delivery.callbacks.huawei import REPLY, delivery_status, parse
+from app.delivery.callbacks.huawei import REPLY, delivery_status, parse, signs, verify
 from app.delivery.reports import CallbackError, CallbackRequest, DeliveryReport
+from app.providers.huawei import HuaweiConfig, aksk_authorization
 
 URL = "https://otp.example.com/callbacks/huawei/Hq8s2LmN4pR6tV0x"
 FORM = "application/x-www-form-urlencoded"
@@ -245,5 +248,62 @@ def test_reply_is_a_bare_200() -> None:
     assert (REPLY.status_code, REPLY.body) == (200, b"")
 
 
-def test_verify_is_left_to_the_url_token() -> None:
-    assert not hasattr(huawei, "verify")
+def test_unsigned_reports_are_left_to_the_url_token_by_default() -> None:
+    default = HuaweiConfig(app_key="k", app_secret="s", sender="c", templates={})
+    assert not huawei.signs(default)
+
+
+# --- AK/SK-signed status reports (the console's option) ------------------------------
+
+
+SIGNED_CONFIG = HuaweiConfig(
+    app_key="app-key-1", app_secret="app-secret-1", sender="csms1", templates={},
+    signed_callbacks=True,
+)  # fmt: skip
+SIGNED_AT = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+
+
+def _signed_report(
+    body: bytes = DOC_SUCCESS_BODY.encode(), secret: str = "app-secret-1",
+    at: datetime = SIGNED_AT, key: str = "app-key-1",
+) -> CallbackRequest:  # fmt: skip
+    headers = {
+        "Content-Type": FORM,
+        "Host": "otp.example.com",
+        "X-Sdk-Date": at.strftime("%Y%m%dT%H%M%SZ"),
+    }
+    authorization = aksk_authorization(
+        key, secret, "POST", "/callbacks/huawei/Hq8s2LmN4pR6tV0x", [], headers,
+        hashlib.sha256(body).hexdigest(),
+    )  # fmt: skip
+    lowered = {name.lower(): value for name, value in headers.items()}
+    return CallbackRequest("POST", URL, {**lowered, "authorization": authorization}, body)
+
+
+def test_signed_reports_verify_only_when_the_console_option_is_on() -> None:
+    assert signs(SIGNED_CONFIG)
+    assert not signs(msgspec.structs.replace(SIGNED_CONFIG, signed_callbacks=False))
+
+
+def test_a_report_signed_with_the_apps_aksk_verifies() -> None:
+    assert verify(_signed_report(), SIGNED_CONFIG, SIGNED_AT)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pytest.param(_signed_report(secret="another-secret"), id="wrong secret"),
+        pytest.param(_signed_report(key="another-key"), id="another app"),
+        pytest.param(
+            msgspec.structs.replace(_signed_report(), body=DOC_FAILED_BODY.encode()),
+            id="tampered body",
+        ),
+        pytest.param(msgspec.structs.replace(_signed_report(), headers={}), id="unsigned"),
+    ],
+)
+def test_a_forged_or_unsigned_report_fails(request_: CallbackRequest) -> None:
+    assert not verify(request_, SIGNED_CONFIG, SIGNED_AT)
+
+
+def test_a_stale_signed_report_fails() -> None:
+    assert not verify(_signed_report(), SIGNED_CONFIG, SIGNED_AT + timedelta(minutes=16))

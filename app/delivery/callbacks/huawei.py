@@ -40,18 +40,29 @@ token in the callback URL's path, so there is no ``verify``. A form without ``st
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
 from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
+from app.providers.huawei import (
+    AKSK_ALGORITHM,
+    UNSIGNED_PAYLOAD,
+    HuaweiConfig,
+    aksk_signature,
+    aksk_string_to_sign,
+    canonical_request,
+)
 
 if TYPE_CHECKING:
     from app.delivery.reports import DeliveryStatus
 
-__all__ = ["REPLY", "delivery_status", "parse"]
+__all__ = ["REPLY", "delivery_status", "parse", "signs", "verify"]
 
 REPLY = CallbackReply(status_code=200, media_type="text/plain", body=b"")
 
@@ -152,3 +163,49 @@ def _utc_time(value: str | None) -> datetime | None:
         return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
     except ValueError as exc:
         raise CallbackError(f"unreadable updateTime {value!r}") from exc
+
+
+_AUTHORIZATION = re.compile(
+    rf"^{AKSK_ALGORITHM}\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)$"
+)
+_MAX_CLOCK_SKEW = timedelta(minutes=15)
+
+
+def signs(config: HuaweiConfig) -> bool:
+    """Only when the console's signed status reports are on (``signed_callbacks``)."""
+    return config.signed_callbacks
+
+
+def verify(request: CallbackRequest, config: HuaweiConfig, now: datetime) -> bool:
+    """Whether an AK/SK-signed status report (SDK-HMAC-SHA256) is this app's and fresh.
+
+    The canonical request is rebuilt from the headers the report says it signed, with
+    the adapter's own signer; ``X-Sdk-Date`` must be within 15 minutes of ``now``.
+    """
+    match = _AUTHORIZATION.match(request.headers.get("authorization", "").strip())
+    if match is None or not hmac.compare_digest(match[1].encode(), config.app_key.encode()):
+        return False
+    names = match[2].lower().split(";")
+    signed = {name: request.headers.get(name) for name in names}
+    sdk_date = signed.get("x-sdk-date")
+    if sdk_date is None or any(value is None for value in signed.values()):
+        return False
+    try:
+        signed_at = datetime.strptime(sdk_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    if abs(now - signed_at) > _MAX_CLOCK_SKEW:
+        return False
+    claimed = request.headers.get("x-sdk-content-sha256")
+    payload_hash = (
+        UNSIGNED_PAYLOAD
+        if claimed == UNSIGNED_PAYLOAD
+        else hashlib.sha256(request.body).hexdigest()
+    )
+    parts = urlsplit(request.url)
+    canonical = canonical_request(
+        request.method, parts.path, parse_qsl(parts.query, keep_blank_values=True),
+        {name: value for name, value in signed.items() if value is not None}, payload_hash,
+    )  # fmt: skip
+    expected = aksk_signature(config.app_secret, aksk_string_to_sign(canonical, sdk_date))
+    return hmac.compare_digest(expected.encode(), match[3].lower().encode())
