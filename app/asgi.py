@@ -80,14 +80,8 @@ def _lifespan(settings: Settings) -> Any:
             follow_redirects=False,
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
-        configs = read_providers(
-            settings.providers,
-            [
-                *settings.routes.values(),
-                *(r for a in settings.apps.values() for r in a.routes.values()),
-            ],
-            MessageTexts(settings.messages).locales,
-        )
+        texts = MessageTexts(settings.messages)
+        configs = read_providers(settings.providers, settings.all_routes(), texts.locales)
         providers: dict[str, Provider] = dict(build_providers(configs, http))
         with_outbox = settings.env != "prod"
         if with_outbox:
@@ -147,7 +141,7 @@ def _lifespan(settings: Settings) -> Any:
             hasher=hasher,
             settings=settings,
             router=router,
-            texts=MessageTexts(settings.messages),
+            texts=texts,
             idempotency=IdempotencyStore(client, settings.idempotency_ttl),
             abuse=abuse,
             stats=stats,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -16,31 +15,28 @@ import msgspec
 
 from app.abuse.throttle import RuleState  # noqa: TC001 - a field type of Started
 from app.errors import OtpgateError
-from app.providers.base import OutgoingMessage, SendResult
-from app.providers.router import Delivery
 from app.store.keys import Keys, random_id
 from app.verify.codes import generate_code
 from app.verify.idempotency import fingerprint
+from app.verify.messages import TEST_PROVIDER, MessageSender
 from app.verify.models import (
     CheckResult,
     CheckVerification,
-    MessageView,
     StartVerification,
     VerificationDetail,
     VerificationView,
 )
 from app.verify.phone import mask_phone, normalize_phone, phone_digest
-from app.verify.records import detail_from_record, message_view, view_from_send
+from app.verify.records import detail_from_record, view_from_send
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from redis.asyncio.client import Pipeline
 
     from app.abuse.service import AbuseService
     from app.delivery.events import EventBus, EventType
     from app.delivery.stats import Stats
     from app.providers.router import ProviderRouter
-    from app.settings import Policy, Settings
+    from app.settings import Settings
     from app.store.redis import Scripts
     from app.verify.codes import CodeHasher
     from app.verify.idempotency import IdempotencyStore
@@ -55,8 +51,6 @@ log = logging.getLogger("otpgate.verify")
 _SEND_TRIES = 3
 # The pre-check against the local clock only refuses clear cases; the script decides.
 _CLOCK_SLACK_MS = 250
-# The "provider" of a test number's messages: none is sent.
-_TEST_PROVIDER = "test_number"
 
 
 class Started(msgspec.Struct, frozen=True):
@@ -100,7 +94,10 @@ class VerificationService:
         self._scripts = scripts
         self._hasher = hasher
         self._settings = settings
-        self._router = router
+        self._messages = MessageSender(
+            scripts=scripts, router=router, texts=texts, stats=stats, events=events,
+            retention_ms=int(settings.retention * 1000),
+        )  # fmt: skip
         self._texts = texts
         self._idempotency = idempotency
         self._abuse = abuse
@@ -157,7 +154,7 @@ class VerificationService:
             code_hash = await self._hasher.hash(verification_id, code)
             message: dict[str, Any] = {
                 "id": random_id("msg_"),
-                "provider": _TEST_PROVIDER if clearance.test_code else None,
+                "provider": TEST_PROVIDER if clearance.test_code else None,
                 "status": "queued",
             }
             fields = self._record_fields(app, phone, number, request.purpose, locale, lookup)
@@ -197,10 +194,11 @@ class VerificationService:
             if outcome == "created" and clearance.test_code is None:
                 await self._abuse.verification_started(app, phone.region)
             message["created_at"] = int(result[2])
-            outgoing = self._outgoing(message["id"], phone, locale, code, policy)
-            message_view = await self._deliver(
-                app, verification_id, lookup, phone, outgoing, message, int(result[5])
-            )
+            outgoing = self._messages.outgoing(message["id"], phone, locale, code, policy)
+            message_view = await self._messages.deliver(
+                app, verification_id, lookup, phone, outgoing, message, int(result[5]),
+                keep_ms=self._retention_ms + int(policy.code_ttl * 1000),
+            )  # fmt: skip
             view = view_from_send(result, phone.e164, request.purpose, message_view)
             return Started(view, limits=clearance.limits)
         raise OtpgateError(
@@ -244,91 +242,6 @@ class VerificationService:
             "locale", locale,
             "lk", lookup,
         ]  # fmt: skip
-
-    def _outgoing(
-        self, message_id: str, phone: Phone, locale: str, code: str, policy: Policy
-    ) -> OutgoingMessage:
-        minutes = max(1, math.ceil(policy.code_ttl / 60))
-        return OutgoingMessage(
-            message_id=message_id,
-            to=phone.e164,
-            region=phone.region,
-            locale=locale,
-            text=self._texts.render(locale, code, minutes),
-            code=code,
-            minutes=minutes,
-        )
-
-    async def _deliver(
-        self,
-        app: str,
-        verification_id: str,
-        lookup: str,
-        phone: Phone,
-        outgoing: OutgoingMessage,
-        message: dict[str, Any],
-        number: int,
-    ) -> MessageView:
-        """Send through the route (a test number sends nothing) and record what happened."""
-        if message["provider"] == _TEST_PROVIDER:
-            delivery = Delivery(_TEST_PROVIDER, SendResult.ok(None), [])
-        else:
-            delivery = await self._router.send(app, outgoing, phone.calling_code)
-        result = delivery.result
-        message["provider"] = delivery.provider
-        message["attempts"] = msgspec.to_builtins(delivery.attempts)
-        message["provider_message_id"] = result.provider_message_id
-        if not result.accepted:
-            message["status"] = "failed"
-            message["error_code"] = result.error_code
-        else:
-            message["status"] = "skipped" if delivery.provider == _TEST_PROVIDER else "sent"
-        counted = delivery.provider != _TEST_PROVIDER
-
-        def alongside(pipe: Pipeline) -> None:
-            if result.provider_message_id and delivery.provider:
-                pipe.set(
-                    Keys.provider_message(delivery.provider, result.provider_message_id),
-                    f"{verification_id} {number}",
-                    px=self._retention_ms + int(self._settings.code_ttl * 1000),
-                )
-            if counted:
-                self._stats.queue(
-                    pipe, app,
-                    {"sends": 1, "verifications": 1 if number == 1 else 0,
-                     "failed": 0 if result.accepted else 1},
-                    provider=delivery.provider, country=phone.region,
-                    reason=None if result.accepted else result.error_code,
-                )  # fmt: skip
-            if not result.accepted and number == 1:
-                self._events.queue(
-                    pipe, app, "verification.failed",
-                    {"verification_id": verification_id, "status": "failed",
-                     "provider": delivery.provider, "error_code": result.error_code},
-                )  # fmt: skip
-
-        await self._scripts.run_with(
-            "record_message",
-            [Keys.verification(verification_id), Keys.pending(lookup)],
-            [
-                f"m:{number}",
-                msgspec.json.encode(message),
-                "failed" if not result.accepted and number == 1 else "",
-                self._retention_ms,
-                delivery.provider or "",
-            ],
-            alongside,
-        )
-        if not result.accepted:
-            raise OtpgateError(
-                "delivery_failed",
-                result.error_message or "no provider accepted the message",
-                provider=delivery.provider,
-                provider_error=result.error_code,
-                error_kind=result.error_kind,
-                verification_id=verification_id,
-            )
-        return message_view(message)
 
     # -- read ------------------------------------------------------------------------
 
@@ -394,7 +307,7 @@ class VerificationService:
     async def _approved(self, app: str, verification_id: str, region: str, provider: str) -> None:
         """Count the approval and tell the app, in one round trip."""
         async with self._client.pipeline(transaction=False) as pipe:
-            if provider != _TEST_PROVIDER:
+            if provider != TEST_PROVIDER:
                 self._stats.queue(
                     pipe, app, {"approved": 1}, provider=provider or None, country=region
                 )
