@@ -10,6 +10,7 @@ counts can be large, use the sliding-window counter (two counters instead of a l
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["RateCounter", "RuleState", "Throttle", "rate_limit_headers"]
 
 _BUDGET_RULES = frozenset({"send_per_app", "send_per_country"})
+# Rates come from settings: a few distinct strings, parsed on every request otherwise.
+_parse = functools.lru_cache(maxsize=512)(limits.parse)
 
 
 class RateCounter(msgspec.Struct, frozen=True):
@@ -40,7 +43,7 @@ class RateCounter(msgspec.Struct, frozen=True):
 
     @property
     def item(self) -> limits.RateLimitItem:
-        return limits.parse(self.rate)
+        return _parse(self.rate)
 
 
 class RuleState(msgspec.Struct, frozen=True):
