@@ -8,13 +8,21 @@ pure ``verify(request, config, now) -> bool``.
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - msgspec needs it at run time
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal
 from urllib.parse import parse_qs
 
 import msgspec
 
-__all__ = ["CallbackError", "CallbackReply", "CallbackRequest", "DeliveryReport", "DeliveryStatus"]
+__all__ = [
+    "BEIJING",
+    "CallbackError",
+    "CallbackReply",
+    "CallbackRequest",
+    "DeliveryReport",
+    "DeliveryStatus",
+    "beijing_time",
+]
 
 #: queued < sent < delivered | undelivered | failed. The last three are final.
 DeliveryStatus = Literal["queued", "sent", "delivered", "undelivered", "failed"]
@@ -66,3 +74,22 @@ class CallbackReply(msgspec.Struct, frozen=True):
 
 class CallbackError(ValueError):
     """The callback cannot be read (malformed body, missing fields)."""
+
+
+#: China has one time zone and no daylight saving: UTC+8 all year.
+BEIJING = timezone(timedelta(hours=8))
+
+
+def beijing_time(value: str | None, time_format: str, field: str) -> datetime | None:
+    """A Chinese provider's local timestamp as an aware UTC datetime (None if empty).
+
+    Raises:
+        CallbackError: the value does not have ``time_format``.
+    """
+    if not value:
+        return None
+    try:
+        local = datetime.strptime(value, time_format)
+    except ValueError:
+        raise CallbackError(f"unreadable {field} {value!r}") from None
+    return local.replace(tzinfo=BEIJING).astimezone(UTC)

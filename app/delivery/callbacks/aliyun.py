@@ -35,11 +35,15 @@ international product's report (``To``/``Status``/``MessageId``, for
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
-
 import msgspec
 
-from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
+from app.delivery.reports import (
+    CallbackError,
+    CallbackReply,
+    CallbackRequest,
+    DeliveryReport,
+    beijing_time,
+)
 
 __all__ = ["REPLY", "parse"]
 
@@ -50,7 +54,6 @@ REPLY = CallbackReply(
 )
 
 # Mainland China keeps UTC+8 all year (no daylight saving since 1991).
-_BEIJING = timezone(timedelta(hours=8))
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -82,16 +85,5 @@ def _delivery_report(entry: _SmsReport) -> DeliveryReport:
         status="delivered" if entry.success else "undelivered",
         provider_status=entry.err_code,
         error_code=None if entry.success else entry.err_code,
-        occurred_at=_beijing_time(entry.report_time),
+        occurred_at=beijing_time(entry.report_time, _TIME_FORMAT, "report_time"),
     )
-
-
-def _beijing_time(value: str | None) -> datetime | None:
-    """``YYYY-MM-DD hh:mm:ss`` in Beijing time -> an aware UTC datetime."""
-    if not value:
-        return None
-    try:
-        local = datetime.strptime(value, _TIME_FORMAT)
-    except ValueError as exc:
-        raise CallbackError(f"unreadable report_time {value!r}") from exc
-    return local.replace(tzinfo=_BEIJING).astimezone(UTC)

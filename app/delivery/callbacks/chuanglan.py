@@ -39,11 +39,12 @@ carrier codes (``MK:0001``, ``DB:0108``…)                     final either way
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
 from app.delivery.reports import (
+    BEIJING,
     CallbackError,
     CallbackReply,
     CallbackRequest,
@@ -56,7 +57,6 @@ __all__ = ["REPLY", "parse"]
 REPLY = CallbackReply(status_code=200, media_type="text/plain", body=b"OK")
 
 # China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tzdata.
-_BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 _DELIVERED = "DELIVRD"
 # Words for a message 253 or its gateway refused before any carrier tried to deliver it.
 _REFUSED = frozenset({"SM11", "SM12", "REJECT", "MBBLACK", "DTBLACK", "VMFLUCTL"})
@@ -98,7 +98,7 @@ def _report_time(value: str) -> datetime | None:
     except ValueError:
         return None
     if local.tzinfo is None:
-        local = local.replace(tzinfo=_BEIJING)
+        local = local.replace(tzinfo=BEIJING)
     return local.astimezone(UTC)
 
 

@@ -41,7 +41,6 @@ The reply is the acknowledgement Ronglian's callbacks use,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
 from xml.etree import ElementTree
 
 import msgspec
@@ -51,6 +50,7 @@ from app.delivery.reports import (
     CallbackReply,
     CallbackRequest,
     DeliveryReport,
+    beijing_time,
 )
 
 __all__ = ["REPLY", "parse"]
@@ -65,7 +65,6 @@ REPLY = CallbackReply(
 )
 
 # China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tzdata.
-_BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 _TIME_FORMAT = "%Y%m%d%H%M%S"
 _ACTION = "SMSArrived"
 _STATUS_REPORT = "1"
@@ -105,16 +104,6 @@ def _fields(request: CallbackRequest) -> dict[str, str]:
     return _json_fields(request.body)
 
 
-def _received_at(value: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        local = datetime.strptime(value, _TIME_FORMAT)
-    except ValueError as error:
-        raise CallbackError(f"Ronglian recvTime is not YYYYMMDDHHMMSS: {value!r}") from error
-    return local.replace(tzinfo=_BEIJING).astimezone(UTC)
-
-
 def parse(request: CallbackRequest) -> list[DeliveryReport]:
     """The report in an ``SMSArrived`` push, or [] for an upstream message or other action.
 
@@ -139,6 +128,6 @@ def parse(request: CallbackRequest) -> list[DeliveryReport]:
             status="delivered" if received else "undelivered",
             provider_status=status,
             error_code=None if received else (fields.get("deliverCode") or status),
-            occurred_at=_received_at(fields.get("recvTime", "")),
+            occurred_at=beijing_time(fields.get("recvTime", ""), _TIME_FORMAT, "recvTime"),
         )
     ]

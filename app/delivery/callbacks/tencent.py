@@ -33,12 +33,17 @@ JSON object with ``text``/``sign``/``time``) is not a delivery report: it yields
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
+from app.delivery.reports import (
+    CallbackError,
+    CallbackReply,
+    CallbackRequest,
+    DeliveryReport,
+    beijing_time,
+)
 
 if TYPE_CHECKING:
     from app.delivery.reports import DeliveryStatus
@@ -51,7 +56,6 @@ REPLY = CallbackReply(
 
 _STATUSES: dict[str, DeliveryStatus] = {"SUCCESS": "delivered", "FAIL": "undelivered"}
 # Mainland China keeps UTC+8 all year (no daylight saving since 1991).
-_BEIJING = timezone(timedelta(hours=8))
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -88,16 +92,5 @@ def _delivery_report(entry: _StatusReport) -> DeliveryReport:
         status=status,
         provider_status=entry.errmsg or entry.report_status,
         error_code=(entry.errmsg or None) if status != "delivered" else None,
-        occurred_at=_beijing_time(entry.user_receive_time),
+        occurred_at=beijing_time(entry.user_receive_time, _TIME_FORMAT, "user_receive_time"),
     )
-
-
-def _beijing_time(value: str | None) -> datetime | None:
-    """``YYYY-MM-DD hh:mm:ss`` in Beijing time -> an aware UTC datetime."""
-    if not value:
-        return None
-    try:
-        local = datetime.strptime(value, _TIME_FORMAT)
-    except ValueError as exc:
-        raise CallbackError(f"unreadable user_receive_time {value!r}") from exc
-    return local.replace(tzinfo=_BEIJING).astimezone(UTC)
