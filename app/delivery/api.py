@@ -20,6 +20,10 @@ from app.errors import OtpgateError
 
 __all__ = ["AdminDeliveryController", "CallbackController"]
 
+# Providers batch their reports (Alibaba and Huawei up to hundreds per push): far more
+# than the API's own body limit, and refusing them would only make the provider retry.
+_CALLBACK_MAX_BODY = 2 * 1024 * 1024
+
 
 class CallbackController(Controller):
     path = "/v1/callbacks"
@@ -31,6 +35,7 @@ class CallbackController(Controller):
         operation_id="providerCallback",
         summary="A provider's delivery report (authenticated by path token and signature)",
         status_code=200,
+        request_max_body_size=_CALLBACK_MAX_BODY,
     )
     async def callback(
         self,

@@ -244,3 +244,18 @@ async def test_no_final_report_in_time_reads_unknown(
             sent = await _send(client)
             shown = (await client.get(f"/v1/verifications/{sent['id']}", headers=AUTH)).json()
             assert shown["messages"][0]["status"] == "unknown"
+
+
+async def test_a_large_batch_of_reports_is_taken_whole(gateway: Any) -> None:
+    client, path = gateway
+    sent = await _send(client)
+    pmid = sent["message"]["provider_message_id"]
+    batch = [{"id": f"unknown-{n:04d}", "status": "delivered"} for n in range(600)]
+    batch.append({"id": pmid, "status": "delivered"})
+    request = _signed(batch)
+    assert len(request["content"]) > 16384  # over the API's own body limit
+    assert (await client.post(path, **request)).status_code == 204
+    shown = (await client.get(f"/v1/verifications/{sent['id']}", headers=AUTH)).json()
+    assert shown["messages"][0]["status"] == "delivered"
+    stats = (await client.get("/v1/stats", params={"window": "1h"}, headers=AUTH)).json()
+    assert stats["unmatched_reports"] == 600
