@@ -34,6 +34,7 @@ from app.delivery.stats import Stats
 from app.dev.outbox import OutboxController
 from app.errors import problem_details_plugin
 from app.ops.health import HealthController
+from app.ops.metrics import MetricsController, prometheus_config
 from app.providers.api import ProviderController, ProviderDirectory
 from app.providers.circuit import CircuitBreaker
 from app.providers.outbox import OutboxProvider
@@ -180,7 +181,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
     )
-    handlers: list[Any] = [v1, CallbackController, HealthController]
+    handlers: list[Any] = [v1, CallbackController, HealthController, MetricsController]
     if settings.env in {"dev", "test"}:
         handlers.append(OutboxController)
     return Litestar(
@@ -197,6 +198,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "events": _from_state("events"),
         },
         plugins=[problem_details_plugin()],
+        middleware=[prometheus_config().middleware],
         openapi_config=OpenAPIConfig(
             title="otpgate",
             version=__version__,

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -82,6 +83,11 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["OTPGATE_REDIS_URL"] = url
         for name, value in overrides.items():
             os.environ[f"OTPGATE_{name.upper()}"] = str(value)
+        if settings.workers > 1:  # every worker writes its metrics here; /metrics sums them
+            metrics_dir = Path(settings.data_dir).resolve() / "prometheus"
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         base = f"http://{settings.host}:{settings.port}"
         print(f"otpgate {settings.env} on {base}  (redis: {url}, workers: {settings.workers})")
         if settings.env == "dev":

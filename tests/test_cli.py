@@ -179,3 +179,27 @@ def test_openapi_command_writes_the_document(tmp_path: Path) -> None:
     result = _otpgate("openapi", "--output", str(target), env=_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert target.read_text() == (ROOT / "openapi.json").read_text()
+
+
+def test_two_workers_share_one_metrics_view(serve: object) -> None:
+    served = serve("--workers", "2")  # type: ignore[operator]
+    key = (served.data_dir / "dev-api-key").read_text().strip()
+    headers = {"Authorization": f"Bearer {key}"}
+    for to in ("+8613800138000", "+8613900139000", "+8613700137000"):
+        assert (
+            httpx.post(
+                f"{served.base}/v1/verifications", json={"to": to}, headers=headers
+            ).status_code
+            == 201
+        )
+    # whichever worker answers the scrape, it sums every worker's counters
+    for _ in range(3):
+        text = httpx.get(f"{served.base}/metrics").text
+        line = next(
+            line
+            for line in text.splitlines()
+            if line.startswith("otpgate_sms_attempts_total{") and 'outcome="accepted"' in line
+        )
+        assert float(line.rsplit(" ", 1)[1]) == 3
+    _stop(served, signal.SIGTERM)
+    assert (served.data_dir / "prometheus").is_dir()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from app.ops.metrics import SMS_ATTEMPTS
 from app.providers.base import SendResult
 from app.verify.phone import mask_phone
 
@@ -96,6 +97,7 @@ class ProviderRouter:
                 break
             if not await self._breaker.allow(name):
                 attempts.append(Attempt(name, "skipped", "circuit_open"))
+                SMS_ATTEMPTS.labels(name, "skipped").inc()
                 continue
             last = name
             result, latency_ms = await self._attempt(
@@ -106,6 +108,7 @@ class ProviderRouter:
             await self._breaker.record(name, ok=working, latency_ms=latency_ms)
             outcome = "accepted" if result.accepted else str(result.error_kind)
             attempts.append(Attempt(name, outcome, result.error_code, round(latency_ms, 1)))
+            SMS_ATTEMPTS.labels(name, outcome).inc()
             log.info(
                 "sms provider=%s to=%s outcome=%s error=%s latency_ms=%.1f",
                 name, mask_phone(message.to), outcome, result.error_code or "-", latency_ms,

@@ -15,6 +15,7 @@ import msgspec
 
 from app.abuse.throttle import RuleState  # noqa: TC001 - a field type of Started
 from app.errors import OtpgateError
+from app.ops.metrics import CHECKS
 from app.store.keys import Keys, random_id
 from app.verify.codes import generate_code
 from app.verify.idempotency import fingerprint
@@ -283,6 +284,7 @@ class VerificationService:
                 "conclude", [record_key, index_key], ["approve", numbers[found], self._retention_ms]
             )
             if settled[0] == "approved":
+                CHECKS.labels("approved").inc()
                 await self._abuse.approved(app, region)
                 await self._approved(app, verification_id, region, settled[2])
                 return CheckResult(
@@ -292,6 +294,7 @@ class VerificationService:
                 # A concurrent check approved (or ended) it first: this code is consumed.
                 raise self._not_checkable(verification_id, "status", settled)
             # "stale": a resend replaced the code while it was being compared.
+        CHECKS.labels("wrong").inc()
         await self._abuse.wrong_code(app, number)
         remaining = max_attempts - used
         if remaining > 0:
