@@ -279,3 +279,34 @@ async def test_a_worker_killed_mid_delivery_loses_no_event(
     event = json.loads(receiver.received[0][1])
     assert event["type"] == "verification.approved"
     assert event["data"]["verification_id"] == sent.json()["id"]
+
+
+async def test_the_dispatcher_waits_out_a_redis_outage(tmp_path: Any) -> None:
+    from app.store.embedded import EmbeddedRedis
+    from app.store.redis import connect
+
+    server = EmbeddedRedis(tmp_path, persistent=True).start()
+    receiver = Receiver()
+    try:
+        client = connect(server.url, timeout=0.5)
+        with serve(receiver.app) as url:
+            targets = {"default": EventTarget(f"{url}/events", SECRET, allow_private=True)}
+            async with httpx.AsyncClient() as http:
+                dispatcher = EventDispatcher(
+                    client, Scripts(client), http, targets, max_attempts=5, backoff=0.05,
+                    claim_after=30, allow_http=True,
+                )  # fmt: skip
+                server.stop()
+                running = asyncio.create_task(dispatcher.run())
+                await asyncio.sleep(0.3)
+                assert not running.done()  # Redis is down: it waits instead of dying
+                server.start()
+                async with client.pipeline(transaction=False) as pipe:
+                    EventBus(targets).queue(pipe, "default", "verification.canceled", {})
+                    await pipe.execute()
+                await receiver.wait_for(1, within=10)
+                dispatcher.stop()
+                await asyncio.wait_for(running, timeout=5)
+        await client.aclose()
+    finally:
+        server.stop()
