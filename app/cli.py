@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from app import __version__
 from app.settings import ConfigError, Settings, load_settings
 from app.store.embedded import EmbeddedRedis
 
@@ -167,6 +168,7 @@ def _check_config(_: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="otpgate", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"otpgate {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the HTTP service (and the embedded Redis)")

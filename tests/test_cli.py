@@ -203,3 +203,11 @@ def test_two_workers_share_one_metrics_view(serve: object) -> None:
         assert float(line.rsplit(" ", 1)[1]) == 3
     _stop(served, signal.SIGTERM)
     assert (served.data_dir / "prometheus").is_dir()
+
+
+def test_version_prints_the_package_version(tmp_path: Path) -> None:
+    from app import __version__
+
+    result = _otpgate("--version", env=_env(tmp_path))
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"otpgate {__version__}"
