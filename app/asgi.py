@@ -14,7 +14,6 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
-from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from redis.exceptions import RedisError
@@ -25,7 +24,7 @@ from app.abuse.config import AppPolicies
 from app.abuse.guards import BlockStore, ConversionGuard, PrefixVelocity
 from app.abuse.service import AbuseService
 from app.abuse.throttle import Throttle
-from app.apps.auth import ApiKeyAuthMiddleware
+from app.apps.auth import authenticate
 from app.apps.keys import ApiKeyStore
 from app.delivery.api import AdminDeliveryController, CallbackController
 from app.delivery.events import EventBus, EventDispatcher, EventTarget
@@ -179,7 +178,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProviderController,
             AdminDeliveryController,
         ],
-        middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
+        guards=[authenticate],
     )
     handlers: list[Any] = [v1, CallbackController, HealthController, MetricsController]
     if settings.env in {"dev", "test"}:

@@ -43,3 +43,42 @@ async def test_metrics_count_requests_by_route_template_and_our_events(
     wrong = {"result": "wrong"}
     expected_wrong = value(before, "otpgate_checks_total", **wrong) + (0 if code == "000000" else 1)
     assert value(text, "otpgate_checks_total", **wrong) == expected_wrong
+
+
+def count(text: str, path: str, status: int) -> float:
+    return value(text, "otpgate_requests_total", path=path, status_code=str(status))
+
+
+async def test_every_status_class_is_counted_with_its_own_status(
+    client: AsyncTestClient[Any], redis: Any
+) -> None:
+    from app.apps.keys import ApiKeyStore
+
+    verify_only, _ = await ApiKeyStore(redis).create("default", ["verify"])
+    path = "/v1/verifications"
+    before = (await client.get("/metrics")).text  # counters live as long as the process
+    answers = [
+        (await client.post(path, json={"to": TO}, headers=AUTH)).status_code,  # 201
+        (await client.post(path, json={"to": TO})).status_code,  # 401: no key
+        (await client.post(path, json={"to": 5}, headers=AUTH)).status_code,  # 400
+        (await client.post(path, json={"to": "+86123"}, headers=AUTH)).status_code,  # 422
+        (await client.get("/v1/limits", headers={"Authorization": f"Bearer {verify_only}"})).status_code,
+    ]
+    assert answers == [201, 401, 400, 422, 403]
+    text = (await client.get("/metrics")).text
+    for route, status in [(path, 201), (path, 401), (path, 400), (path, 422), ("/v1/limits", 403)]:
+        assert count(text, route, status) == count(before, route, status) + 1, (route, status)
+    assert count(text, path, 200) == count(before, path, 200)
+
+
+async def test_store_outage_is_counted_as_503(make_settings: Any, tmp_path: Any) -> None:
+    from app.asgi import create_app
+    from tests.stubs.loopback import closed_port_url
+
+    url = closed_port_url().replace("http://", "redis://") + "/0"
+    async with AsyncTestClient(create_app(make_settings(redis_url=url, redis_timeout=0.3))) as c:
+        before = count((await c.get("/metrics")).text, "/v1/verifications", 503)
+        sent = await c.post("/v1/verifications", json={"to": TO}, headers=AUTH)
+        assert sent.status_code == 503
+        text = (await c.get("/metrics")).text
+    assert count(text, "/v1/verifications", 503) == before + 1

@@ -1,11 +1,16 @@
-"""Bearer API-key authentication for /v1 and the scope guards."""
+"""Bearer API-key authentication for /v1 and the scope guards.
+
+Authentication is a guard rather than a middleware: guards run inside the route's own
+exception handling, so a 401 or 403 passes through every middleware's ``send`` like any
+other response (the Prometheus middleware counts it with its real status), and an
+``async`` guard runs on the event loop instead of a worker thread.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -14,36 +19,33 @@ if TYPE_CHECKING:
 
     from app.apps.keys import ApiKey, ApiKeyStore
 
-__all__ = ["ApiKeyAuthMiddleware", "requires_scope"]
+__all__ = ["authenticate", "requires_scope"]
 
 
-class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """``Authorization: Bearer <key>``; the key's record becomes ``request.user``."""
-
-    async def authenticate_request(
-        self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise NotAuthorizedException(
-                "send `Authorization: Bearer <api key>`",
-                headers={"WWW-Authenticate": 'Bearer realm="otpgate"'},
-            )
-        store: ApiKeyStore = connection.app.state.api_keys
-        record = await store.find(key.strip())
-        if record is None:
-            raise NotAuthorizedException(
-                "unknown or revoked API key",
-                headers={"WWW-Authenticate": 'Bearer realm="otpgate", error="invalid_token"'},
-            )
-        return AuthenticationResult(user=record, auth=record.id)
+    header = connection.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise NotAuthorizedException(
+            "send `Authorization: Bearer <api key>`",
+            headers={"WWW-Authenticate": 'Bearer realm="otpgate"'},
+        )
+    store: ApiKeyStore = connection.app.state.api_keys
+    record = await store.find(key.strip())
+    if record is None:
+        raise NotAuthorizedException(
+            "unknown or revoked API key",
+            headers={"WWW-Authenticate": 'Bearer realm="otpgate", error="invalid_token"'},
+        )
+    connection.scope["user"] = record
+    connection.scope["auth"] = record.id
 
 
 def requires_scope(scope: str) -> Guard:
-    """A guard that admits keys holding ``scope``."""
+    """A guard that admits keys holding ``scope`` (after :func:`authenticate`)."""
 
-    def guard(connection: ASGIConnection[Any, ApiKey, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, ApiKey, Any, Any], _: BaseRouteHandler) -> None:
         if scope not in connection.user.scopes:
             raise PermissionDeniedException(f"this route needs an API key with scope {scope!r}")
 
