@@ -211,3 +211,48 @@ def test_version_prints_the_package_version(tmp_path: Path) -> None:
     result = _otpgate("--version", env=_env(tmp_path))
     assert result.returncode == 0
     assert result.stdout.strip() == f"otpgate {__version__}"
+
+
+def _raw(port: int, head: bytes, body: bytes = b"") -> bytes:
+    """One request over a plain socket (httpx refuses to send what these tests send)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def _status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_the_server_bounds_request_heads_before_the_app_sees_them(serve: object) -> None:
+    from app.cli import HEADER_BUFFER_BYTES
+
+    served = serve()  # type: ignore[operator]
+    start = b"GET /healthz HTTP/1.1\r\nHost: otpgate\r\nConnection: close\r\n"
+
+    def fields(count: int) -> bytes:
+        return b"".join(b"X-Field-%d: v\r\n" % n for n in range(count))
+
+    assert _status(_raw(served.port, start + fields(98) + b"\r\n")) == 200  # 100 in all
+    assert _status(_raw(served.port, start + fields(99) + b"\r\n")) == 431
+    assert _status(_raw(served.port, start + fields(10_000) + b"\r\n")) == 431
+    assert _status(_raw(served.port, start + b"X-Big: " + b"a" * 8000 + b"\r\n\r\n")) == 200
+    big = b"X-Big: " + b"a" * HEADER_BUFFER_BYTES + b"\r\n\r\n"
+    assert _status(_raw(served.port, start + big)) == 431
+    assert _status(_raw(served.port, start + b"X-Big: " + b"a" * 1_000_000 + b"\r\n\r\n")) == 431
+    assert _status(_raw(served.port, start + b"X-Nul: a\x00b\r\n\r\n")) == 400
+    # The bound is on the head only: a provider's batch of reports still reaches the app.
+    body = b"[" + b"{}," * 600_000 + b"{}]"
+    head = (
+        b"POST /v1/callbacks/aliyun/not-the-token HTTP/1.1\r\nHost: otpgate\r\n"
+        b"Connection: close\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
+    answer = _raw(served.port, head, body)
+    assert _status(answer) == 404 and b"application/problem+json" in answer
+    _stop(served, signal.SIGTERM)
