@@ -10,9 +10,10 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import SerializationException
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -160,6 +161,16 @@ def _lifespan(settings: Settings) -> Any:
     return lifespan
 
 
+class _Request(Request[Any, Any, Any]):
+    async def json(self) -> Any:
+        # msgspec decodes untyped JSON recursively: a body of thousands of nested arrays
+        # fits the size limit and raises RecursionError, which is the client's fault.
+        try:
+            return await super().json()
+        except RecursionError:
+            raise SerializationException("the JSON body is nested too deeply") from None
+
+
 def _from_state(name: str) -> Provide:
     def provide(state: State) -> Any:
         return state[name]
@@ -215,6 +226,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             },
         ),
         request_max_body_size=settings.max_body_size,
+        request_class=_Request,
         state=State({"settings": settings}),
     )
 

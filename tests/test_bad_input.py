@@ -29,6 +29,16 @@ BAD_SENDS = [
     (b'{"to": "13800138000", "country": "QQ"}', 422, "invalid_phone"),
     (b'{"to": "+999123456789"}', 422, "invalid_phone"),
     (b'{"to": "+1' + b"5" * 40 + b'"}', 400, "invalid_request"),
+    (b'{"to": "+8613800138000\\u0000"}', 400, "invalid_request"),
+    (b'{"to": "+86138\\u000000138000"}', 400, "invalid_request"),
+    (b'{"to": "+8613800138000", "purpose": "login\\n"}', 400, "invalid_request"),
+    (b'{"to": "13800138000", "country": "CN\\n"}', 400, "invalid_request"),
+    (b'{"to": "+8613800138000", "locale": "en\\t"}', 400, "invalid_request"),
+    (b'{"to": "+8613800138000", "client_ip": "203.0.113.7\\n"}', 400, "invalid_request"),
+    (b'{"to": "+8613800138000", "client_ip": "203.0.113.0/24"}', 400, "invalid_request"),
+    (b'{"to": "+8613800138000\\u0085"}', 400, "invalid_request"),
+    (b'{"to": ' + b"[" * 8000 + b"]" * 8000 + b"}", 400, "invalid_request"),
+    (b"[" * 8000 + b"]" * 8000, 400, "invalid_request"),
 ]
 
 BAD_CHECKS = [
@@ -40,6 +50,13 @@ BAD_CHECKS = [
     (b'{"id": "ver_nope", "code": "123456"}', 400, "invalid_request"),
     (b'{"to": "+86123", "code": "123456"}', 422, "invalid_phone"),
     (b'{"to": "+8613800138000", "code": "123456", "purpose": ""}', 400, "invalid_request"),
+    (b'{"to": "+8613800138000", "code": "123456\\n"}', 400, "invalid_request"),
+    (b'{"to": "+8613800138000", "code": "123456\\u0000"}', 400, "invalid_request"),
+    (b'{"to": "+8613800138000\\u0000", "code": "123456"}', 400, "invalid_request"),
+    (b'{"to": "+8613800138000", "code": "123456", "purpose": "login\\n"}', 400, "invalid_request"),
+    (b'{"to": "13800138000", "country": "CN\\n", "code": "123456"}', 400, "invalid_request"),
+    (b'{"id": "ver_00000000000000000000000000\\n", "code": "123456"}', 400, "invalid_request"),
+    (b'{"code": ' + b"[" * 8000 + b"]" * 8000 + b"}", 400, "invalid_request"),
 ]
 
 
@@ -104,3 +121,39 @@ async def test_unknown_route_and_wrong_method_are_problem_json(
         await client.delete("/v1/verifications/check", headers=AUTH), 405, "method_not_allowed"
     )
     _assert_problem(await client.put("/healthz"), 405, "method_not_allowed")
+
+
+async def test_a_control_character_is_named_in_errors(client: AsyncTestClient[Any]) -> None:
+    response = await client.post("/v1/verifications", json={"to": TO + "\x00"}, headers=AUTH)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"message": "Contains a control character", "key": "to", "source": "body"}
+    ]
+
+
+BAD_ADMIN_QUERIES = [
+    "client_ip=garbage",
+    "client_ip=1.2.3.4/8",
+    "client_ip=1.2.3.4%0A",
+    "to=%2B8613800138000%00",
+    "to=13800138000&country=CN%0A",
+]
+
+
+@pytest.mark.parametrize("query", BAD_ADMIN_QUERIES)
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_bad_limits_query_is_400_and_changes_nothing(
+    client: AsyncTestClient[Any], redis: Redis, pending: str, method: str, query: str
+) -> None:
+    before = await redis_snapshot(redis)
+    response = await client.request(method, f"/v1/limits?{query}", headers=AUTH)
+    _assert_problem(response, 400, "invalid_request")
+    assert await redis_snapshot(redis) == before
+
+
+async def test_a_verification_id_with_a_trailing_newline_is_not_found(
+    client: AsyncTestClient[Any],
+) -> None:
+    sent = (await client.post("/v1/verifications", json={"to": TO}, headers=AUTH)).json()
+    response = await client.get(f"/v1/verifications/{sent['id']}%0A", headers=AUTH)
+    _assert_problem(response, 404, "verification_not_found")

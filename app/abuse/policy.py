@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_client_ip",
+    "parse_client_ip",
     "check_country",
     "check_number_type",
     "client_network",
@@ -24,13 +25,23 @@ __all__ = [
 ]
 
 
+def parse_client_ip(client_ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``client_ip`` as an address; a network, a name or garbage is ``invalid_request``."""
+    try:
+        return ipaddress.ip_address(client_ip)
+    except ValueError:
+        raise OtpgateError(
+            "invalid_request", f"client_ip {client_ip!r} is not an IP address"
+        ) from None
+
+
 def client_network(client_ip: str, ipv6_prefix: int) -> str:
     """What per-IP limits count: the IPv4 address, or the IPv6 network of ``ipv6_prefix``.
 
     One IPv6 subscriber usually holds a whole /64, so counting single addresses would
     let one client rotate through billions of them.
     """
-    address = ipaddress.ip_address(client_ip)
+    address = parse_client_ip(client_ip)
     if address.version == 4:
         return str(address)
     if address.ipv4_mapped is not None:
@@ -46,7 +57,7 @@ def check_client_ip(rules: AbuseRules, client_ip: str | None) -> None:
                 "ip_not_allowed", "this app only admits listed client IPs; send `client_ip`"
             )
         return
-    address = ipaddress.ip_address(client_ip)
+    address = parse_client_ip(client_ip)
     if any(address in ipaddress.ip_network(net, strict=False) for net in rules.ip_deny):
         raise OtpgateError("ip_not_allowed", f"client IP {client_ip} is denied")
     if rules.ip_allow and not any(

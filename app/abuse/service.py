@@ -149,6 +149,7 @@ class AbuseService:
         self, app: str, to: str | None, country: str | None, client_ip: str | None
     ) -> list[RateCounter]:
         rules = self._policies.limits(app)
+        network = None if client_ip is None else policy.client_network(client_ip, rules.ipv6_prefix)
         found = counters("send_per_app", rules.send_per_app, app)
         if to is not None:
             phone = normalize_phone(to, country)
@@ -158,8 +159,7 @@ class AbuseService:
                 *self._check_counters(app, number),
                 *counters("send_per_country", rules.send_per_country, app, phone.region),
             ]
-        if client_ip is not None:
-            network = policy.client_network(client_ip, rules.ipv6_prefix)
+        if network is not None:
             found += [
                 *counters("send_per_ip", rules.send_per_ip, app, network),
                 *counters("checks_per_ip", rules.checks_per_ip, app, network),

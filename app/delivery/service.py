@@ -118,6 +118,10 @@ class DeliveryService:
             raise OtpgateError("invalid_signature", f"the {provider} signature does not match")
         try:
             reports = handler.parse(request)
+        except RecursionError:  # untyped JSON decoding of thousands of nested arrays
+            raise OtpgateError(
+                "invalid_request", f"unreadable {provider} callback: nested too deeply"
+            ) from None
         except CallbackError as exc:
             raise OtpgateError(
                 "invalid_request", f"unreadable {provider} callback: {exc}"

@@ -60,7 +60,7 @@ class Keys:
 
     @staticmethod
     def is_verification_id(value: str) -> bool:
-        return _ID_RE.match(value) is not None
+        return _ID_RE.fullmatch(value) is not None  # `$` alone admits a trailing newline
 
     @staticmethod
     def verification(verification_id: str) -> str:

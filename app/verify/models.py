@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from app.store.keys import ID_PATTERN
+from app.verify.phone import CONTROL_CHARACTERS
 
 __all__ = [
     "AttemptView",
@@ -43,7 +44,18 @@ Code = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4,10}$", description="The di
 VerificationId = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]
 
 
-class StartVerification(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class _Input(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A request body: no text field may hold a control character (400)."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+                # msgspec's own wording, so that `errors` names the field as for any other
+                raise ValueError(f"Contains a control character - at `$.{name}`")
+
+
+class StartVerification(_Input, frozen=True):
     """Send a code (or, for a pending verification of the same number and purpose, resend)."""
 
     to: PhoneInput
@@ -62,7 +74,7 @@ class StartVerification(msgspec.Struct, forbid_unknown_fields=True, frozen=True)
     country: Country | None = None
 
 
-class CheckVerification(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class CheckVerification(_Input, frozen=True):
     """Check a code: by verification ``id``, or by ``to`` and ``purpose``."""
 
     code: Code

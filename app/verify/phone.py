@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 import msgspec
 import phonenumbers
 
 from app.errors import OtpgateError
 
-__all__ = ["Phone", "mask_phone", "normalize_phone", "phone_digest"]
+__all__ = ["CONTROL_CHARACTERS", "Phone", "mask_phone", "normalize_phone", "phone_digest"]
 
 _MAX_INPUT = 32
+#: C0 and C1 control characters (NUL, newline, DEL, ...): never part of a valid input,
+#: although phonenumbers skips some of them and a regex ``$`` matches before a newline.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _NUMBER_TYPES = {
     value: name.lower()
     for name, value in vars(phonenumbers.PhoneNumberType).items()
@@ -35,8 +39,12 @@ def normalize_phone(raw: str, country: str | None = None) -> Phone:
     """Parse ``raw`` (E.164, or national digits with ``country``) into a valid :class:`Phone`.
 
     Raises:
-        OtpgateError: ``invalid_phone`` when it is not a possible, valid number.
+        OtpgateError: ``invalid_request`` for a control character in either argument,
+            ``invalid_phone`` when it is not a possible, valid number.
     """
+    for name, value in (("to", raw), ("country", country or "")):
+        if CONTROL_CHARACTERS.search(value):
+            raise OtpgateError("invalid_request", f"`{name}` contains a control character")
     if len(raw) > _MAX_INPUT:
         raise OtpgateError("invalid_phone", "the number is too long")
     region = country.upper() if country else None

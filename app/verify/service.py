@@ -6,13 +6,13 @@ to run and turns their answers into views or domain errors. It knows nothing of 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from app.abuse.policy import parse_client_ip
 from app.abuse.throttle import RuleState  # noqa: TC001 - a field type of Started
 from app.errors import OtpgateError
 from app.ops.metrics import CHECKS
@@ -64,14 +64,8 @@ class Started(msgspec.Struct, frozen=True):
 
 
 def _validate_client_ip(client_ip: str | None) -> None:
-    if client_ip is None:
-        return
-    try:
-        ipaddress.ip_address(client_ip)
-    except ValueError:
-        raise OtpgateError(
-            "invalid_request", f"client_ip {client_ip!r} is not an IP address"
-        ) from None
+    if client_ip is not None:
+        parse_client_ip(client_ip)
 
 
 class VerificationService:

@@ -259,3 +259,23 @@ async def test_a_large_batch_of_reports_is_taken_whole(gateway: Any) -> None:
     assert shown["messages"][0]["status"] == "delivered"
     stats = (await client.get("/v1/stats", params={"window": "1h"}, headers=AUTH)).json()
     assert stats["unmatched_reports"] == 600
+
+
+@pytest.mark.parametrize("kind", sorted(DOC_PAYLOADS))
+@pytest.mark.parametrize("content_type", ["application/json", FORM])
+async def test_a_deeply_nested_callback_body_is_refused_and_records_nothing(
+    make_settings: SettingsFactory, redis: Redis, kind: str, content_type: str
+) -> None:
+    from tests.conftest import redis_snapshot
+
+    with running(kind) as (_, url):
+        async with AsyncTestClient(create_app(make_settings(**_settings(kind, url)))) as client:
+            path = client.app.state.deliveries.callback_path(kind)
+            before = await redis_snapshot(redis)
+            body = b"[" * 50_000 + b"]" * 50_000  # 100 kB: far under the callback limit
+            reply = await client.post(path, content=body, headers={"Content-Type": content_type})
+            assert reply.status_code < 500, reply.text
+            if reply.status_code >= 400:
+                assert reply.headers["content-type"].startswith("application/problem+json")
+            # (a form body of brackets is one empty field: Huawei's parser acknowledges it)
+            assert await redis_snapshot(redis) == before
