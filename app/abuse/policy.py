@@ -15,12 +15,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_client_ip",
-    "parse_client_ip",
     "check_country",
     "check_number_type",
     "client_network",
     "is_safe",
     "number_prefix",
+    "parse_client_ip",
     "test_number",
 ]
 

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["authenticate", "requires_scope"]
 
 
-async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
     """``Authorization: Bearer <key>``; the key's record becomes ``request.user``."""
     header = connection.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
