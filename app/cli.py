@@ -12,7 +12,7 @@ import shutil
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import redis
 
@@ -138,7 +138,7 @@ async def _keys(args: argparse.Namespace, url: str) -> int:
     store = ApiKeyStore(client)
     try:
         if args.keys_command == "create":
-            key, record = await store.create(args.app, args.scopes.split(","), args.name)
+            key, record = await store.create(args.app, args.scopes, args.name)
             print(
                 f"{key}\n(id {record.id}, app {record.app}, scopes {','.join(record.scopes)}; "
                 "shown once, store it now)"
@@ -185,9 +185,9 @@ def _check_config(_: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="otpgate", description=__doc__)
+    parser = _Parser(prog="otpgate", description=__doc__)
     parser.add_argument("--version", action="version", version=f"otpgate {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     serve = commands.add_parser("serve", help="run the HTTP service (and the embedded Redis)")
     serve.add_argument("--host", help="address to bind (OTPGATE_HOST, default 127.0.0.1)")
@@ -197,10 +197,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     keys = commands.add_parser("keys", help="manage API keys")
-    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_commands = keys.add_subparsers(
+        dest="keys_command", required=True, parser_class=_Parser
+    )
     create = keys_commands.add_parser("create", help="create a key (printed once)")
     create.add_argument("--app", default="default")
-    create.add_argument("--scopes", default="verify", help="comma-separated: verify,admin")
+    create.add_argument(
+        "--scopes", type=_scopes, default=["verify"], help="comma-separated: verify,admin"
+    )
     create.add_argument("--name", default="")
     keys_commands.add_parser("list", help="list keys (never the keys themselves)")
     revoke = keys_commands.add_parser("revoke", help="revoke a key by id")
@@ -216,6 +220,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _scopes(value: str) -> list[str]:
+    """``--scopes``: comma-separated names from :data:`SCOPES` (argparse's ``type``)."""
+    from app.apps.keys import SCOPES
+
+    scopes = [scope.strip() for scope in value.split(",") if scope.strip()]
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise argparse.ArgumentTypeError(
+            f"unknown scope {', '.join(unknown) or '(none)'}; known: {', '.join(SCOPES)}"
+        )
+    return scopes
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, not argparse's usage block: scripts read the reason, people `--help`.
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -227,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"otpgate: configuration error: {exc}", file=sys.stderr)
         return 2
+    except redis.RedisError as exc:
+        print(f"otpgate: Redis did not answer: {type(exc).__name__}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

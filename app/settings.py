@@ -8,6 +8,7 @@ clear start-up error rather than a failed send later.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -223,6 +224,10 @@ _FLAT_FIELDS = {
     }
 }
 _ENV_PREFIX = "OTPGATE_"
+#: ``OTPGATE_*`` variables that are not settings: the TOML file's path, and the Redis
+#: the test suite may be pointed at.
+_OTHER_VARIABLES = frozenset({"config", "test_redis_url"})
+_ARGON2_FIELDS = frozenset(Argon2Settings.__struct_fields__)
 
 
 def _from_environment(environ: dict[str, str]) -> dict[str, Any]:
@@ -234,11 +239,27 @@ def _from_environment(environ: dict[str, str]) -> dict[str, Any]:
         name = key[len(_ENV_PREFIX) :].lower()
         if name in _FLAT_FIELDS:
             values[name] = value
-        elif name.startswith("argon2_"):
+        elif name.startswith("argon2_") and name.removeprefix("argon2_") in _ARGON2_FIELDS:
             argon2[name.removeprefix("argon2_")] = value
+        elif name not in _OTHER_VARIABLES:
+            raise ConfigError(_unknown_variable(key, name))
     if argon2:
         values["argon2"] = argon2
     return values
+
+
+def _unknown_variable(key: str, name: str) -> str:
+    """Why ``key`` is refused, with the closest valid name: a typo must not be ignored."""
+    if name in Settings.__struct_fields__:
+        return f"{key}: `{name}` is set in the TOML file (OTPGATE_CONFIG), not the environment"
+    valid = [
+        *_FLAT_FIELDS,
+        *_OTHER_VARIABLES,
+        *(f"argon2_{field}" for field in _ARGON2_FIELDS),
+    ]
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    hint = f"; did you mean {_ENV_PREFIX}{close[0].upper()}?" if close else ""
+    return f"{key} is not an otpgate setting{hint}"
 
 
 _SECRET_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")

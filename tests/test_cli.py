@@ -256,3 +256,34 @@ def test_the_server_bounds_request_heads_before_the_app_sees_them(serve: object)
     answer = _raw(served.port, head, body)
     assert _status(answer) == 404 and b"application/problem+json" in answer
     _stop(served, signal.SIGTERM)
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "expected"),
+    [
+        (["keys", "create", "--scopes", "bogus"], {}, "unknown scope bogus; known: verify, admin"),
+        (["keys", "create", "--scopes", ""], {}, "unknown scope (none)"),
+        (["serve"], {"OTPGATE_CODE_TLL": "60"}, "did you mean OTPGATE_CODE_TTL?"),
+        (["check-config"], {"OTPGATE_CODE_TTL": "soon"}, "configuration error"),
+    ],
+)
+def test_usage_and_configuration_errors_are_one_line_and_exit_2(
+    tmp_path: Path, args: list[str], extra: dict[str, str], expected: str
+) -> None:
+    result = _otpgate(*args, env=_env(tmp_path, **extra))
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "redis.url").exists()  # nothing was started
+
+
+def test_keys_against_a_redis_that_does_not_answer_is_one_line_and_exit_1(
+    tmp_path: Path,
+) -> None:
+    from tests.stubs.loopback import closed_port_url
+
+    url = closed_port_url().replace("http://", "redis://") + "/0"
+    result = _otpgate("keys", "list", env=_env(tmp_path, OTPGATE_REDIS_URL=url))
+    assert result.returncode == 1
+    assert result.stderr.strip() == "otpgate: Redis did not answer: ConnectionError"

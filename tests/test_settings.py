@@ -137,3 +137,35 @@ def test_provider_configuration_errors_stop_the_start(
     path.write_text(config)
     with pytest.raises(ConfigError, match=message):
         load_settings({"OTPGATE_CONFIG": str(path)})
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [
+        (
+            "OTPGATE_CODE_TLL",
+            "OTPGATE_CODE_TLL is not an otpgate setting; did you mean OTPGATE_CODE_TTL?",
+        ),
+        ("OTPGATE_REDIS_ULR", "did you mean OTPGATE_REDIS_URL?"),
+        ("OTPGATE_ARGON2_TIMECOST", "did you mean OTPGATE_ARGON2_TIME_COST?"),
+        ("OTPGATE_LIMITS", "`limits` is set in the TOML file (OTPGATE_CONFIG)"),
+        ("OTPGATE_WHATEVER", "OTPGATE_WHATEVER is not an otpgate setting"),
+    ],
+)
+def test_an_unknown_otpgate_variable_stops_the_start_naming_the_closest(
+    variable: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({variable: "1"})
+    assert message in str(raised.value)
+
+
+def test_the_config_path_and_the_test_suites_redis_are_not_settings_but_allowed(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "otpgate.toml"
+    config.write_text("code_ttl = 120\n")
+    settings = load_settings(
+        {"OTPGATE_CONFIG": str(config), "OTPGATE_TEST_REDIS_URL": "redis://x", "OTHER": "1"}
+    )
+    assert settings.code_ttl == 120
