@@ -42,7 +42,7 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "event_not_found": (404, "No such dead-lettered event"),
     "method_not_allowed": (405, "Method not allowed on this route"),
     "verification_not_pending": (409, "The verification is no longer pending"),
-    "idempotency_key_in_progress": (409, "A request with this Idempotency-Key is in progress"),
+    "idempotency_key_in_progress": (409, "This Idempotency-Key's first request has not finished"),
     "verification_expired": (410, "The verification has expired"),
     "payload_too_large": (413, "The request body is too large"),
     "invalid_phone": (422, "The phone number is not valid"),
