@@ -143,7 +143,9 @@ def _lifespan(settings: Settings) -> Any:
             settings=settings,
             router=router,
             texts=texts,
-            idempotency=IdempotencyStore(client, settings.idempotency_ttl),
+            idempotency=IdempotencyStore(
+                client, scripts, settings.idempotency_ttl, settings.send_deadline
+            ),
             abuse=abuse,
             stats=stats,
             events=events,

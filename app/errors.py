@@ -42,7 +42,7 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "event_not_found": (404, "No such dead-lettered event"),
     "method_not_allowed": (405, "Method not allowed on this route"),
     "verification_not_pending": (409, "The verification is no longer pending"),
-    "idempotency_key_in_progress": (409, "A request with this Idempotency-Key is in progress"),
+    "idempotency_key_in_progress": (409, "This Idempotency-Key's first request has not finished"),
     "verification_expired": (410, "The verification has expired"),
     "payload_too_large": (413, "The request body is too large"),
     "invalid_phone": (422, "The phone number is not valid"),
@@ -76,6 +76,7 @@ class OtpgateError(Exception):
         code: the stable error code.
         detail: a sentence for a person, about this occurrence.
         retry_after: seconds after which the same request may succeed (sets Retry-After).
+        headers: further response headers (e.g. ``Idempotent-Replayed``).
         **extra: further members of the problem document.
     """
 
@@ -85,6 +86,7 @@ class OtpgateError(Exception):
         detail: str | None = None,
         *,
         retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
         **extra: Any,
     ) -> None:
         if code not in ERRORS:
@@ -93,11 +95,12 @@ class OtpgateError(Exception):
         self.status, self.title = ERRORS[code]
         self.detail = detail or self.title
         self.retry_after = retry_after
+        self.headers = dict(headers or {})
         self.extra = extra
         super().__init__(f"{code}: {self.detail}")
 
     def to_problem(self) -> ProblemDetailsException:
-        headers: dict[str, str] = {}
+        headers = dict(self.headers)
         extra: dict[str, Any] = {"code": self.code, **self.extra}
         if self.retry_after is not None:
             seconds = max(1, int(-(-self.retry_after // 1)))  # round up, at least 1 s

@@ -12,6 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from app.abuse.throttle import rate_limit_headers
 from app.apps.auth import requires_scope
 from app.apps.keys import ApiKey
+from app.verify.idempotency import REPLAYED_HEADER
 from app.verify.models import (
     CheckResult,
     CheckVerification,
@@ -56,7 +57,7 @@ class VerificationController(Controller):
         started = await verifications.start(request.user.app, data, idempotency_key)
         headers = rate_limit_headers(started.limits, time.time())
         if started.replayed:
-            headers["Idempotent-Replayed"] = "true"
+            headers[REPLAYED_HEADER] = "true"
         return Response(started.view, status_code=201, headers=headers)
 
     @get("/{verification_id:str}", operation_id="getVerification", summary="Read a verification")

@@ -1,35 +1,122 @@
-"""Idempotency-Key for POST /v1/verifications: a retried request sends no second SMS.
+"""Idempotency-Key for POST /v1/verifications: a key never sends twice.
 
-The same key with the same body within the TTL answers the first response again; with a
-different body it is refused. Only a completed send is remembered: a request that failed
-(cooldown, bad number, Redis down) leaves nothing behind, so the client may retry it.
+A key's entry walks three phases:
+
+- claimed: the request has sent nothing yet (throttles, hashing, the send script). The
+  claim has a short lease, so a request that died with its Redis connection blocks its
+  key for seconds, not a day; a request refused here (cooldown, a throttle, Redis down)
+  releases its key, and the client may retry it.
+- sending: the send script created or resent the verification, and the provider is
+  about to be called. From here an SMS may be out, so the entry names the verification
+  and the message and lives the key's whole TTL. If the process dies now, a retry
+  replays the outcome the verification recorded; with none recorded it is refused
+  (409 while the verification is pending, then 410 or 409 ``verification_not_pending``)
+  and never sends again.
+- done: the first answer, replayed to every retry with the same body: the 201 view, or
+  the 502 of a failed delivery (a provider was called; one that timed out may have
+  delivered all the same).
+
+The same key with a different body is refused in every phase.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from app.errors import OtpgateError
 from app.store.keys import Keys
+from app.verify.messages import delivery_failed
+from app.verify.models import VerificationView
+from app.verify.records import message_view
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["IdempotencyStore", "fingerprint"]
+    from app.store.redis import Scripts
 
+__all__ = [
+    "REPLAYED_HEADER",
+    "Claim",
+    "Completed",
+    "Failed",
+    "IdempotencyStore",
+    "Sending",
+    "fingerprint",
+    "unsettled",
+]
+
+#: The response header that marks an answer as the replay of an earlier one.
+REPLAYED_HEADER = "Idempotent-Replayed"
 _MAX_KEY_LENGTH = 255
-# A claim lives only this long unless completed, so a request that died with its Redis
+# A claim lives only this long unless it moves on, so a request that died with its Redis
 # connection (and could not release its claim) blocks retries for seconds, not a day.
+# Nothing can have been sent under a claim: the lease ends before the provider is called.
 _CLAIM_LEASE_MS = 30_000
 
 
-class _Entry(msgspec.Struct):
+class Claim(msgspec.Struct, frozen=True):
+    """This request holds the key: it may send, and must move the key on or release it."""
+
+    redis_key: str
     fingerprint: str
+    token: str
+
+
+class Completed(msgspec.Struct, frozen=True):
+    """The key's first request answered 201 with this view (less its number)."""
+
+    response: dict[str, Any]
+
+
+class Failed(msgspec.Struct, frozen=True):
+    """The key's first request answered this error after calling a provider.
+
+    Its detail is not kept: a provider's words may quote the phone number.
+    """
+
+    code: str
+    extra: dict[str, Any]
+
+    @classmethod
+    def of(cls, error: OtpgateError) -> Failed:
+        return cls(error.code, error.extra)
+
+    def error(self) -> OtpgateError:
+        """The error again, marked as a replay."""
+        return OtpgateError(
+            self.code,
+            "the first request with this Idempotency-Key failed so (replayed); this key "
+            "sends nothing more",
+            headers={REPLAYED_HEADER: "true"},
+            **self.extra,
+        )
+
+
+class Sending(msgspec.Struct, frozen=True):
+    """The key's first request called a provider for message ``message`` of verification
+    ``verification_id`` at ``started_at`` (unix seconds) and has not answered (yet)."""
+
+    verification_id: str
+    message: int
+    started_at: float
+    #: the 201 it is to answer, less its number and its message
+    view: dict[str, Any]
+
+
+class _Entry(msgspec.Struct, omit_defaults=True):
+    fingerprint: str
+    token: str = ""
+    # A done entry is a 201, as earlier versions wrote it; they read a "sending" or a
+    # "failure" entry as in progress, so a rolling upgrade sends nothing twice either.
     done: bool = False
     response: dict[str, Any] | None = None
+    sending: Sending | None = None
+    failure: Failed | None = None
 
 
 def fingerprint(body: msgspec.Struct) -> str:
@@ -37,33 +124,106 @@ def fingerprint(body: msgspec.Struct) -> str:
     return hashlib.sha256(msgspec.json.encode(body)).hexdigest()
 
 
+def unsettled(
+    sending: Sending, status: str | None, expires_ms: int | None, now: float, deadline: float
+) -> OtpgateError:
+    """The answer to a retry whose first request called a provider and recorded no outcome.
+
+    Args:
+        sending: the key's entry.
+        status: the verification's status now (``None``: its record is gone).
+        expires_ms: when its newest code expires (ms since the epoch).
+        now: the time (unix seconds).
+        deadline: seconds a send may take (``send_deadline``); a request older than that
+            has most likely stopped.
+    """
+    verification_id = sending.verification_id
+    if (
+        status is None
+        or status == "expired"
+        or (status == "pending" and expires_ms is not None and expires_ms <= now * 1000)
+    ):
+        return OtpgateError(
+            "verification_expired",
+            "the first request with this Idempotency-Key recorded no outcome of its send for "
+            f"verification {verification_id}, which has expired since; this key sends nothing "
+            "more: start a new verification with a new key",
+            verification_id=verification_id,
+        )
+    if status != "pending":
+        return OtpgateError(
+            "verification_not_pending",
+            "the first request with this Idempotency-Key recorded no outcome of its send for "
+            f"verification {verification_id}, which is {status} since; this key sends "
+            "nothing more",
+            verification_id=verification_id,
+            verification_status=status,
+        )
+    # Within the send deadline the request may well be running: ask again soon. Later it
+    # most likely died, and nothing changes before the verification expires.
+    running = now - sending.started_at < deadline
+    wait = 1.0 if running else (expires_ms or 0) / 1000 - now
+    return OtpgateError(
+        "idempotency_key_in_progress",
+        "the first request with this Idempotency-Key called a provider for verification "
+        f"{verification_id} and has recorded no outcome: it is still sending, or it stopped "
+        "and whether its code arrived is unknown (the code can be checked). This key sends "
+        "nothing more; once the verification ends, start over with a new key",
+        retry_after=max(1.0, wait),
+        verification_id=verification_id,
+    )
+
+
+def _kept(view: VerificationView) -> dict[str, Any]:
+    """A view as a key keeps it: without the phone number (nor a message not sent yet)."""
+    kept = msgspec.to_builtins(view)
+    del kept["to"]
+    if kept.get("message") is None:
+        kept.pop("message", None)
+    return kept
+
+
 class IdempotencyStore:
-    """Claims, completes and releases idempotency keys in Redis."""
+    """Claims idempotency keys in Redis, moves them through their phases, and answers
+    retries.
 
-    def __init__(self, client: Redis, ttl: float) -> None:
+    Args:
+        client: the Redis client.
+        scripts: the Lua scripts (the phase changes are two of them).
+        ttl: seconds a key is remembered.
+        send_deadline: seconds a send may take; a key still sending after that most
+            likely lost its request.
+    """
+
+    def __init__(self, client: Redis, scripts: Scripts, ttl: float, send_deadline: float) -> None:
         self._client = client
+        self._scripts = scripts
         self._ttl_ms = int(ttl * 1000)
+        self._send_deadline = send_deadline
 
-    async def claim(self, app: str, key: str, body_fingerprint: str) -> dict[str, Any] | None:
-        """Claim ``key`` for this request; the stored response if it already completed.
+    async def claim(
+        self, app: str, key: str, body_fingerprint: str
+    ) -> Claim | Completed | Failed | Sending:
+        """Claim ``key`` for this request, or find what its first request left.
 
         Raises:
             OtpgateError: ``idempotency_key_reused`` for another body,
-                ``idempotency_key_in_progress`` while the first request still runs.
+                ``idempotency_key_in_progress`` while the first request has sent nothing.
         """
         if not 1 <= len(key) <= _MAX_KEY_LENGTH:
             raise OtpgateError(
                 "invalid_request", f"Idempotency-Key must be 1 to {_MAX_KEY_LENGTH} characters"
             )
         redis_key = Keys.idempotency(app, key)
+        token = secrets.token_hex(8)
         claimed = await self._client.set(
             redis_key,
-            msgspec.json.encode(_Entry(body_fingerprint)),
+            msgspec.json.encode(_Entry(body_fingerprint, token=token)),
             nx=True,
             px=min(_CLAIM_LEASE_MS, self._ttl_ms),
         )
         if claimed:
-            return None
+            return Claim(redis_key, body_fingerprint, token)
         raw = await self._client.get(redis_key)
         if raw is None:  # expired between the two calls: claim again
             return await self.claim(app, key, body_fingerprint)
@@ -73,17 +233,77 @@ class IdempotencyStore:
                 "idempotency_key_reused",
                 "this Idempotency-Key was used with a different request body",
             )
-        if not entry.done:
-            raise OtpgateError("idempotency_key_in_progress", retry_after=1)
-        return entry.response
+        if entry.done and entry.response is not None:
+            return Completed(entry.response)
+        if entry.failure is not None:
+            return entry.failure
+        if entry.sending is not None:
+            return entry.sending
+        raise OtpgateError("idempotency_key_in_progress", retry_after=1)
 
-    async def complete(
-        self, app: str, key: str, body_fingerprint: str, response: dict[str, Any]
-    ) -> None:
-        entry = _Entry(body_fingerprint, done=True, response=response)
-        await self._client.set(
-            Keys.idempotency(app, key), msgspec.json.encode(entry), px=self._ttl_ms
+    async def replay(self, found: Completed | Failed | Sending, e164: str) -> VerificationView:
+        """What a retry of a claimed key answers: the first answer, or what the
+        verification recorded of it. ``e164`` is the number of the (same) request body.
+
+        Raises:
+            OtpgateError: the first answer if it was an error; otherwise, when the
+                verification recorded no outcome, see :func:`unsettled`.
+        """
+        if isinstance(found, Failed):
+            raise found.error()
+        if isinstance(found, Completed):
+            return msgspec.convert({**found.response, "to": e164}, VerificationView)
+        number = found.message
+        status, expires, message, provider = await self._client.hmget(
+            Keys.verification(found.verification_id),
+            ["status", "expires", f"m:{number}", f"p:{number}"],
         )
+        if provider is None or message is None:  # the provider's answer was never recorded
+            expires_ms = int(expires) if expires else None
+            raise unsettled(found, status, expires_ms, time.time(), self._send_deadline)
+        # Recorded: only the key's own completion was lost.
+        recorded = msgspec.json.decode(message)
+        if recorded["status"] == "failed":
+            raise Failed.of(delivery_failed(found.verification_id, recorded)).error()
+        view = msgspec.convert({**found.view, "to": e164}, VerificationView)
+        return msgspec.structs.replace(view, message=message_view(recorded))
 
-    async def release(self, app: str, key: str) -> None:
-        await self._client.delete(Keys.idempotency(app, key))
+    async def sending(self, claim: Claim, verification_id: str, view: VerificationView) -> None:
+        """Hold the key for its whole TTL: the message numbered ``view.sends`` of
+        ``verification_id`` is about to go to a provider, and ``view`` (with no message
+        yet) is the 201 it is to answer.
+
+        Raises:
+            OtpgateError: ``idempotency_key_in_progress`` when the claim's lease ran out
+                and another request holds the key now (this one must not send).
+        """
+        entry = _Entry(
+            claim.fingerprint,
+            token=claim.token,
+            sending=Sending(verification_id, view.sends, time.time(), _kept(view)),
+        )
+        moved = await self._scripts.run(
+            "idempotency_sending",
+            [claim.redis_key],
+            [claim.token, msgspec.json.encode(entry), self._ttl_ms],
+        )
+        if moved[0] != "sending":
+            raise OtpgateError(
+                "idempotency_key_in_progress",
+                "another request with this Idempotency-Key took it over",
+                retry_after=1,
+            )
+
+    async def complete(self, claim: Claim, view: VerificationView) -> None:
+        """Remember the 201 (less its number) for the key's TTL."""
+        entry = _Entry(claim.fingerprint, token=claim.token, done=True, response=_kept(view))
+        await self._client.set(claim.redis_key, msgspec.json.encode(entry), px=self._ttl_ms)
+
+    async def fail(self, claim: Claim, error: OtpgateError) -> None:
+        """Remember an error answered after a provider was called, for the key's TTL."""
+        entry = _Entry(claim.fingerprint, token=claim.token, failure=Failed.of(error))
+        await self._client.set(claim.redis_key, msgspec.json.encode(entry), px=self._ttl_ms)
+
+    async def release(self, claim: Claim) -> None:
+        """Forget the claim of a request that sent nothing, unless another holds the key."""
+        await self._scripts.run("idempotency_release", [claim.redis_key], [claim.token])

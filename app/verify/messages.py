@@ -14,6 +14,8 @@ from app.store.keys import Keys
 from app.verify.records import message_view
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from redis.asyncio.client import Pipeline
 
     from app.delivery.events import EventBus
@@ -25,10 +27,24 @@ if TYPE_CHECKING:
     from app.verify.phone import Phone
     from app.verify.texts import MessageTexts
 
-__all__ = ["TEST_PROVIDER", "MessageSender"]
+__all__ = ["TEST_PROVIDER", "MessageSender", "delivery_failed"]
 
 #: The "provider" of a test number's messages: none is sent.
 TEST_PROVIDER = "test_number"
+
+
+def delivery_failed(
+    verification_id: str, message: Mapping[str, Any], detail: str | None = None
+) -> OtpgateError:
+    """The 502 of a message no provider accepted, from the message as recorded."""
+    return OtpgateError(
+        "delivery_failed",
+        detail or "no provider accepted the message",
+        provider=message.get("provider"),
+        provider_error=message.get("error_code"),
+        error_kind=message.get("error_kind"),
+        verification_id=verification_id,
+    )
 
 
 class MessageSender:
@@ -91,6 +107,7 @@ class MessageSender:
         if not result.accepted:
             message["status"] = "failed"
             message["error_code"] = result.error_code
+            message["error_kind"] = result.error_kind
         else:
             message["status"] = "skipped" if delivery.provider == TEST_PROVIDER else "sent"
         counted = delivery.provider != TEST_PROVIDER
@@ -130,12 +147,5 @@ class MessageSender:
             alongside,
         )
         if not result.accepted:
-            raise OtpgateError(
-                "delivery_failed",
-                result.error_message or "no provider accepted the message",
-                provider=delivery.provider,
-                provider_error=result.error_code,
-                error_kind=result.error_kind,
-                verification_id=verification_id,
-            )
+            raise delivery_failed(verification_id, message, result.error_message)
         return message_view(message)

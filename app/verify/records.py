@@ -68,7 +68,7 @@ def message_view(
 
 
 def view_from_send(
-    result: list[Any], to: str, purpose: str, message: MessageView
+    result: list[Any], to: str, purpose: str, message: MessageView | None = None
 ) -> VerificationView:
     (_, verification_id, now, expires, last_send, sends, attempts, max_attempts,
      max_sends, cooldown, _) = result  # fmt: skip

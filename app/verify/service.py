@@ -18,7 +18,7 @@ from app.errors import OtpgateError
 from app.ops.metrics import CHECKS
 from app.store.keys import Keys, random_id
 from app.verify.codes import generate_code
-from app.verify.idempotency import fingerprint
+from app.verify.idempotency import Claim, fingerprint
 from app.verify.messages import TEST_PROVIDER, MessageSender
 from app.verify.models import (
     CheckResult,
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from app.delivery.events import EventBus, EventType
     from app.delivery.stats import Stats
     from app.providers.router import ProviderRouter
-    from app.settings import Settings
+    from app.settings import Policy, Settings
     from app.store.redis import Scripts
     from app.verify.codes import CodeHasher
     from app.verify.idempotency import IdempotencyStore
@@ -52,6 +52,20 @@ log = logging.getLogger("otpgate.verify")
 _SEND_TRIES = 3
 # The pre-check against the local clock only refuses clear cases; the script decides.
 _CLOCK_SLACK_MS = 250
+
+
+class _Reserved(msgspec.Struct, frozen=True):
+    """A send the send script accepted, before anything went to a provider."""
+
+    verification_id: str
+    lookup: str
+    policy: Policy
+    code: str
+    #: the message as queued on the record; delivery completes it
+    message: dict[str, Any]
+    #: the 201 to answer, less its message
+    view: VerificationView
+    limits: list[RuleState]
 
 
 class Started(msgspec.Struct, frozen=True):
@@ -111,27 +125,35 @@ class VerificationService:
         locale = self._texts.resolve(request.locale, phone.region)
         _validate_client_ip(request.client_ip)
         if idempotency_key is None:
-            return await self._send(app, phone, request, locale)
+            reserved = await self._reserve(app, phone, request, locale)
+            return await self._deliver(app, phone, locale, reserved)
 
-        body = fingerprint(request)
-        stored = await self._idempotency.claim(app, idempotency_key, body)
-        if stored is not None:
-            # The stored copy has no number in it; the body is the same, so is the number.
-            view = msgspec.convert({**stored, "to": phone.e164}, VerificationView)
-            return Started(view, replayed=True)
+        found = await self._idempotency.claim(app, idempotency_key, fingerprint(request))
+        if not isinstance(found, Claim):
+            return Started(await self._idempotency.replay(found, phone.e164), replayed=True)
         try:
-            started = await self._send(app, phone, request, locale)
+            reserved = await self._reserve(app, phone, request, locale)
+            # From here an SMS may go out: the key must outlive its lease and this process.
+            await self._idempotency.sending(found, reserved.verification_id, reserved.view)
         except BaseException:
-            await self._idempotency.release(app, idempotency_key)
+            await self._idempotency.release(found)
             raise
-        stored_view = msgspec.to_builtins(started.view)
-        stored_view.pop("to")
-        await self._idempotency.complete(app, idempotency_key, body, stored_view)
+        try:
+            started = await self._deliver(app, phone, locale, reserved)
+        except OtpgateError as exc:
+            # A provider answered (or timed out, and may have delivered after all): the
+            # retry replays this 502 and sends nothing. Any other failure here leaves the
+            # key "sending", for a retry to settle from the verification.
+            if exc.code == "delivery_failed":
+                await self._idempotency.fail(found, exc)
+            raise
+        await self._idempotency.complete(found, started.view)
         return started
 
-    async def _send(
+    async def _reserve(
         self, app: str, phone: Phone, request: StartVerification, locale: str
-    ) -> Started:
+    ) -> _Reserved:
+        """Create the verification or resend, up to (not including) the provider call."""
         policy = self._settings.policy_for(app)
         number = phone_digest(self._settings.secret_pepper, phone.e164)
         lookup = self._keys.lookup(app, number, request.purpose)
@@ -189,18 +211,24 @@ class VerificationService:
             if outcome == "created" and clearance.test_code is None:
                 await self._abuse.verification_started(app, phone.region)
             message["created_at"] = int(result[2])
-            outgoing = self._messages.outgoing(message["id"], phone, locale, code, policy)
-            message_view = await self._messages.deliver(
-                app, verification_id, lookup, phone, outgoing, message, int(result[5]),
-                keep_ms=self._retention_ms + int(policy.code_ttl * 1000),
-            )  # fmt: skip
-            view = view_from_send(result, phone.e164, request.purpose, message_view)
-            return Started(view, limits=clearance.limits)
+            view = view_from_send(result, phone.e164, request.purpose)
+            return _Reserved(verification_id, lookup, policy, code, message, view, clearance.limits)
         raise OtpgateError(
             "resend_cooldown",
             "another request is sending a code to this number",
             retry_after=policy.resend_cooldown or 1,
         )
+
+    async def _deliver(self, app: str, phone: Phone, locale: str, reserved: _Reserved) -> Started:
+        """Send the reserved message through its route and record what happened."""
+        policy, message = reserved.policy, reserved.message
+        outgoing = self._messages.outgoing(message["id"], phone, locale, reserved.code, policy)
+        sent = await self._messages.deliver(
+            app, reserved.verification_id, reserved.lookup, phone, outgoing, message,
+            reserved.view.sends, keep_ms=self._retention_ms + int(policy.code_ttl * 1000),
+        )  # fmt: skip
+        view = msgspec.structs.replace(reserved.view, message=sent)
+        return Started(view, limits=reserved.limits)
 
     def _precheck(self, pending: str | None) -> str | None:
         """The id of the pending verification, after refusing what the index rules out."""

@@ -7,6 +7,8 @@ hex HMAC-SHA256 of ``"<t>.<raw body>"`` under its secret. A repeated
 it through attributes:
 
 - ``delay``: seconds to wait before answering;
+- ``hold``: an event; until it is set, every request (counted in ``received`` first)
+  waits without an answer, like a gateway that hangs while the caller dies;
 - ``fail_with_status``: answer with this status (e.g. 503) and a JSON error;
 - ``invalid_numbers``: recipients refused with 422 ``invalid_number`` / ``permanent``;
 - ``out_of_credit``: refuse with 402 ``no_credit`` / ``account``.
@@ -21,6 +23,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -48,6 +51,7 @@ class HttpGatewayStub:
 
     secret: str = SECRET
     delay: float = 0.0
+    hold: threading.Event | None = None
     fail_with_status: int | None = None
     invalid_numbers: set[str] = field(default_factory=set)
     out_of_credit: bool = False
@@ -71,6 +75,8 @@ class HttpGatewayStub:
         self.received.append(Received(headers=dict(request.headers), raw=raw, body=body))
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.hold is not None:  # set from the test's thread
+            await asyncio.to_thread(self.hold.wait)
         if self.fail_with_status is not None:
             return _error(self.fail_with_status, "unavailable", None, "the gateway is down")
         if not self._signed(request.headers.get("otpgate-signature", ""), raw):
