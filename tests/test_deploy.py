@@ -636,3 +636,14 @@ def test_k8s_configuration_passes_check_config_in_prod(tmp_path: Path) -> None:
 
     shown = _shown(_check_config({**env, "OTPGATE_CONFIG": str(config)}))
     assert shown["env"] == "prod" and shown["workers"] == 1 and shown["hash_threads"] == 2
+
+
+# --- README ----------------------------------------------------------------------------
+
+
+def test_the_documented_secret_commands_create_every_key_the_deployment_reads() -> None:
+    readme = (ROOT / "README.md").read_text().split("\n## Deploy\n", 1)[1].split("\n## ", 1)[0]
+    keys = {ref["secretKeyRef"]["key"] for e in _container()["env"] if (ref := e.get("valueFrom"))}
+    for text in (readme, (K8S / "deployment.yaml").read_text()):
+        assert set(re.findall(r"--from-literal=(\w+)=", text)) == keys
+    assert "--profile dev" in readme and "--profile prod" in readme
