@@ -197,9 +197,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     keys = commands.add_parser("keys", help="manage API keys")
-    keys_commands = keys.add_subparsers(
-        dest="keys_command", required=True, parser_class=_Parser
-    )
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
     create = keys_commands.add_parser("create", help="create a key (printed once)")
     create.add_argument("--app", default="default")
     create.add_argument(
