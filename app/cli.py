@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import redis
 
 from app import __version__
+from app.sensitive import mask_url, redacted
 from app.settings import ConfigError, Settings, load_settings
 from app.store.embedded import EmbeddedRedis
 
@@ -119,7 +120,10 @@ def _serve(args: argparse.Namespace) -> int:
             metrics_dir.mkdir(parents=True)
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         base = f"http://{settings.host}:{settings.port}"
-        print(f"otpgate {settings.env} on {base}  (redis: {url}, workers: {settings.workers})")
+        shown_url = mask_url(url)
+        print(
+            f"otpgate {settings.env} on {base}  (redis: {shown_url}, workers: {settings.workers})"
+        )
         if settings.env == "dev":
             key = settings.bootstrap_api_key or _dev_api_key(Path(settings.data_dir))
             os.environ["OTPGATE_BOOTSTRAP_API_KEY"] = key
@@ -172,14 +176,21 @@ def _openapi(args: argparse.Namespace) -> int:
 
 
 def _check_config(_: argparse.Namespace) -> int:
+    from app.providers.registry import read_providers
+    from app.verify.texts import MessageTexts
+
     settings = load_settings()
-    shown: dict[str, Any] = {
-        name: getattr(settings, name)
-        for name in settings.__struct_fields__
-        if name not in {"pepper", "bootstrap_api_key", "argon2", "apps", "messages"}
+    shown = redacted(settings)
+    # [providers] is raw TOML in Settings; its adapters' config structs say what is secret.
+    configs = read_providers(
+        settings.providers, settings.all_routes(), MessageTexts(settings.messages).locales
+    )
+    shown["providers"] = {
+        name: {"type": entry.type, **redacted(entry.config)} for name, entry in configs.items()
     }
-    shown["pepper"] = "set" if settings.pepper else "dev default"
-    print(json.dumps(shown, indent=2, default=str))
+    if settings.pepper is None:
+        shown["pepper"] = "(dev default)"
+    print(json.dumps(shown, indent=2, default=str, ensure_ascii=False))
     print("configuration is valid")
     return 0
 

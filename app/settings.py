@@ -20,6 +20,7 @@ import msgspec
 from app.abuse.config import AbuseRules, AppPolicies, LimitRules
 from app.providers.circuit import CircuitSettings
 from app.providers.registry import OUTBOX, read_providers
+from app.sensitive import Secret
 from app.verify.texts import MessageTexts
 
 __all__ = [
@@ -70,7 +71,7 @@ class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_
     routes: dict[str, list[str]] = msgspec.field(default_factory=dict)
     #: Where this app's events go (https; http only outside prod), and their signing secret.
     events_url: str | None = None
-    events_secret: str | None = None
+    events_secret: Secret | None = None
     #: Allow events to loopback and private addresses (an app on the same network).
     events_allow_private: bool = False
 
@@ -98,9 +99,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     #: Where the embedded Redis keeps its data and AOF.
     data_dir: str = "./var"
     #: Secret mixed into every code hash and phone-number key; never stored in Redis.
-    pepper: str | None = None
+    pepper: Secret | None = None
     #: An API key with every scope for the ``default`` app, created at start.
-    bootstrap_api_key: str | None = None
+    bootstrap_api_key: Secret | None = None
     #: SMS provider accounts: ``[providers.<name>]`` with ``type`` and the adapter's fields.
     providers: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     #: Provider names to try in order, by calling code (``"+86"``) or ``default``.

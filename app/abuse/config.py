@@ -7,7 +7,7 @@ and ``[apps.<name>.abuse]`` override single fields for one app.
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime  # noqa: TC003 - msgspec needs it at run time
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import limits

@@ -39,6 +39,7 @@ from app.providers.base import (
     template_for,
     template_values,
 )
+from app.sensitive import Secret
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -81,7 +82,7 @@ class AliyunConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """
 
     access_key_id: str
-    access_key_secret: str
+    access_key_secret: Secret
     sign_name: str
     templates: dict[str, Template]
     signature_version: Literal["v3", "v1"] = "v3"

@@ -28,6 +28,7 @@ import httpx
 import msgspec
 
 from app.providers.base import Balance, ErrorKind, HttpProvider, OutgoingMessage, SendResult
+from app.sensitive import Secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -68,7 +69,7 @@ class ChuanglanConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: the API account (``N…`` domestic, ``I…`` international), not the console login.
     account: str
     #: the API password of that account; sent in every request body.
-    password: str
+    password: Secret
     #: ``domestic`` (mainland China numbers) or ``international`` (any country code).
     product: Product = "domestic"
     #: prefixed as 【sign_name】 to a text that does not start with a 【…】 sign already;

@@ -34,6 +34,7 @@ from app.providers.base import (
     template_for,
     template_values,
 )
+from app.sensitive import Secret
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -133,7 +134,7 @@ class CloopenConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: the main account's ACCOUNT SID (32 hex characters); part of every URL.
     account_sid: str
     #: the main account's AUTH TOKEN: the secret in ``sig``, never sent itself.
-    auth_token: str
+    auth_token: Secret
     #: the APP ID of the app the templates belong to (``appId``).
     app_id: str
     #: locale -> approved template; its ``params`` fill ``{1}``, ``{2}``… in order.

@@ -36,6 +36,7 @@ import httpx
 import msgspec
 
 from app.providers.base import HttpProvider, OutgoingMessage, SendResult
+from app.sensitive import Secret
 from app.signatures import SIGNATURE_HEADER, sign, signature_header, verify_signature
 
 if TYPE_CHECKING:
@@ -61,10 +62,10 @@ class HttpGatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     #: the gateway's send endpoint, e.g. ``https://sms-gateway.internal/v1/messages``.
     url: str
     #: the shared signing secret (HMAC-SHA256 key); never sent itself.
-    secret: str
+    secret: Secret
     #: static headers added to every request (e.g. a routing or tenant header); they
     #: cannot replace the content type, signature or idempotency headers.
-    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    headers: dict[str, Secret] = msgspec.field(default_factory=dict)
 
 
 def build_request(

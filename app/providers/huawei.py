@@ -46,6 +46,7 @@ from app.providers.base import (
     template_for,
     template_values,
 )
+from app.sensitive import Secret
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -85,7 +86,7 @@ class HuaweiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: the application's key (``Username`` in X-WSSE, ``Access`` in AK/SK).
     app_key: str
     #: the application's secret; only ever used as a signing key.
-    app_secret: str
+    app_secret: Secret
     #: the channel number (通道号) the templates belong to: the ``from`` field.
     sender: str
     #: locale -> template registered on that channel (variables filled by position).

@@ -34,6 +34,7 @@ from app.providers.base import (
     template_for,
     template_values,
 )
+from app.sensitive import Secret
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -75,7 +76,7 @@ class TencentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """
 
     secret_id: str
-    secret_key: str
+    secret_key: Secret
     sms_sdk_app_id: str
     templates: dict[str, Template]
     sign_name: str | None = None

@@ -23,6 +23,7 @@ import httpx
 import msgspec
 
 from app.providers.base import Balance, ErrorKind, HttpProvider, OutgoingMessage, SendResult
+from app.sensitive import Secret
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -69,11 +70,11 @@ class TwilioConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: the account's SID (``AC…``); part of every URL.
     account_sid: str
     #: the account's Auth Token: Basic auth password, and the key of webhook signatures.
-    auth_token: str | None = None
+    auth_token: Secret | None = None
     #: an API key (``SK…``) to authenticate with instead of the Auth Token.
     api_key_sid: str | None = None
     #: that API key's secret.
-    api_key_secret: str | None = None
+    api_key_secret: Secret | None = None
     #: the sender: a Twilio number in E.164 or an alphanumeric sender ID (``From``).
     from_: str | None = msgspec.field(default=None, name="from")
     #: a Messaging Service (``MG…``) that picks the sender instead (``MessagingServiceSid``).

@@ -21,6 +21,7 @@ import httpx
 import msgspec
 
 from app.providers.base import Balance, ErrorKind, HttpProvider, OutgoingMessage, SendResult
+from app.sensitive import Secret
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -81,9 +82,9 @@ class VonageConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: the sender: a virtual number (E.164, ``+`` optional) or an alphanumeric ID.
     from_: str = msgspec.field(name="from")
     #: the API secret, for unsigned sends and the balance API.
-    api_secret: str | None = None
+    api_secret: Secret | None = None
     #: the signature secret, when the account requires signed requests.
-    signature_secret: str | None = None
+    signature_secret: Secret | None = None
     #: the signature method chosen in the dashboard's API settings.
     signature_method: SignatureMethod = "md5hash"
     #: the REST API's origin.

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from app.abuse.policy import parse_client_ip
-from app.abuse.throttle import RuleState  # noqa: TC001 - a field type of Started
+from app.abuse.throttle import RuleState
 from app.errors import OtpgateError
 from app.ops.metrics import CHECKS
+from app.settings import Policy
 from app.store.keys import Keys, random_id
 from app.verify.codes import generate_code
 from app.verify.idempotency import Claim, fingerprint
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from app.delivery.events import EventBus, EventType
     from app.delivery.stats import Stats
     from app.providers.router import ProviderRouter
-    from app.settings import Policy, Settings
+    from app.settings import Settings
     from app.store.redis import Scripts
     from app.verify.codes import CodeHasher
     from app.verify.idempotency import IdempotencyStore
