@@ -76,6 +76,23 @@ def _redis_url(settings: Settings, *, persistent: bool = True) -> Iterator[str]:
 HEADER_BUFFER_BYTES = 16 * 1024
 
 
+def served_app() -> Any:
+    """The app of one server worker: it stops when ``otpgate serve`` itself dies.
+
+    Granian runs the app in child processes; if the parent is SIGKILLed they would go on
+    serving (and delivering events) unsupervised, so each asks Linux for a SIGTERM when
+    its parent dies (prctl PR_SET_PDEATHSIG; the standard library has no wrapper).
+    """
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    from app.asgi import create_app
+
+    return create_app()
+
+
 def _run_server(settings: Settings, *, access_log: bool) -> None:
     """Granian (hyper's HTTP/1 parser) serving ``create_app``.
 
@@ -87,7 +104,7 @@ def _run_server(settings: Settings, *, access_log: bool) -> None:
     from granian.http import HTTP1Settings
 
     Granian(
-        "app.asgi:create_app",
+        "app.cli:served_app",
         factory=True,
         address=settings.host,
         port=settings.port,

@@ -287,3 +287,17 @@ def test_keys_against_a_redis_that_does_not_answer_is_one_line_and_exit_1(
     result = _otpgate("keys", "list", env=_env(tmp_path, OTPGATE_REDIS_URL=url))
     assert result.returncode == 1
     assert result.stderr.strip() == "otpgate: Redis did not answer: ConnectionError"
+
+
+def test_no_worker_outlives_a_killed_server(serve: object) -> None:
+    served = serve()  # type: ignore[operator]
+    served.process.kill()  # SIGKILL: the server gets no chance to stop its workers
+    served.process.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{served.base}/healthz", timeout=0.5)
+        except httpx.TransportError:
+            return
+        time.sleep(0.1)
+    raise AssertionError("a worker went on serving after its server was killed")

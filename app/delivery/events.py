@@ -13,28 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import random
 import socket
 import time
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
 
 import httpx
 import msgspec
 from redis.exceptions import RedisError, ResponseError
 
+from app.delivery.destinations import Resolver, check_destination, is_public, resolve
 from app.signatures import SIGNATURE_HEADER, signature_header
 from app.store.keys import PREFIX, random_id
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from redis.asyncio import Redis
     from redis.asyncio.client import Pipeline
 
+    from app.delivery.destinations import Address
     from app.store.redis import Scripts
 
 __all__ = ["Event", "EventBus", "EventDispatcher", "EventTarget", "check_destination"]
@@ -114,30 +114,6 @@ class EventBus:
         return None
 
 
-def check_destination(url: str, *, allow_private: bool, allow_http: bool) -> None:
-    """Refuse a URL an event must not go to (raises ValueError saying why).
-
-    https only (http in dev), and no address in loopback, private, link-local (cloud
-    metadata lives at 169.254.169.254), multicast or reserved ranges unless the app
-    allows private destinations. The host is resolved here, at delivery time.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ({"https", "http"} if allow_http else {"https"}):
-        raise ValueError(f"events_url must be https, not {parts.scheme or 'missing'}")
-    if not parts.hostname:
-        raise ValueError("events_url has no host")
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise ValueError(f"cannot resolve {parts.hostname}: {exc}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise ValueError(f"{parts.hostname} resolves to a non-public address ({address})")
-
-
 class EventDispatcher:
     """Delivers the stream's events; one per worker process, as a background task."""
 
@@ -153,6 +129,8 @@ class EventDispatcher:
         claim_after: float,
         allow_http: bool,
         timeout: float = 5.0,
+        resolver: Resolver = resolve,
+        allowed: Callable[[Address], bool] = is_public,
     ) -> None:
         self._client = client
         self._scripts = scripts
@@ -163,6 +141,8 @@ class EventDispatcher:
         self._claim_after_ms = int(claim_after * 1000)
         self._allow_http = allow_http
         self._timeout = timeout
+        self._resolver = resolver
+        self._allowed = allowed
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{random_id('', 6)}"
         self._stopping = asyncio.Event()
 
@@ -238,9 +218,10 @@ class EventDispatcher:
         if target is None:
             return "refused: the app has no events_url any more"
         try:
-            await asyncio.to_thread(
+            destination = await asyncio.to_thread(
                 check_destination, target.url,
                 allow_private=target.allow_private, allow_http=self._allow_http,
+                resolver=self._resolver, allowed=self._allowed,
             )  # fmt: skip
         except ValueError as exc:
             return f"refused: {exc}"
@@ -249,14 +230,18 @@ class EventDispatcher:
              "app": event.app, "data": event.data}
         )  # fmt: skip
         headers = {
+            "Host": destination.host,
             "Content-Type": "application/json",
             SIGNATURE_HEADER: signature_header(target.secret, int(time.time()), body),
             "Otpgate-Event-Id": event.id,
         }
+        # Connect to the address that was checked; TLS still checks the host's name.
+        extensions = {"sni_hostname": destination.server_name} if destination.server_name else {}
         try:
             response = await self._http.post(
-                target.url, content=body, headers=headers, timeout=self._timeout
-            )
+                destination.url, content=body, headers=headers, timeout=self._timeout,
+                extensions=extensions,
+            )  # fmt: skip
         except httpx.HTTPError as exc:
             return type(exc).__name__
         return None if response.is_success else f"http_{response.status_code}"

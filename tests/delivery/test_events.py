@@ -22,7 +22,8 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from app.asgi import create_app
-from app.delivery.events import STREAM, EventBus, EventDispatcher, EventTarget, check_destination
+from app.delivery.destinations import check_destination
+from app.delivery.events import DEAD, STREAM, EventBus, EventDispatcher, EventTarget
 from app.signatures import verify_signature
 from app.store.embedded import free_port
 from app.store.redis import Scripts
@@ -310,3 +311,83 @@ async def test_the_dispatcher_waits_out_a_redis_outage(tmp_path: Any) -> None:
         await client.aclose()
     finally:
         server.stop()
+
+
+class RebindingResolver:
+    """A DNS a test controls: a public-looking answer first, then a rebound one."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        return [self.answers[min(len(self.asked), len(self.answers)) - 1]]
+
+
+async def _deliver_one(redis: Redis, url: str, resolver: RebindingResolver) -> EventDispatcher:
+    import ipaddress
+
+    targets = {"default": EventTarget(url, SECRET)}  # no allow_private: the check applies
+    async with redis.pipeline(transaction=False) as pipe:
+        EventBus(targets).queue(pipe, "default", "verification.approved", {"verification_id": "v"})
+        await pipe.execute()
+    await redis.xgroup_create(STREAM, "dispatchers", id="0", mkstream=True)
+    # Only 127.0.0.1 counts as "public" here; the rebound 127.0.0.2 is the private address.
+    only_first = ipaddress.ip_address("127.0.0.1")
+    async with httpx.AsyncClient() as http:
+        dispatcher = EventDispatcher(
+            redis, Scripts(redis), http, targets, max_attempts=1, backoff=0.05, claim_after=30,
+            allow_http=True, resolver=resolver, allowed=lambda address: address == only_first,
+        )  # fmt: skip
+        assert await dispatcher.step() == 1
+    return dispatcher
+
+
+async def test_the_event_goes_to_the_address_that_was_checked_not_a_rebound_one(
+    redis: Redis,
+) -> None:
+    receiver = Receiver()
+    with serve(receiver.app) as url:  # listens on 127.0.0.1 only
+        port = url.rsplit(":", 1)[1]
+        resolver = RebindingResolver("127.0.0.1", "127.0.0.2")
+        await _deliver_one(redis, f"http://events.example:{port}/events", resolver)
+    assert resolver.asked == ["events.example"]  # resolved once, for the check
+    assert len(receiver.received) == 1
+    headers, _ = receiver.received[0]
+    assert headers["host"] == f"events.example:{port}"
+    assert await redis.xlen(DEAD) == 0
+
+
+async def test_a_name_that_resolves_to_a_refused_address_is_dead_lettered(redis: Redis) -> None:
+    receiver = Receiver()
+    with serve(receiver.app) as url:
+        port = url.rsplit(":", 1)[1]
+        resolver = RebindingResolver("127.0.0.2", "127.0.0.1")
+        await _deliver_one(redis, f"http://events.example:{port}/events", resolver)
+    assert receiver.received == []
+    [(_, fields)] = await redis.xrange(DEAD)
+    assert "non-public address (127.0.0.2)" in json.loads(fields["event"])["last_error"]
+
+
+def test_an_https_destination_keeps_its_name_for_tls_and_the_host_header() -> None:
+    checked = check_destination(
+        "https://user@hooks.example:8443/e?x=1", allow_private=False, allow_http=False,
+        resolver=lambda host, port: ["93.184.216.34", "10.0.0.1"][:1],
+    )  # fmt: skip
+    assert checked.url == "https://93.184.216.34:8443/e?x=1"
+    assert checked.host == "hooks.example:8443"
+    assert checked.server_name == "hooks.example"
+    v6 = check_destination(
+        "https://hooks.example/e", allow_private=False, allow_http=False,
+        resolver=lambda host, port: ["2606:2800:220:1:248:1893:25c8:1946"],
+    )  # fmt: skip
+    assert v6.url == "https://[2606:2800:220:1:248:1893:25c8:1946]/e"
+
+
+def test_one_refused_address_among_several_refuses_the_name() -> None:
+    with pytest.raises(ValueError, match=r"non-public address \(10\.0\.0\.1\)"):
+        check_destination(
+            "https://hooks.example/e", allow_private=False, allow_http=False,
+            resolver=lambda host, port: ["93.184.216.34", "10.0.0.1"],
+        )  # fmt: skip
