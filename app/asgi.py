@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 __all__ = ["create_app", "openapi_document"]
 
 log = logging.getLogger("otpgate")
+#: Client libraries whose INFO lines would print request URLs or bodies.
+_QUIET_LIBRARY_LOGGERS = ("httpx", "httpcore", "hpack", "urllib3")
 
 
 def _lifespan(settings: Settings) -> Any:
@@ -224,7 +226,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         logging_config=LoggingConfig(
             loggers={
-                "otpgate": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False}
+                "otpgate": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False},
+                # HTTP clients log every request's URL at INFO; Alibaba's signed query
+                # carries the number and the code, so they speak only of problems.
+                **{name: {"level": "WARNING"} for name in _QUIET_LIBRARY_LOGGERS},
             },
         ),
         request_max_body_size=settings.max_body_size,
