@@ -56,3 +56,14 @@ def test_the_event_verification_snippet_verifies_a_real_signature() -> None:
     assert not verify("whsec_readme", header, body + b" ")  # type: ignore[operator]
     stale = signature_header("whsec_readme", int(time.time()) - 600, body)
     assert not verify("whsec_readme", stale, body)  # type: ignore[operator]
+
+
+def test_every_field_of_every_provider_adapter_is_documented() -> None:
+    from app.providers.registry import ADAPTERS
+
+    reference = README.split("#### Every provider field", 1)[1].split("#### The `http`", 1)[0]
+    for kind, adapter in ADAPTERS.items():
+        section = reference.split(f"\n`{kind}` — ", 1)[1].split("\n`", 1)[0]
+        table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
+        for field in msgspec.structs.fields(adapter.config):
+            assert f"`{field.encode_name}`" in table, (kind, field.encode_name)
