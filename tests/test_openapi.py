@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
+
+from litestar.testing import AsyncTestClient
 
 from app.asgi import openapi_document
 
@@ -42,3 +46,26 @@ def test_openapi_documents_every_public_route_with_an_operation_id() -> None:
         ("GET", "/readyz"): "ready",
     }
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+
+
+DOCUMENT = json.loads(COMMITTED.read_text())
+
+
+async def test_the_docs_page_loads_nothing_but_otpgate_s_own_assets(
+    client: AsyncTestClient[Any],
+) -> None:
+    page = await client.get("/schema")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    urls = re.findall(r"""<(?:script|link)\b[^>]*?\b(?:src|href)=["']([^"']+)["']""", page.text)
+    assert len(urls) == 4  # Swagger UI's bundle, preset, stylesheet, and the icon
+    assert all(url.startswith("/schema/static/") for url in urls), urls
+    assert "cdn" not in page.text.lower()
+    kinds = {".js": "javascript", ".css": "text/css", ".png": "image/png"}
+    for url in urls:
+        asset = await client.get(url)
+        assert asset.status_code == 200, url
+        assert asset.content
+        assert kinds[Path(url).suffix] in asset.headers["content-type"], url
+    assert (await client.get("/schema/swagger")).text == page.text
+    assert (await client.get("/schema/openapi.json")).json() == DOCUMENT
