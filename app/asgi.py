@@ -31,7 +31,7 @@ from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats
 from app.dev.outbox import OutboxController
 from app.errors import problem_details_plugin
-from app.openapi import openapi_config
+from app.openapi import DocumentedStructs, openapi_config
 from app.ops.health import HealthController
 from app.ops.metrics import MetricsController, prometheus_config
 from app.providers.api import ProviderController, ProviderDirectory
@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "stats": _from_state("stats"),
             "events": _from_state("events"),
         },
-        plugins=[problem_details_plugin()],
+        plugins=[problem_details_plugin(), DocumentedStructs()],
         middleware=[prometheus_config().middleware],
         openapi_config=openapi_config(__version__),
         logging_config=LoggingConfig(

@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from litestar._openapi.schema_generation.plugins import StructSchemaPlugin
 from litestar.datastructures import CacheControlHeader
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, Schema, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 if TYPE_CHECKING:
     from litestar import Router
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.typing import FieldDefinition
 
-__all__ = ["DOCS_PATH", "OfflineSwaggerUI", "openapi_config"]
+__all__ = ["DOCS_PATH", "DocumentedStructs", "OfflineSwaggerUI", "openapi_config"]
 
 DOCS_PATH = "/schema"
 _ASSETS = "/static"
+
+
+class DocumentedStructs(StructSchemaPlugin):
+    """Litestar's schemas of msgspec Structs, described by each Struct's docstring
+    (Litestar reads the docstrings of enums only), and a field that may be absent
+    (``X | UnsetType``) typed ``X``, not ``oneOf: [X]``."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        doc = field_definition.type_.__doc__
+        if schema.description is None and doc:
+            schema.description = inspect.cleandoc(doc)
+        properties = schema.properties or {}
+        for name, field in properties.items():
+            if (
+                isinstance(field, Schema)
+                and field.one_of is not None
+                and len(field.one_of) == 1
+                and isinstance(field.one_of[0], Schema)
+            ):
+                own = {key: value for key, value in vars(field).items() if value is not None}
+                del own["one_of"]
+                properties[name] = dataclasses.replace(field.one_of[0], **own)
+        return schema
 
 
 def _swagger_ui_files() -> Path:
@@ -60,7 +91,8 @@ def openapi_config(version: str) -> OpenAPIConfig:
     return OpenAPIConfig(
         title="otpgate",
         version=version,
-        description="Self-hosted SMS verification codes: send, check, cancel.",
+        description="Self-hosted SMS verification codes: send, check, cancel. Every error is "
+        "`application/problem+json` (the `Problem` schema) with a stable `code`.",
         components=Components(
             security_schemes={
                 "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")
