@@ -14,6 +14,7 @@ from app.asgi import openapi_document
 from app.errors import ERRORS
 from app.problems import API_KEY_PROBLEMS
 from app.providers.registry import ADAPTERS, OUTBOX
+from tests.contract import Contract
 
 COMMITTED = Path(__file__).parent.parent / "openapi.json"
 
@@ -89,6 +90,16 @@ def test_every_error_is_a_problem_with_its_codes_as_examples() -> None:
             for code in _problem_codes(response):
                 assert ERRORS[code][0] == int(status), (operation_id, status, code)
                 assert f"`{code}`" in response["description"], (operation_id, code)
+
+
+def test_every_problem_example_is_a_valid_problem() -> None:
+    contract = Contract(DOCUMENT)
+    for operation_id, operation in OPERATIONS.items():
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                content = response["content"]["application/problem+json"]
+                for example in content["examples"].values():
+                    contract._validate(operation_id, "example", example["value"], content["schema"])
 
 
 def test_the_problem_schema_names_every_error_code_and_every_member_the_service_sends() -> None:
