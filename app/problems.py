@@ -220,7 +220,7 @@ class _ProblemOperation(Operation):
 
     def __post_init__(self) -> None:
         responses = self.responses or {}
-        for status in [status for status in responses if status >= "400"]:
+        for status in [status for status in responses if int(status) >= 400]:
             if status not in self.problem_headers:
                 del responses[status]  # Litestar's own 400, in a shape otpgate never sends
         for status, headers in self.problem_headers.items():

@@ -23,7 +23,7 @@ OPENAPI_JSON = Path(__file__).parent.parent / "openapi.json"
 # Headers any response may carry, whatever the operation.
 _GENERIC_HEADERS = frozenset(
     {"content-type", "content-length", "date", "server", "connection", "transfer-encoding",
-     "keep-alive", "cache-control", "vary"}
+     "keep-alive"}
 )  # fmt: skip
 
 
