@@ -7,7 +7,7 @@ UV     := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench openapi lock clean
+.PHONY: run test lint bench openapi fuzz lock clean
 
 $(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "otpgate needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -31,6 +31,11 @@ bench: $(STAMP)
 
 openapi: $(STAMP)
 	$(VENV)/bin/otpgate openapi
+
+# Schemathesis over openapi.json against a fresh `otpgate serve` (test mode); FUZZ_ARGS go
+# to `schemathesis run`, e.g. FUZZ_ARGS="--max-examples 200 --seed 1".
+fuzz: $(STAMP)
+	$(VENV)/bin/python -m tests.fuzz $(FUZZ_ARGS)
 
 lock: $(STAMP)
 	$(UV) lock

@@ -15,8 +15,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import SerializationException
 from litestar.logging import LoggingConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from redis.exceptions import RedisError
 
 from app import __version__
@@ -33,6 +31,7 @@ from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats
 from app.dev.outbox import OutboxController
 from app.errors import problem_details_plugin
+from app.openapi import DocumentedStructs, openapi_config
 from app.ops.health import HealthController
 from app.ops.metrics import MetricsController, prometheus_config
 from app.providers.api import ProviderController, ProviderDirectory
@@ -211,19 +210,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "stats": _from_state("stats"),
             "events": _from_state("events"),
         },
-        plugins=[problem_details_plugin()],
+        plugins=[problem_details_plugin(), DocumentedStructs()],
         middleware=[prometheus_config().middleware],
-        openapi_config=OpenAPIConfig(
-            title="otpgate",
-            version=__version__,
-            description="Self-hosted SMS verification codes: send, check, cancel.",
-            components=Components(
-                security_schemes={
-                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")
-                }
-            ),
-            use_handler_docstrings=True,
-        ),
+        openapi_config=openapi_config(__version__),
         logging_config=LoggingConfig(
             loggers={
                 "otpgate": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False},

@@ -21,7 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["ERRORS", "OtpgateError", "problem_details_plugin"]
+__all__ = ["ERRORS", "PROBLEM_TYPE", "OtpgateError", "problem_details_plugin"]
 
 log = logging.getLogger("otpgate")
 
@@ -58,7 +58,7 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "store_unavailable": (503, "The data store is unavailable; try again shortly"),
 }
 
-_PROBLEM_TYPE = "urn:otpgate:problem:"
+PROBLEM_TYPE = "urn:otpgate:problem:"
 _HTTP_STATUS_CODES = {
     400: "invalid_request",
     401: "unauthorized",
@@ -66,6 +66,7 @@ _HTTP_STATUS_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    500: "internal_error",
 }
 
 
@@ -121,7 +122,7 @@ def _problem(
         detail=detail,
         status_code=status,
         title=title,
-        type_=_PROBLEM_TYPE + code,
+        type_=PROBLEM_TYPE + code,
         extra={"code": code, **(extra or {})},
         headers=headers or None,
     )

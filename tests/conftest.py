@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from app.asgi import create_app
 from app.settings import Settings, load_settings
 from app.store.embedded import EmbeddedRedis
+from tests.contract import CONTRACT
 from tests.stubs.loopback import serve
 
 API_KEY = "otpg_test_" + "k" * 32
@@ -76,9 +77,23 @@ def settings(make_settings: SettingsFactory) -> Settings:
     return make_settings()
 
 
+HttpClient = TypeVar("HttpClient", bound=httpx.AsyncClient)
+
+
+def checked(client: HttpClient) -> HttpClient:
+    """``client``, every response it receives checked against openapi.json."""
+
+    async def check(response: httpx.Response) -> None:
+        await response.aread()
+        CONTRACT.check(response)
+
+    client.event_hooks["response"].append(check)
+    return client
+
+
 @pytest.fixture
 async def client(redis: Redis, settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(create_app(settings)) as test_client:
+    async with checked(AsyncTestClient(create_app(settings))) as test_client:
         yield test_client
 
 
@@ -90,7 +105,7 @@ async def make_client(redis: Redis, make_settings: SettingsFactory) -> AsyncIter
     """Start an app with particular settings: ``async with make_client(code_ttl=1) as c``."""
 
     def make(**overrides: Any) -> AsyncTestClient[Any]:
-        return AsyncTestClient(create_app(make_settings(**overrides)))
+        return checked(AsyncTestClient(create_app(make_settings(**overrides))))
 
     yield make
 
@@ -99,7 +114,7 @@ async def make_client(redis: Redis, make_settings: SettingsFactory) -> AsyncIter
 async def _live_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     with serve(create_app(settings)) as base_url:
         limits = httpx.Limits(max_connections=64)
-        async with httpx.AsyncClient(base_url=base_url, limits=limits) as client:
+        async with checked(httpx.AsyncClient(base_url=base_url, limits=limits)) as client:
             yield client
 
 

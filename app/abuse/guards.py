@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import limits
 import msgspec
@@ -35,13 +35,18 @@ _UNBOUNDED = 10**12
 class Block(msgspec.Struct, frozen=True):
     """Sends matching ``subject`` (a number prefix or a country) are refused until ``until``."""
 
-    id: str
-    app: str
-    kind: BlockKind
-    subject: str
-    reason: str
-    created_at: float
-    until: float
+    id: Annotated[str, msgspec.Meta(description="The block id (`blk_…`).")]
+    app: Annotated[str, msgspec.Meta(description="The app whose sends it holds.")]
+    kind: Annotated[
+        BlockKind,
+        msgspec.Meta(description="`prefix` (prefix velocity) or `country` (conversion guard)."),
+    ]
+    subject: Annotated[
+        str, msgspec.Meta(description="The number prefix (`+8613800138`) or the country (`NG`).")
+    ]
+    reason: Annotated[str, msgspec.Meta(description="What tripped the guard.")]
+    created_at: Annotated[float, msgspec.Meta(description="Unix time (s) it was set.")]
+    until: Annotated[float, msgspec.Meta(description="Unix time (s) it ends by itself.")]
 
 
 def _subject_key(app: str, kind: BlockKind, subject: str) -> str:

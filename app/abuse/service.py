@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from app.abuse.config import AppPolicies
     from app.abuse.guards import Block, BlockStore, ConversionGuard, PrefixVelocity
-    from app.abuse.throttle import RateCounter, Throttle
+    from app.abuse.throttle import RateCounter, RuleName, Throttle
     from app.verify.phone import Phone
 
 __all__ = ["AbuseService", "Clearance"]
@@ -174,7 +174,7 @@ class AbuseService:
 
     async def reset_limits(
         self, app: str, to: str | None, country: str | None, client_ip: str | None
-    ) -> list[str]:
+    ) -> list[RuleName]:
         """Clear the counters of a number and/or an IP (a support desk unlocking a user).
 
         App and country budgets are left alone: one user's unlock must not reset them.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import limits
 import msgspec
@@ -27,7 +27,13 @@ if TYPE_CHECKING:
 
     from app.abuse.config import LimitRules
 
-__all__ = ["RateCounter", "RuleState", "Throttle", "rate_limit_headers"]
+__all__ = ["RateCounter", "RuleName", "RuleState", "Throttle", "rate_limit_headers"]
+
+#: The rules of ``[limits]``, each counting one kind of event for one subject.
+RuleName = Literal[
+    "send_per_number", "send_per_ip", "send_per_app", "send_per_country",
+    "wrong_checks_per_number", "checks_per_ip",
+]  # fmt: skip
 
 _BUDGET_RULES = frozenset({"send_per_app", "send_per_country"})
 # Rates come from settings: a few distinct strings, parsed on every request otherwise.
@@ -37,7 +43,7 @@ _parse = functools.lru_cache(maxsize=512)(limits.parse)
 class RateCounter(msgspec.Struct, frozen=True):
     """One rate of one rule, counted for one subject (a number, an IP, an app...)."""
 
-    rule: str
+    rule: RuleName
     rate: str
     identifiers: tuple[str, ...]
 
@@ -47,16 +53,18 @@ class RateCounter(msgspec.Struct, frozen=True):
 
 
 class RuleState(msgspec.Struct, frozen=True):
-    """Where one counter stands."""
+    """Where one counter of a rate-limit rule stands."""
 
-    rule: str
-    limit: int
-    window: int  # seconds
-    remaining: int
-    reset_at: float  # unix seconds
+    rule: Annotated[RuleName, msgspec.Meta(description="The rule (a `[limits]` setting).")]
+    limit: Annotated[int, msgspec.Meta(description="Events the rate allows per window.")]
+    window: Annotated[int, msgspec.Meta(description="The rate's window, in seconds.")]
+    remaining: Annotated[int, msgspec.Meta(description="Events still allowed now.")]
+    reset_at: Annotated[
+        float, msgspec.Meta(description="Unix time (s) at which the counter next frees up.")
+    ]
 
 
-def counters(rule: str, rates: Sequence[str], *identifiers: str) -> list[RateCounter]:
+def counters(rule: RuleName, rates: Sequence[str], *identifiers: str) -> list[RateCounter]:
     """A counter for each rate of ``rule`` (none when the rule is off)."""
     return [RateCounter(rule, rate, (rule, *identifiers)) for rate in rates]
 

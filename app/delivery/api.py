@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import PathParameter, QueryParameter
 
 from app.apps.auth import requires_scope
 from app.apps.keys import ApiKey
@@ -17,12 +18,33 @@ from app.delivery.reports import CallbackRequest
 from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats, StatsView, Window
 from app.errors import OtpgateError
+from app.problems import API_KEY_PROBLEMS, problems
 
 __all__ = ["AdminDeliveryController", "CallbackController"]
 
 # Providers batch their reports (Alibaba and Huawei up to hundreds per push): far more
 # than the API's own body limit, and refusing them would only make the provider retry.
 _CALLBACK_MAX_BODY = 2 * 1024 * 1024
+Provider = Annotated[str, PathParameter(description="The provider's name in `[providers]`.")]
+Token = Annotated[
+    str, PathParameter(description="The callback token (`GET /v1/providers` shows each path).")
+]
+EventId = Annotated[str, PathParameter(description="The event id (`evt_…`).")]
+_CALLBACK_PROBLEMS = problems(
+    "invalid_request", "invalid_signature", "callback_forbidden", "not_found",
+    "payload_too_large", "store_unavailable", "internal_error",
+    responses={
+        200: ResponseSpec(
+            str,
+            generate_examples=False,
+            media_type="*/*",
+            description="Taken: the exact reply the provider expects (Alibaba "
+            '`{"code":0,"msg":"接收成功"}`, Tencent `{"result":0,"errmsg":"OK"}`, Chuanglan '
+            "`OK`, Twilio and Huawei an empty text, …)",
+        ),
+        204: ResponseSpec(None, description="Taken (Vonage, the `http` gateway)"),
+    },
+)  # fmt: skip
 
 
 class CallbackController(Controller):
@@ -36,11 +58,12 @@ class CallbackController(Controller):
         summary="A provider's delivery report (authenticated by path token and signature)",
         status_code=200,
         request_max_body_size=_CALLBACK_MAX_BODY,
+        **_CALLBACK_PROBLEMS,
     )
     async def callback(
         self,
-        provider: FromPath[str],
-        token: FromPath[str],
+        provider: Provider,
+        token: Token,
         request: Request[Any, Any, Any],
         deliveries: NamedDependency[DeliveryService],
     ) -> Response[bytes]:
@@ -50,11 +73,12 @@ class CallbackController(Controller):
         "/{provider:str}/{token:str}",
         operation_id="providerCallbackByGet",
         summary="A delivery report sent as a GET query (Vonage, Chuanglan)",
+        **_CALLBACK_PROBLEMS,
     )
     async def callback_by_get(
         self,
-        provider: FromPath[str],
-        token: FromPath[str],
+        provider: Provider,
+        token: Token,
         request: Request[Any, Any, Any],
         deliveries: NamedDependency[DeliveryService],
     ) -> Response[bytes]:
@@ -76,7 +100,9 @@ async def _receive(
 
 
 class DeadEvents(msgspec.Struct, frozen=True):
-    events: list[Event]
+    """The app's events that could not be delivered."""
+
+    events: Annotated[list[Event], msgspec.Meta(description="Newest first.")]
 
 
 class AdminDeliveryController(Controller):
@@ -86,7 +112,12 @@ class AdminDeliveryController(Controller):
     security = [{"apiKey": []}]
     signature_types = [ApiKey, Stats, EventBus]
 
-    @get("/stats", operation_id="getStats", summary="Sends, delivery, conversion, failures")
+    @get(
+        "/stats",
+        operation_id="getStats",
+        summary="Sends, delivery, conversion, failures",
+        **problems(*API_KEY_PROBLEMS, "invalid_request"),
+    )
     async def stats(
         self,
         request: Request[ApiKey, str, Any],
@@ -99,7 +130,10 @@ class AdminDeliveryController(Controller):
         return await stats.read(app or request.user.app, window)
 
     @get(
-        "/events/dead", operation_id="listDeadEvents", summary="Events that could not be delivered"
+        "/events/dead",
+        operation_id="listDeadEvents",
+        summary="Events that could not be delivered",
+        **problems(*API_KEY_PROBLEMS),
     )
     async def dead(
         self,
@@ -114,10 +148,11 @@ class AdminDeliveryController(Controller):
         operation_id="replayEvent",
         summary="Deliver a dead-lettered event again",
         status_code=202,
+        **problems(*API_KEY_PROBLEMS, "event_not_found"),
     )
     async def replay(
         self,
-        event_id: FromPath[str],
+        event_id: EventId,
         request: Request[ApiKey, str, Any],
         events: NamedDependency[EventBus],
         redis: NamedDependency[Any],

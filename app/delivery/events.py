@@ -18,7 +18,7 @@ import os
 import random
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import httpx
 import msgspec
@@ -60,13 +60,22 @@ _MAX_DEAD = 10_000
 class Event(msgspec.Struct, frozen=True):
     """What the app receives (the JSON body), plus delivery bookkeeping."""
 
-    id: str
-    type: EventType
-    app: str
-    created_at: float
-    data: dict[str, Any]
-    attempt: int = 0
-    last_error: str | None = None
+    id: Annotated[str, msgspec.Meta(description="The event id (`evt_…`); deduplicate on it.")]
+    type: Annotated[EventType, msgspec.Meta(description="What happened.")]
+    app: Annotated[str, msgspec.Meta(description="The app it is for.")]
+    created_at: Annotated[float, msgspec.Meta(description="Unix time (s) it happened.")]
+    data: Annotated[
+        dict[str, Any],
+        msgspec.Meta(
+            description="`verification_id` and `status`; `provider` and `error_code` too "
+            "for `verification.failed` and `message.*`, and `provider_message_id` for "
+            "`message.*`."
+        ),
+    ]
+    attempt: Annotated[int, msgspec.Meta(description="Deliveries tried so far.")] = 0
+    last_error: Annotated[str | None, msgspec.Meta(description="Why the last delivery failed.")] = (
+        None
+    )
 
 
 class EventTarget(msgspec.Struct, frozen=True):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
@@ -44,26 +44,58 @@ def _key(app: str, kind: str, bucket: int) -> str:
 class Figures(msgspec.Struct, frozen=True):
     """The figures of one slice (all traffic, one provider or one country)."""
 
-    verifications: int = 0
-    sends: int = 0
-    delivered: int = 0
-    undelivered: int = 0
-    approved: int = 0
-    failed: int = 0
-    delivery_rate: float | None = None  # delivered / sends
-    conversion_rate: float | None = None  # approved / verifications
-    median_delivery_seconds: float | None = None
+    verifications: Annotated[
+        int, msgspec.Meta(description="Verifications started (test numbers not counted).")
+    ] = 0
+    sends: Annotated[
+        int, msgspec.Meta(description="Messages sent or tried (first sends and resends).")
+    ] = 0
+    delivered: Annotated[int, msgspec.Meta(description="SMS the provider reported delivered.")] = 0
+    undelivered: Annotated[
+        int, msgspec.Meta(description="SMS the provider reported undelivered or failed.")
+    ] = 0
+    approved: Annotated[int, msgspec.Meta(description="Verifications approved.")] = 0
+    failed: Annotated[int, msgspec.Meta(description="Sends no provider accepted.")] = 0
+    delivery_rate: Annotated[
+        float | None, msgspec.Meta(description="delivered / sends (null: no sends).")
+    ] = None
+    conversion_rate: Annotated[
+        float | None,
+        msgspec.Meta(description="approved / verifications (null: no verifications)."),
+    ] = None
+    median_delivery_seconds: Annotated[
+        float | None,
+        msgspec.Meta(
+            description="Median time from send to delivery report, as the upper bound of "
+            "its histogram bucket (null: no deliveries)."
+        ),
+    ] = None
 
 
 class StatsView(msgspec.Struct, frozen=True):
-    window: str
-    app: str
-    total: Figures
-    by_provider: dict[str, Figures]
-    by_country: dict[str, Figures]
-    failures_by_reason: dict[str, int]
-    #: status reports (of any app) for provider message ids otpgate does not know
-    unmatched_reports: int = 0
+    """What an app sent and how it went, over the last hour, day or week."""
+
+    window: Annotated[Window, msgspec.Meta(description="The period: 1h, 24h or 7d.")]
+    app: Annotated[str, msgspec.Meta(description="The app counted.")]
+    total: Annotated[Figures, msgspec.Meta(description="All of the app's traffic.")]
+    by_provider: Annotated[dict[str, Figures], msgspec.Meta(description="By provider name.")]
+    by_country: Annotated[
+        dict[str, Figures], msgspec.Meta(description="By ISO 3166 alpha-2 country.")
+    ]
+    failures_by_reason: Annotated[
+        dict[str, int],
+        msgspec.Meta(
+            description="Failed sends and undelivered SMS, by the provider's error code "
+            "(or status)."
+        ),
+    ]
+    unmatched_reports: Annotated[
+        int,
+        msgspec.Meta(
+            description="Status reports (of any app) for provider message ids otpgate does "
+            "not know."
+        ),
+    ] = 0
 
 
 class Stats:
@@ -163,7 +195,7 @@ def _median(histogram: list[int]) -> float | None:
     return None
 
 
-def _view(app: str, window: str, summed: Mapping[str, int]) -> StatsView:
+def _view(app: str, window: Window, summed: Mapping[str, int]) -> StatsView:
     providers = {f.split("|p=")[1] for f in summed if "|p=" in f and not f.startswith("dt|")}
     countries = {f.split("|c=")[1] for f in summed if "|c=" in f and not f.startswith("dt|")}
     return StatsView(

@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from redis.asyncio import Redis
 
 from app.errors import OtpgateError
+from app.problems import problems
 
 __all__ = ["HealthController"]
 
 
 class Health(msgspec.Struct, frozen=True):
-    status: str
+    """The probe passed."""
+
+    status: Annotated[
+        Literal["ok", "ready"], msgspec.Meta(description="`ok` (healthz), `ready` (readyz).")
+    ]
 
 
 class HealthController(Controller):
     tags = ["operations"]
     signature_types = [Redis]
 
-    @get("/healthz", operation_id="health", summary="The process is up", cache=False)
+    @get(
+        "/healthz",
+        operation_id="health",
+        summary="The process is up",
+        cache=False,
+        **problems("internal_error"),
+    )
     async def healthz(self) -> Health:
         return Health("ok")
 
-    @get("/readyz", operation_id="ready", summary="Redis answers", cache=False)
+    @get(
+        "/readyz",
+        operation_id="ready",
+        summary="Redis answers",
+        cache=False,
+        **problems("store_unavailable", "internal_error"),
+    )
     async def readyz(self, redis: NamedDependency[Redis]) -> Health:
         if not await redis.ping():
             raise OtpgateError("store_unavailable")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 import httpx
 import msgspec
@@ -13,6 +13,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 
 from app.apps.auth import requires_scope
+from app.problems import API_KEY_PROBLEMS, problems
 from app.providers.base import Balance
 from app.providers.circuit import CircuitBreaker, ProviderHealth
 
@@ -23,23 +24,39 @@ if TYPE_CHECKING:
 
 __all__ = ["ProviderController", "ProviderDirectory", "ProviderStatus"]
 
+#: The adapters of ``app.providers.registry.ADAPTERS``, and the dev outbox.
+ProviderType = Literal[
+    "aliyun", "tencent", "huawei", "twilio", "vonage", "chuanglan", "cloopen", "http", "outbox"
+]
 log = logging.getLogger("otpgate.providers")
 _BALANCE_TIMEOUT = 3.0
 
 
 class ProviderStatus(msgspec.Struct, frozen=True):
-    name: str
-    type: str
-    health: ProviderHealth
-    #: From the provider's balance API where it has one (Twilio, Vonage, Chuanglan,
-    #: Cloopen); null when it has none or did not answer.
-    balance: Balance | None
-    #: Where to point the provider's delivery reports (null: none are taken).
-    callback_path: str | None = None
+    """One configured provider account."""
+
+    name: Annotated[str, msgspec.Meta(description="Its name in `[providers]`.")]
+    type: Annotated[ProviderType, msgspec.Meta(description="Its adapter.")]
+    health: Annotated[ProviderHealth, msgspec.Meta(description="Its circuit and recent figures.")]
+    balance: Annotated[
+        Balance | None,
+        msgspec.Meta(
+            description="From the provider's balance API where it has one (Twilio, Vonage, "
+            "Chuanglan, Cloopen); null when it has none or did not answer."
+        ),
+    ]
+    callback_path: Annotated[
+        str | None,
+        msgspec.Meta(description="Where to point its delivery reports (null: none are taken)."),
+    ] = None
 
 
 class Providers(msgspec.Struct, frozen=True):
-    providers: list[ProviderStatus]
+    """Every provider this instance may send through."""
+
+    providers: Annotated[
+        list[ProviderStatus], msgspec.Meta(description="`outbox` first outside prod.")
+    ]
 
 
 class ProviderDirectory:
@@ -69,7 +86,11 @@ class ProviderDirectory:
         health = await self._breaker.health(name)
         balance = await self._balance(entry) if entry is not None else None
         return ProviderStatus(
-            name, entry.type if entry else "outbox", health, balance, self._callback_path(name)
+            name,
+            cast("ProviderType", entry.type if entry else "outbox"),
+            health,
+            balance,
+            self._callback_path(name),
         )
 
     async def _balance(self, entry: ProviderConfig) -> Balance | None:
@@ -96,6 +117,7 @@ class ProviderController(Controller):
         "/",
         operation_id="listProviders",
         summary="Providers: circuit, success rate, latency, balance",
+        **problems(*API_KEY_PROBLEMS),
     )
     async def providers(self, provider_directory: NamedDependency[ProviderDirectory]) -> Providers:
         return Providers(await provider_directory.statuses())

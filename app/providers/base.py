@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Generic, Literal, Protocol, TypeVar
 
 import httpx
 import msgspec
@@ -70,8 +70,10 @@ class SendResult(msgspec.Struct, frozen=True):
 class Balance(msgspec.Struct, frozen=True):
     """What is left on a provider account: money, or (Chuanglan domestic) messages."""
 
-    amount: float
-    currency: str | None
+    amount: Annotated[float, msgspec.Meta(description="What is left.")]
+    currency: Annotated[
+        str | None, msgspec.Meta(description="ISO 4217 code (null: a count of messages).")
+    ]
 
 
 def classify_code(

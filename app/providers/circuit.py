@@ -37,12 +37,21 @@ class CircuitSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class ProviderHealth(msgspec.Struct, frozen=True):
     """A provider's circuit and its recent figures."""
 
-    state: CircuitState
-    consecutive_failures: int
-    attempts: int
-    success_rate: float | None
-    p50_ms: float | None
-    p95_ms: float | None
+    state: Annotated[
+        CircuitState,
+        msgspec.Meta(
+            description="`closed`: in use; `open`: skipped; `half_open`: one probe let through."
+        ),
+    ]
+    consecutive_failures: Annotated[
+        int, msgspec.Meta(description="Failures since the last success.")
+    ]
+    attempts: Annotated[int, msgspec.Meta(description="Attempts within the circuit's window.")]
+    success_rate: Annotated[
+        float | None, msgspec.Meta(description="Their share of successes (null: none).")
+    ]
+    p50_ms: Annotated[float | None, msgspec.Meta(description="Median latency of recent attempts.")]
+    p95_ms: Annotated[float | None, msgspec.Meta(description="95th percentile latency.")]
 
 
 def _keys(provider: str) -> list[str]:

@@ -6,12 +6,14 @@ import time
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import HeaderParameter, JSONBody, PathParameter
 
 from app.abuse.throttle import rate_limit_headers
 from app.apps.auth import requires_scope
 from app.apps.keys import ApiKey
+from app.problems import API_KEY_PROBLEMS, problems
 from app.verify.idempotency import REPLAYED_HEADER
 from app.verify.models import (
     CheckResult,
@@ -23,6 +25,27 @@ from app.verify.models import (
 from app.verify.service import VerificationService
 
 __all__ = ["VerificationController"]
+
+VerificationId = Annotated[str, PathParameter(description="The verification id (`ver_…`).")]
+
+_SEND_HEADERS = [
+    ResponseHeader(
+        name=name, value="1", documentation_only=True, description=f"{description} (IETF "
+        "RateLimit headers, of the tightest rule; sent when a rate limit applies)",
+    )
+    for name, description in [
+        ("RateLimit-Limit", "Sends the rule allows per window"),
+        ("RateLimit-Remaining", "Sends left in the window"),
+        ("RateLimit-Reset", "Seconds until the window frees up"),
+        ("RateLimit-Policy", "The rule as `<limit>;w=<window seconds>`"),
+    ]
+] + [
+    ResponseHeader(
+        name="Idempotent-Replayed", value="true", documentation_only=True,
+        description="`true`: the answer of an earlier request with this Idempotency-Key; "
+        "nothing was sent",
+    )
+]  # fmt: skip
 
 
 class VerificationController(Controller):
@@ -38,7 +61,29 @@ class VerificationController(Controller):
         operation_id="startVerification",
         summary="Send a code (or resend one)",
         status_code=201,
-        responses=None,
+        response_description="The code was sent (or, for a pending verification, resent)",
+        response_headers=_SEND_HEADERS,
+        **problems(
+            *API_KEY_PROBLEMS,
+            "invalid_request",
+            "payload_too_large",
+            "invalid_phone",
+            "unsupported_locale",
+            "number_type_not_allowed",
+            "ip_not_allowed",
+            "country_not_allowed",
+            "suspected_fraud",
+            "send_denied",
+            "rate_limited",
+            "resend_cooldown",
+            "max_sends_reached",
+            "idempotency_key_in_progress",
+            "idempotency_key_reused",
+            # a retried Idempotency-Key whose first request died mid-send, settled later
+            "verification_not_pending",
+            "verification_expired",
+            "delivery_failed",
+        ),
     )
     async def start(
         self,
@@ -60,16 +105,37 @@ class VerificationController(Controller):
             headers[REPLAYED_HEADER] = "true"
         return Response(started.view, status_code=201, headers=headers)
 
-    @get("/{verification_id:str}", operation_id="getVerification", summary="Read a verification")
+    @get(
+        "/{verification_id:str}",
+        operation_id="getVerification",
+        summary="Read a verification",
+        **problems(*API_KEY_PROBLEMS, "verification_not_found"),
+    )
     async def read(
         self,
-        verification_id: FromPath[str],
+        verification_id: VerificationId,
         request: Request[ApiKey, str, Any],
         verifications: NamedDependency[VerificationService],
     ) -> VerificationDetail:
         return await verifications.get(request.user.app, verification_id)
 
-    @post("/check", operation_id="checkVerification", summary="Check a code", status_code=200)
+    @post(
+        "/check",
+        operation_id="checkVerification",
+        summary="Check a code",
+        status_code=200,
+        response_description="Right or wrong: `valid` says which",
+        **problems(
+            *API_KEY_PROBLEMS,
+            "invalid_request",
+            "payload_too_large",
+            "invalid_phone",
+            "verification_not_found",
+            "verification_expired",
+            "max_attempts_reached",
+            "rate_limited",
+        ),
+    )
     async def check(
         self,
         data: JSONBody[CheckVerification],
@@ -83,10 +149,16 @@ class VerificationController(Controller):
         operation_id="cancelVerification",
         summary="Cancel a pending verification",
         status_code=200,
+        **problems(
+            *API_KEY_PROBLEMS,
+            "verification_not_found",
+            "verification_not_pending",
+            "verification_expired",
+        ),
     )
     async def cancel(
         self,
-        verification_id: FromPath[str],
+        verification_id: VerificationId,
         request: Request[ApiKey, str, Any],
         verifications: NamedDependency[VerificationService],
     ) -> VerificationDetail:

@@ -7,19 +7,35 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from app.delivery.reports import DeliveryStatus
 from app.store.keys import ID_PATTERN
 from app.verify.phone import CONTROL_CHARACTERS
 
 __all__ = [
     "AttemptView",
+    "Channel",
     "CheckResult",
     "CheckVerification",
     "MessageView",
     "StartVerification",
     "TimelineEvent",
     "VerificationDetail",
+    "VerificationStatus",
     "VerificationView",
 ]
+
+VerificationStatus = Literal[
+    "pending", "approved", "canceled", "expired", "failed", "max_attempts_reached"
+]
+_STATUS = (
+    "`pending` until one of: `approved` (the right code), `canceled`, `expired` (its code "
+    "expired), `failed` (its first message could not be sent), `max_attempts_reached`."
+)
+MessageStatus = Literal[
+    "queued", "sent", "delivered", "undelivered", "failed", "skipped", "unknown"
+]
+Channel = Literal["sms"]
+AttemptOutcome = Literal["accepted", "retryable", "permanent", "account", "skipped"]
 
 Purpose = Annotated[
     str,
@@ -41,7 +57,12 @@ Country = Annotated[
     str, msgspec.Meta(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2 hint for `to`.")
 ]
 Code = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4,10}$", description="The digits typed.")]
-VerificationId = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]
+VerificationId = Annotated[
+    str, msgspec.Meta(pattern=ID_PATTERN, description="The verification id (`ver_…`).")
+]
+ClientIp = Annotated[
+    str, msgspec.Meta(max_length=45, description="The end user's IP as your backend saw it.")
+]
 
 
 class _Input(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -60,17 +81,18 @@ class StartVerification(_Input, frozen=True):
 
     to: PhoneInput
     purpose: Purpose = "login"
-    channel: Literal["sms"] = "sms"
+    channel: Annotated[Literal["sms"], msgspec.Meta(description="How to send the code.")] = "sms"
     locale: (
-        Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")] | None
-    ) = None
-    client_ip: (
         Annotated[
             str,
-            msgspec.Meta(max_length=45, description="The end user's IP as your backend saw it."),
+            msgspec.Meta(
+                pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+                description="The language of the SMS (`en`, `zh-CN`, …); default: by country.",
+            ),
         ]
         | None
     ) = None
+    client_ip: ClientIp | None = None
     country: Country | None = None
 
 
@@ -82,69 +104,127 @@ class CheckVerification(_Input, frozen=True):
     to: PhoneInput | None = None
     purpose: Purpose = "login"
     country: Country | None = None
-    client_ip: Annotated[str, msgspec.Meta(max_length=45)] | None = None
+    client_ip: ClientIp | None = None
 
 
 class AttemptView(msgspec.Struct, frozen=True):
     """One provider tried for a message: accepted, or why not."""
 
-    provider: str
-    outcome: str
-    error_code: str | None = None
-    latency_ms: float = 0.0
+    provider: Annotated[str, msgspec.Meta(description="The provider's name in `[providers]`.")]
+    outcome: Annotated[
+        AttemptOutcome,
+        msgspec.Meta(
+            description="`accepted`, or the kind of error: `retryable`, `permanent` (the "
+            "number's fault), `account` (balance, credentials), `skipped` (circuit open)."
+        ),
+    ]
+    error_code: Annotated[
+        str | None, msgspec.Meta(description="The provider's error code, as it sent it.")
+    ] = None
+    latency_ms: Annotated[
+        float, msgspec.Meta(description="How long the provider took to answer.")
+    ] = 0.0
 
 
 class TimelineEvent(msgspec.Struct, frozen=True):
     """One delivery report for a message, as received."""
 
-    status: str
-    provider_status: str
-    received_at: datetime
-    occurred_at: datetime | None = None
-    error_code: str | None = None
+    status: Annotated[DeliveryStatus, msgspec.Meta(description="The reported status.")]
+    provider_status: Annotated[
+        str, msgspec.Meta(description="The provider's own status word or code.")
+    ]
+    received_at: Annotated[datetime, msgspec.Meta(description="When otpgate received it.")]
+    occurred_at: Annotated[
+        datetime | None,
+        msgspec.Meta(description="When the provider says it happened, if it says."),
+    ] = None
+    error_code: Annotated[
+        str | None, msgspec.Meta(description="The provider's error code, if any.")
+    ] = None
 
 
 class MessageView(msgspec.Struct, frozen=True):
-    """One SMS of a verification. ``status``: queued, sent, delivered, undelivered,
-    failed, skipped (a test number), or unknown (no final report in time)."""
+    """One SMS of a verification."""
 
-    id: str
-    provider: str | None
-    status: str
-    provider_message_id: str | None = None
-    error_code: str | None = None
-    created_at: datetime | None = None
-    attempts: list[AttemptView] = msgspec.field(default_factory=list)
-    timeline: list[TimelineEvent] = msgspec.field(default_factory=list)
+    id: Annotated[str, msgspec.Meta(description="The message id (`msg_…`).")]
+    provider: Annotated[
+        str | None,
+        msgspec.Meta(description="The provider that took it (null: none did)."),
+    ]
+    status: Annotated[
+        MessageStatus,
+        msgspec.Meta(
+            description="queued < sent < delivered | undelivered | failed (from the "
+            "provider's reports; a late `sent` never overwrites a final status); `skipped`: a "
+            "test number, no SMS; `unknown`: no final report within `delivery_report_timeout`."
+        ),
+    ]
+    provider_message_id: Annotated[
+        str | None, msgspec.Meta(description="The provider's id for it.")
+    ] = None
+    error_code: Annotated[
+        str | None, msgspec.Meta(description="Why it failed: the provider's error code.")
+    ] = None
+    created_at: Annotated[
+        datetime | None, msgspec.Meta(description="When it was handed to the provider.")
+    ] = None
+    attempts: Annotated[
+        list[AttemptView],
+        msgspec.Meta(description="Every provider tried, in order (failover)."),
+    ] = msgspec.field(default_factory=list)
+    timeline: Annotated[
+        list[TimelineEvent], msgspec.Meta(description="Its delivery reports, oldest first.")
+    ] = msgspec.field(default_factory=list)
 
 
 class VerificationView(msgspec.Struct, frozen=True):
     """A verification as the API shows it."""
 
-    id: str
-    to: str
-    purpose: str
-    channel: str
-    status: str
-    created_at: datetime
-    expires_at: datetime
-    resend_after: datetime | None
-    attempts_remaining: int
-    sends: int
-    sends_remaining: int
-    message: MessageView | None = None
+    id: Annotated[str, msgspec.Meta(description="The verification id (`ver_…`).")]
+    to: Annotated[
+        str,
+        msgspec.Meta(
+            description="The number: E.164 in the answer to the send that received it, "
+            "masked (`+86138****8000`) everywhere else."
+        ),
+    ]
+    purpose: Annotated[str, msgspec.Meta(description="What the code is for.")]
+    channel: Annotated[Channel, msgspec.Meta(description="How the code is sent.")]
+    status: Annotated[VerificationStatus, msgspec.Meta(description=_STATUS)]
+    created_at: Annotated[datetime, msgspec.Meta(description="When the first code was sent.")]
+    expires_at: Annotated[datetime, msgspec.Meta(description="When the newest code expires.")]
+    resend_after: Annotated[
+        datetime | None,
+        msgspec.Meta(description="When a resend is allowed (null: no longer pending)."),
+    ]
+    attempts_remaining: Annotated[
+        int, msgspec.Meta(description="Checks left; a resend never restores them.")
+    ]
+    sends: Annotated[int, msgspec.Meta(description="Codes sent so far (first send and resends).")]
+    sends_remaining: Annotated[int, msgspec.Meta(description="Resends still allowed.")]
+    message: Annotated[
+        MessageView | None, msgspec.Meta(description="The newest message (null: none yet).")
+    ] = None
 
 
 class VerificationDetail(VerificationView, frozen=True):
     """A verification with every message it sent."""
 
-    messages: list[MessageView] = msgspec.field(default_factory=list)
+    messages: Annotated[
+        list[MessageView], msgspec.Meta(description="Every message, oldest first.")
+    ] = msgspec.field(default_factory=list)
 
 
 class CheckResult(msgspec.Struct, frozen=True):
     """The outcome of a check."""
 
-    id: str
-    status: str
-    valid: bool
-    attempts_remaining: int
+    id: Annotated[str, msgspec.Meta(description="The verification checked.")]
+    status: Annotated[
+        VerificationStatus,
+        msgspec.Meta(
+            description="`approved` for the right code; `pending` for a wrong one with "
+            "attempts left; `max_attempts_reached` when the last attempt was wrong."
+        ),
+    ]
+    valid: Annotated[bool, msgspec.Meta(description="Whether the code was right.")]
+    attempts_remaining: Annotated[int, msgspec.Meta(description="Checks left.")]

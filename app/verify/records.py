@@ -6,7 +6,7 @@ Pure functions; the field names are the ones the Lua scripts write.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
@@ -17,6 +17,9 @@ from app.verify.models import (
     VerificationDetail,
     VerificationView,
 )
+
+if TYPE_CHECKING:
+    from app.verify.models import Channel, VerificationStatus
 
 __all__ = ["detail_from_record", "message_view", "utc", "view_from_send"]
 
@@ -108,8 +111,8 @@ def detail_from_record(
         id=record["id"],
         to=record["to"],
         purpose=record["purpose"],
-        channel=record["channel"],
-        status=status,
+        channel=cast("Channel", record["channel"]),
+        status=cast("VerificationStatus", status),
         created_at=utc(record["created"]),
         expires_at=utc(expires),
         resend_after=utc(int(record["last_send"]) + int(record["cooldown"])) if pending else None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from app.store.redis import Scripts
     from app.verify.codes import CodeHasher
     from app.verify.idempotency import IdempotencyStore
+    from app.verify.models import VerificationStatus
     from app.verify.phone import Phone
     from app.verify.texts import MessageTexts
 
@@ -328,7 +329,9 @@ class VerificationService:
             "conclude", [record_key, index_key], ["lock", "", self._retention_ms]
         )
         status = "max_attempts_reached" if settled[0] in {"locked", "pending"} else settled[1]
-        return CheckResult(verification_id, status, valid=False, attempts_remaining=0)
+        return CheckResult(
+            verification_id, cast("VerificationStatus", status), valid=False, attempts_remaining=0
+        )
 
     async def _approved(self, app: str, verification_id: str, region: str, provider: str) -> None:
         """Count the approval and tell the app, in one round trip."""
