@@ -185,6 +185,11 @@ _HEADERS: Mapping[str, OpenAPIHeader] = {
         schema=Schema(type=OpenAPIType.STRING),
         description='`Bearer realm="otpgate"` (with `error="invalid_token"` for a bad key).',
     ),
+    "Idempotent-Replayed": OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.STRING, enum=["true"]),
+        description="`true`: the answer to an earlier request with this Idempotency-Key "
+        "(or what became of it); nothing was sent again.",
+    ),
 }
 #: The members each code sends beyond the five every problem has, as examples show them.
 _EXAMPLE_MEMBERS: Mapping[str, dict[str, Any]] = {
@@ -248,13 +253,19 @@ def _example(code: str) -> Example:
     )
 
 
-def problems(*codes: str, responses: Mapping[int, ResponseSpec] | None = None) -> dict[str, Any]:
+def problems(
+    *codes: str,
+    responses: Mapping[int, ResponseSpec] | None = None,
+    replayed: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Route-handler options (``responses`` and ``operation_class``) documenting the
     problems an operation can answer: each status with its codes, as ``Problem``.
 
     Args:
         codes: every error code the operation can answer, from :data:`ERRORS`.
         responses: further (successful) responses of the operation.
+        replayed: the codes a retried Idempotency-Key may answer again, marked with
+            ``Idempotent-Replayed``.
     """
     by_status: defaultdict[int, list[str]] = defaultdict(list)
     for code in dict.fromkeys(codes):
@@ -272,10 +283,12 @@ def problems(*codes: str, responses: Mapping[int, ResponseSpec] | None = None) -
             for status, group in sorted(by_status.items())
         },
     }
+
+    def names(code: str) -> tuple[str, ...]:
+        return (*_HEADERS_BY_CODE.get(code, ()), *(("Idempotent-Replayed",) * (code in replayed)))
+
     headers = {
-        str(status): {
-            name: _HEADERS[name] for code in group for name in _HEADERS_BY_CODE.get(code, ())
-        }
+        str(status): {name: _HEADERS[name] for code in group for name in names(code)}
         for status, group in by_status.items()
     }
     operation = type("ProblemOperation", (_ProblemOperation,), {"problem_headers": headers})

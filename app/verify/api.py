@@ -83,6 +83,7 @@ class VerificationController(Controller):
             "verification_not_pending",
             "verification_expired",
             "delivery_failed",
+            replayed=("verification_not_pending", "verification_expired", "delivery_failed"),
         ),
     )
     async def start(
