@@ -10,10 +10,9 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import SerializationException
 from litestar.logging import LoggingConfig
 from redis.exceptions import RedisError
 
@@ -30,8 +29,9 @@ from app.delivery.events import EventBus, EventDispatcher, EventTarget
 from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats
 from app.dev.outbox import OutboxController
-from app.errors import problem_details_plugin
-from app.openapi import DocumentedStructs, openapi_config
+from app.http.openapi import DocumentedStructs, openapi_config
+from app.http.problems import problem_details_plugin
+from app.http.requests import JsonSafeRequest
 from app.ops.health import HealthController
 from app.ops.metrics import MetricsController, prometheus_config
 from app.providers.api import ProviderController, ProviderDirectory
@@ -164,16 +164,6 @@ def _lifespan(settings: Settings) -> Any:
     return lifespan
 
 
-class _Request(Request[Any, Any, Any]):
-    async def json(self) -> Any:
-        # msgspec decodes untyped JSON recursively: a body of thousands of nested arrays
-        # fits the size limit and raises RecursionError, which is the client's fault.
-        try:
-            return await super().json()
-        except RecursionError:
-            raise SerializationException("the JSON body is nested too deeply") from None
-
-
 def _from_state(name: str) -> Provide:
     def provide(state: State) -> Any:
         return state[name]
@@ -222,7 +212,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             },
         ),
         request_max_body_size=settings.max_body_size,
-        request_class=_Request,
+        request_class=JsonSafeRequest,
         state=State({"settings": settings}),
     )
 

@@ -1,29 +1,17 @@
-"""Domain errors and the one table that maps their codes to problem+json (RFC 9457).
+"""Domain errors: the one table of stable error codes, and the exception that carries one.
 
-Clients branch on ``code``; a code never changes meaning once released.
+Clients branch on ``code``; a code never changes meaning once released. How an error
+becomes an HTTP answer (problem+json) is the HTTP edge's business: :mod:`app.http.problems`.
 """
 
 from __future__ import annotations
 
-import logging
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-
-from litestar.exceptions import HTTPException, ValidationException
-from litestar.plugins.problem_details import (
-    ProblemDetailsConfig,
-    ProblemDetailsException,
-    ProblemDetailsPlugin,
-)
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["ERRORS", "PROBLEM_TYPE", "OtpgateError", "problem_details_plugin"]
-
-log = logging.getLogger("otpgate")
+__all__ = ["ERRORS", "PROBLEM_TYPE", "OtpgateError"]
 
 #: code -> (HTTP status, title). The README's error table is generated from this.
 ERRORS: Mapping[str, tuple[int, str]] = {
@@ -59,15 +47,6 @@ ERRORS: Mapping[str, tuple[int, str]] = {
 }
 
 PROBLEM_TYPE = "urn:otpgate:problem:"
-_HTTP_STATUS_CODES = {
-    400: "invalid_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    500: "internal_error",
-}
 
 
 class OtpgateError(Exception):
@@ -99,81 +78,3 @@ class OtpgateError(Exception):
         self.headers = dict(headers or {})
         self.extra = extra
         super().__init__(f"{code}: {self.detail}")
-
-    def to_problem(self) -> ProblemDetailsException:
-        headers = dict(self.headers)
-        extra: dict[str, Any] = {"code": self.code, **self.extra}
-        if self.retry_after is not None:
-            seconds = max(1, int(-(-self.retry_after // 1)))  # round up, at least 1 s
-            headers["Retry-After"] = str(seconds)
-            extra["retry_after"] = seconds
-        return _problem(self.code, self.detail, extra=extra, headers=headers)
-
-
-def _problem(
-    code: str,
-    detail: str,
-    *,
-    extra: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> ProblemDetailsException:
-    status, title = ERRORS[code]
-    return ProblemDetailsException(
-        detail=detail,
-        status_code=status,
-        title=title,
-        type_=PROBLEM_TYPE + code,
-        extra={"code": code, **(extra or {})},
-        headers=headers or None,
-    )
-
-
-def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
-    code = _HTTP_STATUS_CODES.get(exc.status_code)
-    if code is None:
-        status = HTTPStatus(exc.status_code)
-        return ProblemDetailsException(
-            detail=str(exc.detail),
-            status_code=exc.status_code,
-            title=status.phrase,
-            extra={"code": status.name.lower()},
-            headers=exc.headers,
-        )
-    extra: dict[str, Any] = {}
-    if isinstance(exc, ValidationException) and exc.extra:
-        extra["errors"] = exc.extra
-    detail = (
-        exc.detail
-        if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase
-        else ERRORS[code][1]
-    )
-    return _problem(code, str(detail), extra=extra, headers=exc.headers)
-
-
-def _from_store_error(exc: Exception) -> ProblemDetailsException:
-    log.warning("redis unavailable: %s", exc)
-    return _problem(
-        "store_unavailable",
-        "Redis did not answer; nothing was changed",
-        headers={"Retry-After": "1"},
-    )
-
-
-def _from_unexpected(exc: Exception) -> ProblemDetailsException:
-    log.exception("unhandled error", exc_info=exc)
-    return _problem("internal_error", "An unexpected error occurred")
-
-
-def problem_details_plugin() -> ProblemDetailsPlugin:
-    """Every error the service answers becomes application/problem+json with a ``code``."""
-    return ProblemDetailsPlugin(
-        ProblemDetailsConfig(
-            exception_to_problem_detail_map={
-                OtpgateError: OtpgateError.to_problem,
-                HTTPException: _from_http_exception,
-                RedisConnectionError: _from_store_error,
-                RedisTimeoutError: _from_store_error,
-                Exception: _from_unexpected,
-            }
-        )
-    )

@@ -7,10 +7,10 @@ from collections import Counter
 import pytest
 
 from app.errors import OtpgateError
+from app.phone import mask_phone, normalize_phone, phone_digest
 from app.settings import Argon2Settings
 from app.store.keys import Keys
 from app.verify.codes import CodeHasher, code_digest, generate_code
-from app.verify.phone import mask_phone, normalize_phone, phone_digest
 from app.verify.texts import MessageTexts
 
 PEPPER = b"p" * 32

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from app.asgi import openapi_document
 from app.errors import ERRORS
-from app.problems import API_KEY_PROBLEMS
+from app.http.contract import API_KEY_PROBLEMS
 from app.providers.registry import ADAPTERS, OUTBOX
 from tests.contract import Contract
 

@@ -14,7 +14,7 @@ from app.abuse.service import AbuseService
 from app.abuse.throttle import RuleName, RuleState
 from app.apps.auth import requires_scope
 from app.apps.keys import ApiKey
-from app.problems import API_KEY_PROBLEMS, problems
+from app.http.contract import API_KEY_PROBLEMS, problems
 
 __all__ = ["AbuseController"]
 

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from app.abuse.config import AbuseRules, TestNumber
-    from app.verify.phone import Phone
+    from app.phone import Phone
 
 __all__ = [
     "check_client_ip",

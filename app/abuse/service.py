@@ -17,7 +17,7 @@ from app.abuse import policy
 from app.abuse.hook import HookRequest, ask_hook
 from app.abuse.throttle import RuleState, counters, send_counters
 from app.errors import OtpgateError
-from app.verify.phone import normalize_phone, phone_digest
+from app.phone import normalize_phone, phone_digest
 
 if TYPE_CHECKING:
     import httpx
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from app.abuse.config import AppPolicies
     from app.abuse.guards import Block, BlockStore, ConversionGuard, PrefixVelocity
     from app.abuse.throttle import RateCounter, RuleName, Throttle
-    from app.verify.phone import Phone
+    from app.phone import Phone
 
 __all__ = ["AbuseService", "Clearance"]
 

@@ -18,7 +18,7 @@ from app.delivery.reports import CallbackRequest
 from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats, StatsView, Window
 from app.errors import OtpgateError
-from app.problems import API_KEY_PROBLEMS, problems
+from app.http.contract import API_KEY_PROBLEMS, problems
 
 __all__ = ["AdminDeliveryController", "CallbackController"]
 

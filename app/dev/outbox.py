@@ -10,8 +10,8 @@ from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from app.phone import normalize_phone
 from app.providers.outbox import OutboxEntry, OutboxProvider
-from app.verify.phone import normalize_phone
 
 __all__ = ["OutboxController"]
 

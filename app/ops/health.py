@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from redis.asyncio import Redis
 
 from app.errors import OtpgateError
-from app.problems import problems
+from app.http.contract import problems
 
 __all__ = ["HealthController"]
 

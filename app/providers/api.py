@@ -13,7 +13,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 
 from app.apps.auth import requires_scope
-from app.problems import API_KEY_PROBLEMS, problems
+from app.http.contract import API_KEY_PROBLEMS, problems
 from app.providers.base import Balance
 from app.providers.circuit import CircuitBreaker, ProviderHealth
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from app.ops.metrics import SMS_ATTEMPTS
+from app.phone import mask_phone
 from app.providers.base import SendResult
-from app.verify.phone import mask_phone
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -13,7 +13,7 @@ from litestar.params import HeaderParameter, JSONBody, PathParameter
 from app.abuse.throttle import rate_limit_headers
 from app.apps.auth import requires_scope
 from app.apps.keys import ApiKey
-from app.problems import API_KEY_PROBLEMS, problems
+from app.http.contract import API_KEY_PROBLEMS, problems
 from app.verify.idempotency import REPLAYED_HEADER
 from app.verify.models import (
     CheckResult,

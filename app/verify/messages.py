@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 
     from app.delivery.events import EventBus
     from app.delivery.stats import Stats
+    from app.phone import Phone
     from app.providers.router import ProviderRouter
     from app.settings import Policy
     from app.store.redis import Scripts
     from app.verify.models import MessageView
-    from app.verify.phone import Phone
     from app.verify.texts import MessageTexts
 
 __all__ = ["TEST_PROVIDER", "MessageSender", "delivery_failed"]

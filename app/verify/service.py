@@ -16,6 +16,7 @@ from app.abuse.policy import parse_client_ip
 from app.abuse.throttle import RuleState
 from app.errors import OtpgateError
 from app.ops.metrics import CHECKS
+from app.phone import mask_phone, normalize_phone, phone_digest
 from app.settings import Policy
 from app.store.keys import Keys, random_id
 from app.verify.codes import generate_code
@@ -28,7 +29,6 @@ from app.verify.models import (
     VerificationDetail,
     VerificationView,
 )
-from app.verify.phone import mask_phone, normalize_phone, phone_digest
 from app.verify.records import detail_from_record, view_from_send
 
 if TYPE_CHECKING:
@@ -37,13 +37,13 @@ if TYPE_CHECKING:
     from app.abuse.service import AbuseService
     from app.delivery.events import EventBus, EventType
     from app.delivery.stats import Stats
+    from app.phone import Phone
     from app.providers.router import ProviderRouter
     from app.settings import Settings
     from app.store.redis import Scripts
     from app.verify.codes import CodeHasher
     from app.verify.idempotency import IdempotencyStore
     from app.verify.models import VerificationStatus
-    from app.verify.phone import Phone
     from app.verify.texts import MessageTexts
 
 __all__ = ["Started", "VerificationService"]
