@@ -9,7 +9,6 @@ verifications stop converting to approvals is held.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -17,7 +16,8 @@ import limits
 import msgspec
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
-from app.store.keys import PREFIX, random_id
+from app.ids import random_id
+from app.store.keys import Keys
 
 if TYPE_CHECKING:
     from limits.aio.storage import Storage
@@ -49,14 +49,6 @@ class Block(msgspec.Struct, frozen=True):
     until: Annotated[float, msgspec.Meta(description="Unix time (s) it ends by itself.")]
 
 
-def _subject_key(app: str, kind: BlockKind, subject: str) -> str:
-    digest = hashlib.sha256(f"{app}\x00{kind}\x00{subject}".encode()).hexdigest()[:32]
-    return f"{PREFIX}block:{digest}"
-
-
-_INDEX = f"{PREFIX}blocks"
-
-
 class BlockStore:
     """Active blocks: one key per subject (with its TTL) and an index for listing."""
 
@@ -65,7 +57,7 @@ class BlockStore:
 
     async def matching(self, app: str, prefix: str, country: str) -> Block | None:
         raws = await self._client.mget(
-            [_subject_key(app, "prefix", prefix), _subject_key(app, "country", country)]
+            [Keys.block(app, "prefix", prefix), Keys.block(app, "country", country)]
         )
         for raw in raws:
             if raw is not None:
@@ -79,8 +71,8 @@ class BlockStore:
         block = Block(random_id("blk_"), app, kind, subject, reason, now, now + seconds)
         encoded = msgspec.json.encode(block).decode()
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.set(_subject_key(app, kind, subject), encoded, px=int(seconds * 1000))
-            pipe.hset(_INDEX, block.id, encoded)
+            pipe.set(Keys.block(app, kind, subject), encoded, px=int(seconds * 1000))
+            pipe.hset(Keys.BLOCKS, block.id, encoded)
             await pipe.execute()
         return block
 
@@ -88,22 +80,22 @@ class BlockStore:
         """The app's blocks still in force (expired ones are dropped from the index)."""
         now = time.time()
         blocks = [
-            msgspec.json.decode(raw, type=Block) for raw in (await self._client.hvals(_INDEX))
+            msgspec.json.decode(raw, type=Block) for raw in (await self._client.hvals(Keys.BLOCKS))
         ]
         expired = [block.id for block in blocks if block.until <= now]
         if expired:
-            await self._client.hdel(_INDEX, *expired)
+            await self._client.hdel(Keys.BLOCKS, *expired)
         live = [block for block in blocks if block.until > now and block.app == app]
         return sorted(live, key=lambda block: block.created_at)
 
     async def lift(self, app: str, block_id: str) -> Block | None:
-        raw = await self._client.hget(_INDEX, block_id)
+        raw = await self._client.hget(Keys.BLOCKS, block_id)
         block = None if raw is None else msgspec.json.decode(raw, type=Block)
         if block is None or block.app != app:
             return None
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.delete(_subject_key(app, block.kind, block.subject))
-            pipe.hdel(_INDEX, block_id)
+            pipe.delete(Keys.block(app, block.kind, block.subject))
+            pipe.hdel(Keys.BLOCKS, block_id)
             await pipe.execute()
         return block
 
@@ -115,19 +107,14 @@ class PrefixVelocity:
         self._client = client
         self._scripts = scripts
 
-    @staticmethod
-    def _key(app: str, prefix: str) -> str:
-        digest = hashlib.sha256(f"{app}\x00{prefix}".encode()).hexdigest()[:32]
-        return f"{PREFIX}pfx:{digest}"
-
     async def record(self, app: str, prefix: str, number: str, window: float) -> int:
         result = await self._scripts.run(
-            "prefix_velocity", [self._key(app, prefix)], [number, int(window * 1000)]
+            "prefix_velocity", [Keys.prefix_velocity(app, prefix)], [number, int(window * 1000)]
         )
         return int(result)  # type: ignore[call-overload]
 
     async def reset(self, app: str, prefix: str) -> None:
-        await self._client.delete(self._key(app, prefix))
+        await self._client.delete(Keys.prefix_velocity(app, prefix))
 
 
 class ConversionGuard:

@@ -25,8 +25,9 @@ import msgspec
 from redis.exceptions import RedisError, ResponseError
 
 from app.delivery.destinations import Resolver, check_destination, is_public, resolve
+from app.ids import random_id
 from app.signatures import SIGNATURE_HEADER, signature_header
-from app.store.keys import PREFIX, random_id
+from app.store.keys import Keys
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -49,9 +50,7 @@ EventType = Literal[
     "message.delivered",
     "message.failed",
 ]
-STREAM = f"{PREFIX}{{events}}:stream"
-RETRY = f"{PREFIX}{{events}}:retry"
-DEAD = f"{PREFIX}{{events}}:dead"
+STREAM, RETRY, DEAD = Keys.EVENTS, Keys.EVENTS_RETRY, Keys.EVENTS_DEAD
 GROUP = "dispatchers"
 _MAX_STREAM = 100_000
 _MAX_DEAD = 10_000

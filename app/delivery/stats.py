@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
-from app.store.keys import PREFIX
+from app.store.keys import Keys
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -37,8 +37,7 @@ _UNMATCHED = "*unmatched"
 METRICS = ("verifications", "sends", "delivered", "undelivered", "approved", "failed")
 
 
-def _key(app: str, kind: str, bucket: int) -> str:
-    return f"{PREFIX}stats:{{{app}}}:{kind}:{bucket}"
+_key = Keys.stats
 
 
 class Figures(msgspec.Struct, frozen=True):

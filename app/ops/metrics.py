@@ -9,20 +9,8 @@ and every worker's figures are summed on scrape.
 from __future__ import annotations
 
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
-from prometheus_client import Counter
 
-__all__ = ["CHECKS", "SMS_ATTEMPTS", "MetricsController", "prometheus_config"]
-
-SMS_ATTEMPTS = Counter(
-    "otpgate_sms_attempts",
-    "SMS send attempts by provider and outcome (accepted, retryable, permanent, account, skipped)",
-    ["provider", "outcome"],
-)
-CHECKS = Counter(
-    "otpgate_checks",
-    "Code checks that reached a comparison, by result (approved, wrong)",
-    ["result"],
-)
+__all__ = ["MetricsController", "prometheus_config"]
 
 
 def prometheus_config() -> PrometheusConfig:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
-from app.store.keys import PREFIX
+from app.store.keys import Keys
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -55,7 +55,7 @@ class ProviderHealth(msgspec.Struct, frozen=True):
 
 
 def _keys(provider: str) -> list[str]:
-    return [f"{PREFIX}circuit:{{{provider}}}", f"{PREFIX}circuit:{{{provider}}}:latency"]
+    return [Keys.circuit(provider), Keys.circuit_latency(provider)]
 
 
 def _percentile(values: list[float], percent: float) -> float | None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from app.ops.metrics import SMS_ATTEMPTS
+from app.metrics import SMS_ATTEMPTS
 from app.phone import mask_phone
 from app.providers.base import SendResult
 

@@ -11,31 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
-import secrets
 
-__all__ = ["ID_PATTERN", "Keys", "random_id"]
+from app.ids import ID_LENGTH, base32, is_verification_id, random_id
+
+__all__ = ["PREFIX", "Keys"]
 
 PREFIX = "otp:"
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 _TAG_LEN = 5  # 25 bits: spreads verifications over all cluster slots
-_ID_LEN = 26
-ID_PATTERN = rf"^ver_[{_ALPHABET}]{{{_ID_LEN}}}$"
-_ID_RE = re.compile(ID_PATTERN)
-
-
-def _base32(data: bytes, length: int) -> str:
-    number = int.from_bytes(data, "big")
-    chars = []
-    for _ in range(length):
-        number, index = divmod(number, 32)
-        chars.append(_ALPHABET[index])
-    return "".join(chars)
-
-
-def random_id(prefix: str, length: int = _ID_LEN) -> str:
-    """``prefix`` + ``length`` random base32 characters (5 bits each)."""
-    return prefix + _base32(secrets.token_bytes(length), length)
 
 
 class Keys:
@@ -51,16 +33,14 @@ class Keys:
 
     @staticmethod
     def tag_of_lookup(lookup: str) -> str:
-        return _base32(bytes.fromhex(lookup), _TAG_LEN)
+        return base32(bytes.fromhex(lookup), _TAG_LEN)
 
     @staticmethod
     def new_verification_id(lookup: str) -> str:
         tag = Keys.tag_of_lookup(lookup)
-        return "ver_" + tag + random_id("", _ID_LEN - _TAG_LEN)
+        return "ver_" + tag + random_id("", ID_LENGTH - _TAG_LEN)
 
-    @staticmethod
-    def is_verification_id(value: str) -> bool:
-        return _ID_RE.fullmatch(value) is not None  # `$` alone admits a trailing newline
+    is_verification_id = staticmethod(is_verification_id)
 
     @staticmethod
     def verification(verification_id: str) -> str:
@@ -96,6 +76,51 @@ class Keys:
     #: Everything under this prefix is the dev outbox, which shows message bodies.
     DEV_PREFIX = f"{PREFIX}dev:"
     OUTBOX = f"{DEV_PREFIX}outbox"
+
+    # -- abuse ---------------------------------------------------------------------------
+
+    #: Prefix of the `limits` library's counters (it builds the rest of each name).
+    LIMITS_PREFIX = f"{PREFIX}limits"
+    #: Every block in force, by id (for listing and lifting).
+    BLOCKS = f"{PREFIX}blocks"
+
+    @staticmethod
+    def block(app: str, kind: str, subject: str) -> str:
+        """The block of one prefix or country of ``app``, expiring with the block."""
+        digest = hashlib.sha256(f"{app}\x00{kind}\x00{subject}".encode()).hexdigest()[:32]
+        return f"{PREFIX}block:{digest}"
+
+    @staticmethod
+    def prefix_velocity(app: str, prefix: str) -> str:
+        """The distinct numbers recently sent to under ``prefix`` (a sorted set)."""
+        digest = hashlib.sha256(f"{app}\x00{prefix}".encode()).hexdigest()[:32]
+        return f"{PREFIX}pfx:{digest}"
+
+    # -- providers -------------------------------------------------------------------------
+
+    @staticmethod
+    def circuit(provider: str) -> str:
+        """A provider's circuit breaker state (a hash)."""
+        return f"{PREFIX}circuit:{{{provider}}}"
+
+    @staticmethod
+    def circuit_latency(provider: str) -> str:
+        """A provider's recent latencies (a capped list), in the circuit's slot."""
+        return f"{PREFIX}circuit:{{{provider}}}:latency"
+
+    # -- delivery ------------------------------------------------------------------------
+
+    #: The events stream, its retry set and its dead letters: one slot, for the scripts.
+    EVENTS = f"{PREFIX}{{events}}:stream"
+    EVENTS_RETRY = f"{PREFIX}{{events}}:retry"
+    EVENTS_DEAD = f"{PREFIX}{{events}}:dead"
+
+    @staticmethod
+    def stats(app: str, kind: str, bucket: int) -> str:
+        """One time bucket of ``app``'s counters (``kind`` ``m``: minutes, ``h``: hours)."""
+        return f"{PREFIX}stats:{{{app}}}:{kind}:{bucket}"
+
+    # -- dev -----------------------------------------------------------------------------
 
     @staticmethod
     def outbox_to(e164: str) -> str:

@@ -9,7 +9,7 @@ from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from app.store.keys import PREFIX
+from app.store.keys import Keys
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,7 +45,7 @@ def limits_storage(url: str, *, timeout: float) -> RedisStorage:
     return RedisStorage(
         f"{limits_scheme[scheme]}://{rest}",
         implementation="redispy",
-        key_prefix=f"{PREFIX}limits",
+        key_prefix=Keys.LIMITS_PREFIX,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
     )

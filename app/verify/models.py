@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 import msgspec
 
 from app.delivery.reports import DeliveryStatus
+from app.ids import ID_PATTERN
 from app.phone import CONTROL_CHARACTERS
-from app.store.keys import ID_PATTERN
 
 __all__ = [
     "AttemptView",

@@ -15,10 +15,11 @@ import msgspec
 from app.abuse.policy import parse_client_ip
 from app.abuse.throttle import RuleState
 from app.errors import OtpgateError
-from app.ops.metrics import CHECKS
+from app.ids import random_id
+from app.metrics import CHECKS
 from app.phone import mask_phone, normalize_phone, phone_digest
 from app.settings import Policy
-from app.store.keys import Keys, random_id
+from app.store.keys import Keys
 from app.verify.codes import generate_code
 from app.verify.idempotency import Claim, fingerprint
 from app.verify.messages import TEST_PROVIDER, MessageSender

@@ -1,0 +1,33 @@
+"""Ids otpgate hands out: a prefix and random Crockford base32 (``ver_…``, ``msg_…``)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+__all__ = ["ALPHABET", "ID_LENGTH", "ID_PATTERN", "base32", "is_verification_id", "random_id"]
+
+ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+ID_LENGTH = 26
+#: A verification id: ``ver_`` and 26 characters (the first five name its Redis slot).
+ID_PATTERN = rf"^ver_[{ALPHABET}]{{{ID_LENGTH}}}$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def base32(data: bytes, length: int) -> str:
+    """``length`` base32 characters from the bits of ``data`` (5 bits each)."""
+    number = int.from_bytes(data, "big")
+    chars = []
+    for _ in range(length):
+        number, index = divmod(number, 32)
+        chars.append(ALPHABET[index])
+    return "".join(chars)
+
+
+def random_id(prefix: str, length: int = ID_LENGTH) -> str:
+    """``prefix`` + ``length`` random base32 characters."""
+    return prefix + base32(secrets.token_bytes(length), length)
+
+
+def is_verification_id(value: str) -> bool:
+    return _ID_RE.fullmatch(value) is not None  # `$` alone admits a trailing newline
