@@ -28,8 +28,10 @@ from redis.asyncio import Redis
 from app.apps.keys import ApiKeyStore
 from app.errors import OtpgateError
 from app.store.embedded import free_port
+from app.store.idempotency import IdempotencyEntries
 from app.store.keys import Keys
 from app.store.redis import Scripts
+from app.store.verifications import VerificationStore
 from app.verify.idempotency import Claim, IdempotencyStore, Sending, unsettled
 from app.verify.models import VerificationView
 from tests.conftest import API_KEY, AUTH, ClientFactory
@@ -302,8 +304,9 @@ async def test_a_claim_whose_lease_ran_out_neither_sends_nor_frees_the_key(
     redis: Redis,
 ) -> None:
     scripts = Scripts(redis)
-    slow = IdempotencyStore(redis, scripts, ttl=0.05, send_deadline=5)  # lease: 50 ms
-    other = IdempotencyStore(redis, scripts, ttl=86400, send_deadline=5)
+    entries, store = IdempotencyEntries(redis, scripts), VerificationStore(redis, scripts, b"p")
+    slow = IdempotencyStore(entries, store, ttl=0.05, send_deadline=5)  # lease: 50 ms
+    other = IdempotencyStore(entries, store, ttl=86400, send_deadline=5)
     mine = await slow.claim("default", "order-1", "body")
     assert isinstance(mine, Claim)
     redis_key = Keys.idempotency("default", "order-1")

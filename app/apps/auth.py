@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from litestar.handlers.base import BaseRouteHandler
     from litestar.types import Guard
 
-    from app.apps.keys import ApiKey, ApiKeyStore
+    from app.apps.keys import ApiKey
+    from app.services import Services
 
 __all__ = ["authenticate", "requires_scope"]
 
@@ -33,8 +34,8 @@ async def authenticate(
             "send `Authorization: Bearer <api key>`",
             headers={"WWW-Authenticate": 'Bearer realm="otpgate"'},
         )
-    store: ApiKeyStore = connection.app.state.api_keys
-    record = await store.find(key.strip())
+    services: Services = connection.app.state.services
+    record = await services.api_keys.find(key.strip())
     if record is None:
         raise NotAuthorizedException(
             "unknown or revoked API key",

@@ -17,7 +17,6 @@ from app.delivery.events import Event, EventBus
 from app.delivery.reports import CallbackRequest
 from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats, StatsView, Window
-from app.errors import OtpgateError
 from app.http.contract import API_KEY_PROBLEMS, problems
 
 __all__ = ["AdminDeliveryController", "CallbackController"]
@@ -139,9 +138,8 @@ class AdminDeliveryController(Controller):
         self,
         request: Request[ApiKey, str, Any],
         events: NamedDependency[EventBus],
-        redis: NamedDependency[Any],
     ) -> DeadEvents:
-        return DeadEvents(await events.dead(redis, request.user.app))
+        return DeadEvents(await events.dead(request.user.app))
 
     @post(
         "/events/{event_id:str}/replay",
@@ -155,9 +153,5 @@ class AdminDeliveryController(Controller):
         event_id: EventId,
         request: Request[ApiKey, str, Any],
         events: NamedDependency[EventBus],
-        redis: NamedDependency[Any],
     ) -> Event:
-        replayed = await events.replay(redis, request.user.app, event_id)
-        if replayed is None:
-            raise OtpgateError("event_not_found", f"no dead-lettered event {event_id!r}")
-        return replayed
+        return await events.replay(request.user.app, event_id)

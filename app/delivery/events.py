@@ -25,6 +25,7 @@ import msgspec
 from redis.exceptions import RedisError, ResponseError
 
 from app.delivery.destinations import Resolver, check_destination, is_public, resolve
+from app.errors import OtpgateError
 from app.ids import random_id
 from app.signatures import SIGNATURE_HEADER, signature_header
 from app.store.keys import Keys
@@ -88,7 +89,8 @@ class EventTarget(msgspec.Struct, frozen=True):
 class EventBus:
     """Queues events for the apps that asked for them."""
 
-    def __init__(self, targets: Mapping[str, EventTarget]) -> None:
+    def __init__(self, client: Redis, targets: Mapping[str, EventTarget]) -> None:
+        self._client = client
         self._targets = targets
 
     def wants(self, app: str) -> bool:
@@ -103,23 +105,23 @@ class EventBus:
             STREAM, {"event": msgspec.json.encode(event)}, maxlen=_MAX_STREAM, approximate=True
         )
 
-    async def dead(self, client: Redis, app: str) -> list[Event]:
-        entries = await client.xrevrange(DEAD, count=_MAX_DEAD)
+    async def dead(self, app: str) -> list[Event]:
+        entries = await self._client.xrevrange(DEAD, count=_MAX_DEAD)
         events = [msgspec.json.decode(fields["event"], type=Event) for _, fields in entries]
         return [event for event in events if event.app == app]
 
-    async def replay(self, client: Redis, app: str, event_id: str) -> Event | None:
+    async def replay(self, app: str, event_id: str) -> Event:
         """Put a dead-lettered event of ``app`` back on the stream, attempts reset."""
-        for entry_id, fields in await client.xrange(DEAD, count=_MAX_DEAD):
+        for entry_id, fields in await self._client.xrange(DEAD, count=_MAX_DEAD):
             event = msgspec.json.decode(fields["event"], type=Event)
             if event.id == event_id and event.app == app:
                 fresh = msgspec.structs.replace(event, attempt=0, last_error=None)
-                async with client.pipeline(transaction=True) as pipe:
+                async with self._client.pipeline(transaction=True) as pipe:
                     pipe.xadd(STREAM, {"event": msgspec.json.encode(fresh)})
                     pipe.xdel(DEAD, entry_id)
                     await pipe.execute()
                 return fresh
-        return None
+        raise OtpgateError("event_not_found", f"no dead-lettered event {event_id!r}")
 
 
 class EventDispatcher:

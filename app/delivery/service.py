@@ -13,24 +13,20 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from app.delivery.callbacks import HANDLERS
 from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 from app.errors import OtpgateError
-from app.store.keys import Keys
+from app.store.outcomes import ReportUpdate
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from redis.asyncio import Redis
-
-    from app.delivery.events import EventBus
-    from app.delivery.stats import Stats
+    from app.delivery.ledger import Ledger
     from app.providers.registry import ProviderConfig
-    from app.store.redis import Scripts
+    from app.store.verifications import VerificationStore
 
 __all__ = ["DeliveryService"]
 
@@ -44,26 +40,21 @@ def _from(client_ip: str | None, networks: list[Any]) -> bool:
 
 
 log = logging.getLogger("otpgate.delivery")
-_FINAL = {"delivered", "undelivered", "failed"}
 
 
 class DeliveryService:
     def __init__(
         self,
         *,
-        client: Redis,
-        scripts: Scripts,
-        stats: Stats,
-        events: EventBus,
+        store: VerificationStore,
+        ledger: Ledger,
         providers: Mapping[str, ProviderConfig],
         pepper: bytes,
         callback_ips: Mapping[str, list[str]],
         public_url: str | None = None,
     ) -> None:
-        self._client = client
-        self._scripts = scripts
-        self._stats = stats
-        self._events = events
+        self._store = store
+        self._ledger = ledger
         self._providers = providers
         self._pepper = pepper
         self._public_url = public_url.rstrip("/") if public_url else None
@@ -126,49 +117,41 @@ class DeliveryService:
             raise OtpgateError(
                 "invalid_request", f"unreadable {provider} callback: {exc}"
             ) from None
-        for report in reports:
-            await self.apply(provider, report)
+        await self.apply(provider, reports)
         reply: CallbackReply = handler.REPLY
         return reply
 
-    async def apply(self, provider: str, report: DeliveryReport) -> str:
-        """Apply one report; returns the outcome (changed, kept, duplicate, unmatched)."""
-        reference = await self._client.get(
-            Keys.provider_message(provider, report.provider_message_id)
+    async def apply(self, provider: str, reports: list[DeliveryReport]) -> list[str]:
+        """Apply a callback's reports; each one's outcome (changed, kept, duplicate, gone,
+        unmatched). Three round trips however many reports the callback carries: find
+        their messages, apply them, count and tell what became final."""
+        found = await self._store.find_messages(
+            provider, [report.provider_message_id for report in reports]
         )
-        if reference is None:
-            await self._stats.unmatched(provider)
-            log.info("report for unknown %s message %s", provider, report.provider_message_id)
-            return "unmatched"
-        verification_id, number = reference.split(" ")
-        occurred_ms = int(report.occurred_at.timestamp() * 1000) if report.occurred_at else ""
-        result = await self._scripts.run(
-            "apply_report",
-            [Keys.verification(verification_id)],
-            [number, report.status, report.provider_status, report.error_code or "", occurred_ms],
-        )
-        outcome: str = result[0]
-        if outcome == "changed" and result[2] in _FINAL:
-            await self._final(verification_id, report, result)
-        return outcome
+        matched = [(report, at) for report, at in zip(reports, found, strict=True) if at]
+        applied = await self._store.apply_reports([_update(*at, report) for report, at in matched])
+        entries = []
+        for report, at in zip(reports, found, strict=True):
+            if at is None:
+                log.info("report for unknown %s message %s", provider, report.provider_message_id)
+                entries.append(self._ledger.unmatched(provider))
+        for (report, (verification_id, _)), result in zip(matched, applied, strict=True):
+            if result.outcome == "changed":
+                entries.append(
+                    self._ledger.reported(
+                        result.app, verification_id, report, status=result.status,
+                        sent_at_ms=result.sent_at_ms, provider=result.provider or None,
+                        country=result.region or None,
+                    )
+                )  # fmt: skip
+        await self._ledger.write(*entries)
+        outcomes = iter(result.outcome for result in applied)
+        return [next(outcomes) if at else "unmatched" for at in found]
 
-    async def _final(self, verification_id: str, report: DeliveryReport, result: list[Any]) -> None:
-        """Count a message's final status and tell the app, in one round trip."""
-        _, _, status, created_at, app, region, provider = result
-        delivered = status == "delivered"
-        at = report.occurred_at.timestamp() if report.occurred_at else time.time()
-        seconds = max(0.0, at - int(created_at) / 1000) if created_at and delivered else None
-        async with self._client.pipeline(transaction=False) as pipe:
-            self._stats.queue(
-                pipe, app, {"delivered" if delivered else "undelivered": 1},
-                provider=provider or None, country=region or None,
-                reason=None if delivered else (report.error_code or report.provider_status),
-                delivery_seconds=seconds,
-            )  # fmt: skip
-            self._events.queue(
-                pipe, app, "message.delivered" if delivered else "message.failed",
-                {"verification_id": verification_id, "provider": provider, "status": status,
-                 "provider_message_id": report.provider_message_id,
-                 "error_code": report.error_code},
-            )  # fmt: skip
-            await pipe.execute()
+
+def _update(verification_id: str, number: int, report: DeliveryReport) -> ReportUpdate:
+    occurred = report.occurred_at
+    return ReportUpdate(
+        verification_id, number, report.status, report.provider_status, report.error_code,
+        int(occurred.timestamp() * 1000) if occurred else None,
+    )  # fmt: skip

@@ -143,11 +143,10 @@ class Stats:
                 pipe.hincrby(key, field, amount)
             pipe.expire(key, _TTL[kind])
 
-    async def unmatched(self, provider: str) -> None:
+    @classmethod
+    def queue_unmatched(cls, pipe: Pipeline, provider: str) -> None:
         """A report for a message nobody knows: counted apart, since it has no app."""
-        async with self._client.pipeline(transaction=False) as pipe:
-            self.queue(pipe, _UNMATCHED, {"unmatched": 1}, provider=provider)
-            await pipe.execute()
+        cls.queue(pipe, _UNMATCHED, {"unmatched": 1}, provider=provider)
 
     async def read(self, app: str, window: Window, now: float | None = None) -> StatsView:
         kind, seconds, count = _WINDOWS[window]

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from redis.asyncio import Redis
 
 from app.errors import OtpgateError
 from app.http.contract import problems
+from app.store.redis import Readiness
 
 __all__ = ["HealthController"]
 
@@ -25,7 +25,7 @@ class Health(msgspec.Struct, frozen=True):
 
 class HealthController(Controller):
     tags = ["operations"]
-    signature_types = [Redis]
+    signature_types = [Readiness]
 
     @get(
         "/healthz",
@@ -44,7 +44,7 @@ class HealthController(Controller):
         cache=False,
         **problems("store_unavailable", "internal_error"),
     )
-    async def readyz(self, redis: NamedDependency[Redis]) -> Health:
-        if not await redis.ping():
+    async def readyz(self, readiness: NamedDependency[Readiness]) -> Health:
+        if not await readiness.ready():
             raise OtpgateError("store_unavailable")
         return Health("ready")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
     from redis.commands.core import AsyncScript
 
-__all__ = ["Scripts", "connect", "limits_storage"]
+__all__ = ["Readiness", "Scripts", "connect", "limits_storage"]
 
 _LUA_DIR = Path(__file__).parent / "lua"
 
@@ -51,6 +51,16 @@ def limits_storage(url: str, *, timeout: float) -> RedisStorage:
     )
 
 
+class Readiness:
+    """Whether the store answers (for ``/readyz``)."""
+
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+
+    async def ready(self) -> bool:
+        return bool(await self._client.ping())
+
+
 class Scripts:
     """The scripts in ``lua/``, each prefixed with ``_lib.lua``.
 
@@ -75,6 +85,27 @@ class Scripts:
     async def run(self, name: str, keys: list[str], args: list[Any]) -> list[Any]:
         """Run script ``name`` (the file's stem) with ``keys`` and ``args``."""
         return await self._scripts[name](keys=keys, args=args)
+
+    async def run_many(self, name: str, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        """Run script ``name`` once per ``(keys, args)``, all in one round trip (not one
+        transaction: each call is atomic on its own). Results in the order of ``calls``."""
+        if not calls:
+            return []
+        script = self._scripts[name]
+        async with self._client.pipeline(transaction=False) as pipe:
+            for keys, args in calls:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            results = await pipe.execute(raise_on_error=False)
+        if any(isinstance(result, NoScriptError) for result in results):
+            # Redis forgot the script (a restart): load it, then run what did not run.
+            await self._client.script_load(script.script)
+            for index, result in enumerate(results):
+                if isinstance(result, NoScriptError):
+                    results[index] = await self.run(name, *calls[index])
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return list(results)
 
     async def run_with(
         self,

@@ -29,15 +29,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from app.errors import OtpgateError
-from app.store.keys import Keys
 from app.verify.messages import delivery_failed
 from app.verify.models import VerificationView
 from app.verify.records import message_view
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
-    from app.store.redis import Scripts
+    from app.store.idempotency import IdempotencyEntries
+    from app.store.verifications import VerificationStore
 
 __all__ = [
     "REPLAYED_HEADER",
@@ -188,16 +186,22 @@ class IdempotencyStore:
     retries.
 
     Args:
-        client: the Redis client.
-        scripts: the Lua scripts (the phase changes are two of them).
+        entries: the keys' entries in Redis.
+        verifications: the verifications, whose records settle a key left "sending".
         ttl: seconds a key is remembered.
         send_deadline: seconds a send may take; a key still sending after that most
             likely lost its request.
     """
 
-    def __init__(self, client: Redis, scripts: Scripts, ttl: float, send_deadline: float) -> None:
-        self._client = client
-        self._scripts = scripts
+    def __init__(
+        self,
+        entries: IdempotencyEntries,
+        verifications: VerificationStore,
+        ttl: float,
+        send_deadline: float,
+    ) -> None:
+        self._entries = entries
+        self._verifications = verifications
         self._ttl_ms = int(ttl * 1000)
         self._send_deadline = send_deadline
 
@@ -214,17 +218,16 @@ class IdempotencyStore:
             raise OtpgateError(
                 "invalid_request", f"Idempotency-Key must be 1 to {_MAX_KEY_LENGTH} characters"
             )
-        redis_key = Keys.idempotency(app, key)
+        redis_key = self._entries.name(app, key)
         token = secrets.token_hex(8)
-        claimed = await self._client.set(
+        claimed = await self._entries.claim(
             redis_key,
             msgspec.json.encode(_Entry(body_fingerprint, token=token)),
-            nx=True,
-            px=min(_CLAIM_LEASE_MS, self._ttl_ms),
+            min(_CLAIM_LEASE_MS, self._ttl_ms),
         )
         if claimed:
             return Claim(redis_key, body_fingerprint, token)
-        raw = await self._client.get(redis_key)
+        raw = await self._entries.read(redis_key)
         if raw is None:  # expired between the two calls: claim again
             return await self.claim(app, key, body_fingerprint)
         entry = msgspec.json.decode(raw, type=_Entry)
@@ -253,16 +256,13 @@ class IdempotencyStore:
             raise found.error()
         if isinstance(found, Completed):
             return msgspec.convert({**found.response, "to": e164}, VerificationView)
-        number = found.message
-        status, expires, message, provider = await self._client.hmget(
-            Keys.verification(found.verification_id),
-            ["status", "expires", f"m:{number}", f"p:{number}"],
-        )
-        if provider is None or message is None:  # the provider's answer was never recorded
-            expires_ms = int(expires) if expires else None
-            raise unsettled(found, status, expires_ms, time.time(), self._send_deadline)
+        stored = await self._verifications.message(found.verification_id, found.message)
+        recorded = stored.message
+        if not stored.recorded or recorded is None:  # the provider's answer never was
+            raise unsettled(
+                found, stored.status, stored.expires_ms, time.time(), self._send_deadline
+            )
         # Recorded: only the key's own completion was lost.
-        recorded = msgspec.json.decode(message)
         if recorded["status"] == "failed":
             raise Failed.of(delivery_failed(found.verification_id, recorded)).error()
         view = msgspec.convert({**found.view, "to": e164}, VerificationView)
@@ -282,12 +282,10 @@ class IdempotencyStore:
             token=claim.token,
             sending=Sending(verification_id, view.sends, time.time(), _kept(view)),
         )
-        moved = await self._scripts.run(
-            "idempotency_sending",
-            [claim.redis_key],
-            [claim.token, msgspec.json.encode(entry), self._ttl_ms],
+        moved = await self._entries.move(
+            claim.redis_key, claim.token, msgspec.json.encode(entry), self._ttl_ms
         )
-        if moved[0] != "sending":
+        if not moved:
             raise OtpgateError(
                 "idempotency_key_in_progress",
                 "another request with this Idempotency-Key took it over",
@@ -297,13 +295,13 @@ class IdempotencyStore:
     async def complete(self, claim: Claim, view: VerificationView) -> None:
         """Remember the 201 (less its number) for the key's TTL."""
         entry = _Entry(claim.fingerprint, token=claim.token, done=True, response=_kept(view))
-        await self._client.set(claim.redis_key, msgspec.json.encode(entry), px=self._ttl_ms)
+        await self._entries.put(claim.redis_key, msgspec.json.encode(entry), self._ttl_ms)
 
     async def fail(self, claim: Claim, error: OtpgateError) -> None:
         """Remember an error answered after a provider was called, for the key's TTL."""
         entry = _Entry(claim.fingerprint, token=claim.token, failure=Failed.of(error))
-        await self._client.set(claim.redis_key, msgspec.json.encode(entry), px=self._ttl_ms)
+        await self._entries.put(claim.redis_key, msgspec.json.encode(entry), self._ttl_ms)
 
     async def release(self, claim: Claim) -> None:
         """Forget the claim of a request that sent nothing, unless another holds the key."""
-        await self._scripts.run("idempotency_release", [claim.redis_key], [claim.token])
+        await self._entries.release(claim.redis_key, claim.token)

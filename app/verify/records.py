@@ -1,4 +1,4 @@
-"""Verification records: from the Redis hash (and script results) to API views.
+"""Verification records: from the Redis hash (and the store's results) to API views.
 
 Pure functions; the field names are the ones the Lua scripts write.
 """
@@ -19,6 +19,7 @@ from app.verify.models import (
 )
 
 if TYPE_CHECKING:
+    from app.store.outcomes import Sent
     from app.verify.models import Channel, VerificationStatus
 
 __all__ = ["detail_from_record", "message_view", "utc", "view_from_send"]
@@ -71,22 +72,21 @@ def message_view(
 
 
 def view_from_send(
-    result: list[Any], to: str, purpose: str, message: MessageView | None = None
+    sent: Sent, to: str, purpose: str, message: MessageView | None = None
 ) -> VerificationView:
-    (_, verification_id, now, expires, last_send, sends, attempts, max_attempts,
-     max_sends, cooldown, _) = result  # fmt: skip
+    """The 201 of a send the store accepted (``to`` as the request gave it)."""
     return VerificationView(
-        id=verification_id,
+        id=sent.verification_id,
         to=to,
         purpose=purpose,
         channel="sms",
         status="pending",
-        created_at=utc(now),
-        expires_at=utc(expires),
-        resend_after=utc(int(last_send) + int(cooldown)),
-        attempts_remaining=int(max_attempts) - int(attempts),
-        sends=int(sends),
-        sends_remaining=int(max_sends) - int(sends),
+        created_at=utc(sent.now_ms),
+        expires_at=utc(sent.expires_ms),
+        resend_after=utc(sent.last_send_ms + sent.cooldown_ms),
+        attempts_remaining=sent.max_attempts - sent.attempts,
+        sends=sent.sends,
+        sends_remaining=sent.max_sends - sent.sends,
         message=message,
     )
 

@@ -140,7 +140,7 @@ async def test_an_event_a_crashed_worker_took_is_delivered_by_another(redis: Red
     receiver = Receiver()
     with serve(receiver.app) as url:
         targets = {"default": EventTarget(f"{url}/events", SECRET, allow_private=True)}
-        bus = EventBus(targets)
+        bus = EventBus(redis, targets)
         async with redis.pipeline(transaction=False) as pipe:
             bus.queue(pipe, "default", "verification.approved", {"verification_id": "ver_x"})
             await pipe.execute()
@@ -303,7 +303,7 @@ async def test_the_dispatcher_waits_out_a_redis_outage(tmp_path: Any) -> None:
                 assert not running.done()  # Redis is down: it waits instead of dying
                 server.start()
                 async with client.pipeline(transaction=False) as pipe:
-                    EventBus(targets).queue(pipe, "default", "verification.canceled", {})
+                    EventBus(client, targets).queue(pipe, "default", "verification.canceled", {})
                     await pipe.execute()
                 await receiver.wait_for(1, within=10)
                 dispatcher.stop()
@@ -330,7 +330,8 @@ async def _deliver_one(redis: Redis, url: str, resolver: RebindingResolver) -> E
 
     targets = {"default": EventTarget(url, SECRET)}  # no allow_private: the check applies
     async with redis.pipeline(transaction=False) as pipe:
-        EventBus(targets).queue(pipe, "default", "verification.approved", {"verification_id": "v"})
+        bus = EventBus(redis, targets)
+        bus.queue(pipe, "default", "verification.approved", {"verification_id": "v"})
         await pipe.execute()
     await redis.xgroup_create(STREAM, "dispatchers", id="0", mkstream=True)
     # Only 127.0.0.1 counts as "public" here; the rebound 127.0.0.2 is the private address.

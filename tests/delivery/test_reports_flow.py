@@ -118,7 +118,7 @@ async def test_documented_report_marks_the_message_delivered(
         async with AsyncTestClient(create_app(make_settings(**_settings(kind, url)))) as client:
             sent = await _send(client)
             pmid = sent["message"]["provider_message_id"]
-            path = client.app.state.deliveries.callback_path(kind)
+            path = client.app.state.services.deliveries.callback_path(kind)
             reply = await _callback(client, kind, path, pmid)
             expected = HANDLERS[kind].REPLY
             assert reply.status_code == expected.status_code, reply.text
@@ -141,7 +141,7 @@ async def gateway(make_settings: SettingsFactory, redis: Redis) -> Any:
     with running("http") as (_stub, url):
         settings = make_settings(**_settings("http", url), delivery_report_timeout=3600)
         async with AsyncTestClient(create_app(settings)) as client:
-            yield client, client.app.state.deliveries.callback_path("http")
+            yield client, client.app.state.services.deliveries.callback_path("http")
 
 
 def _signed(report: Any, secret: str = GATEWAY_SECRET) -> dict[str, Any]:
@@ -214,7 +214,7 @@ async def test_twilio_report_with_a_bad_signature_is_401(
     with running("twilio") as (_, url):
         async with AsyncTestClient(create_app(make_settings(**_settings("twilio", url)))) as client:
             sent = await _send(client)
-            path = client.app.state.deliveries.callback_path("twilio")
+            path = client.app.state.services.deliveries.callback_path("twilio")
             _, content_type, build = DOC_PAYLOADS["twilio"]
             body = build(sent["message"]["provider_message_id"])
             reply = await client.post(
@@ -230,7 +230,7 @@ async def test_callbacks_from_outside_the_allowed_networks_are_refused(
     with running("http") as (_, url):
         settings = make_settings(**_settings("http", url), callback_ips={"http": ["10.0.0.0/8"]})
         async with AsyncTestClient(create_app(settings)) as client:
-            path = client.app.state.deliveries.callback_path("http")
+            path = client.app.state.services.deliveries.callback_path("http")
             refused = await client.post(path, **_signed({"id": "x", "status": "sent"}))
             assert refused.status_code == 403
 
@@ -270,7 +270,7 @@ async def test_a_deeply_nested_callback_body_is_refused_and_records_nothing(
 
     with running(kind) as (_, url):
         async with AsyncTestClient(create_app(make_settings(**_settings(kind, url)))) as client:
-            path = client.app.state.deliveries.callback_path(kind)
+            path = client.app.state.services.deliveries.callback_path(kind)
             before = await redis_snapshot(redis)
             body = b"[" * 50_000 + b"]" * 50_000  # 100 kB: far under the callback limit
             reply = await client.post(path, content=body, headers={"Content-Type": content_type})

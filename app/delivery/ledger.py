@@ -1,0 +1,158 @@
+"""The one place that turns what happened into statistics and app events.
+
+A send, an approval, an ending and a final delivery report each become counter
+increments (:class:`~app.delivery.stats.Stats`) and, for apps that listen, an event
+(:class:`~app.delivery.events.EventBus`). Each method returns an :data:`Entry`: the
+commands to queue into a pipeline, so the caller sends them in the round trip it makes
+anyway (with the script that changed the state), or alone with :meth:`Ledger.write`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.client import Pipeline
+
+    from app.delivery.events import EventBus, EventType
+    from app.delivery.reports import DeliveryReport
+    from app.delivery.stats import Stats
+
+__all__ = ["Entry", "Ledger"]
+
+#: Commands for a pipeline: statistics and events of one happening.
+Entry = Callable[["Pipeline"], None]
+_FINAL = frozenset({"delivered", "undelivered", "failed"})
+
+
+def _nothing(pipe: Pipeline) -> None:
+    return None
+
+
+class Ledger:
+    """Statistics and events of every app, fed from here only."""
+
+    def __init__(self, client: Redis, stats: Stats, events: EventBus) -> None:
+        self._client = client
+        self._stats = stats
+        self._events = events
+
+    async def write(self, *entries: Entry) -> None:
+        """Send ``entries`` in one round trip of their own."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            for entry in entries:
+                entry(pipe)
+            if len(pipe):
+                await pipe.execute()
+
+    def sent(
+        self,
+        app: str,
+        verification_id: str,
+        *,
+        number: int,
+        provider: str | None,
+        country: str,
+        error_code: str | None,
+        counted: bool,
+    ) -> Entry:
+        """Message ``number`` went out (``error_code`` None) or no provider took it; a
+        verification whose first message failed has failed. ``counted``: false for a
+        test number's message, which reaches no provider and counts nowhere."""
+        accepted = error_code is None
+
+        def entry(pipe: Pipeline) -> None:
+            if counted:
+                self._stats.queue(
+                    pipe, app,
+                    {"sends": 1, "verifications": 1 if number == 1 else 0,
+                     "failed": 0 if accepted else 1},
+                    provider=provider, country=country, reason=error_code,
+                )  # fmt: skip
+            if not accepted and number == 1:
+                self._events.queue(
+                    pipe, app, "verification.failed",
+                    {"verification_id": verification_id, "status": "failed",
+                     "provider": provider, "error_code": error_code},
+                )  # fmt: skip
+
+        return entry
+
+    def approved(
+        self, app: str, verification_id: str, *, provider: str | None, country: str, counted: bool
+    ) -> Entry:
+        def entry(pipe: Pipeline) -> None:
+            if counted:
+                self._stats.queue(pipe, app, {"approved": 1}, provider=provider, country=country)
+            self._events.queue(
+                pipe, app, "verification.approved",
+                {"verification_id": verification_id, "status": "approved"},
+            )  # fmt: skip
+
+        return entry
+
+    def ended(self, app: str, verification_id: str, status: str) -> Entry:
+        """The verification expired or was canceled: an event, counted nowhere."""
+        if not self._events.wants(app):
+            return _nothing
+
+        def entry(pipe: Pipeline) -> None:
+            kind: EventType = (
+                "verification.expired" if status == "expired" else "verification.canceled"
+            )
+            self._events.queue(
+                pipe, app, kind, {"verification_id": verification_id, "status": status}
+            )
+
+        return entry
+
+    def reported(
+        self,
+        app: str,
+        verification_id: str,
+        report: DeliveryReport,
+        *,
+        status: str,
+        sent_at_ms: int | None,
+        provider: str | None,
+        country: str | None,
+    ) -> Entry:
+        """A provider's report moved a message to ``status``; only a final one counts."""
+        if status not in _FINAL:
+            return _nothing
+        delivered = status == "delivered"
+        at = report.occurred_at.timestamp() if report.occurred_at else time.time()
+        seconds = _since(sent_at_ms, at) if delivered else None
+
+        def entry(pipe: Pipeline) -> None:
+            self._stats.queue(
+                pipe, app, {"delivered" if delivered else "undelivered": 1},
+                provider=provider, country=country,
+                reason=None if delivered else (report.error_code or report.provider_status),
+                delivery_seconds=seconds,
+            )  # fmt: skip
+            self._events.queue(
+                pipe, app, "message.delivered" if delivered else "message.failed",
+                {"verification_id": verification_id, "provider": provider, "status": status,
+                 "provider_message_id": report.provider_message_id,
+                 "error_code": report.error_code},
+            )  # fmt: skip
+
+        return entry
+
+    def unmatched(self, provider: str) -> Entry:
+        """A report for a message nobody knows: counted apart, since it has no app."""
+
+        def entry(pipe: Pipeline) -> None:
+            self._stats.queue_unmatched(pipe, provider)
+
+        return entry
+
+
+def _since(sent_at_ms: int | None, at: float) -> float | None:
+    if not sent_at_ms:
+        return None
+    return max(0.0, at - sent_at_ms / 1000)

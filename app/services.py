@@ -1,0 +1,246 @@
+"""Every service of a running otpgate, built from its settings and closed in reverse.
+
+:func:`open_services` is the app's lifespan resource: each resource (the Redis client,
+the hashing threads, the HTTP client, the event dispatcher) is entered on one
+:class:`~contextlib.AsyncExitStack`, so whatever fails or times out on the way down, every
+other one is still closed. :func:`dependencies` hands the services to route handlers
+through Litestar's dependency injection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from litestar.di import Provide
+from redis.exceptions import RedisError
+
+from app.abuse.config import AppPolicies
+from app.abuse.guards import BlockStore, ConversionGuard, PrefixVelocity
+from app.abuse.service import AbuseService
+from app.abuse.throttle import Throttle
+from app.apps.keys import ApiKeyStore
+from app.delivery.events import EventBus, EventDispatcher, EventTarget
+from app.delivery.ledger import Ledger
+from app.delivery.service import DeliveryService
+from app.delivery.stats import Stats
+from app.providers.api import ProviderDirectory
+from app.providers.circuit import CircuitBreaker
+from app.providers.outbox import OutboxProvider
+from app.providers.registry import OUTBOX, build_providers, read_providers
+from app.providers.router import ProviderRouter
+from app.store.idempotency import IdempotencyEntries
+from app.store.redis import Readiness, Scripts, connect, limits_storage
+from app.store.verifications import VerificationStore
+from app.verify.checking import CheckFlow
+from app.verify.codes import CodeHasher
+from app.verify.idempotency import IdempotencyStore
+from app.verify.sending import SendFlow
+from app.verify.service import VerificationService
+from app.verify.texts import MessageTexts
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from litestar.datastructures import State
+    from redis.asyncio import Redis
+
+    from app.providers.base import Provider
+    from app.settings import Settings
+
+__all__ = ["Services", "dependencies", "open_services"]
+
+#: Seconds the event dispatcher may take to finish its round when the app stops.
+_DISPATCHER_STOP_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Services:
+    """What route handlers and guards use."""
+
+    verifications: VerificationService
+    abuse: AbuseService
+    deliveries: DeliveryService
+    provider_directory: ProviderDirectory
+    stats: Stats
+    events: EventBus
+    outbox: OutboxProvider
+    api_keys: ApiKeyStore
+    readiness: Readiness
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Open every resource otpgate needs, yield its services, close all of them."""
+    if settings.redis_url is None:
+        raise RuntimeError(
+            "OTPGATE_REDIS_URL is not set: start otpgate with `otpgate serve`, which runs "
+            "the embedded Redis, or point it at a Redis server"
+        )
+    async with contextlib.AsyncExitStack() as stack:
+        client = connect(settings.redis_url, timeout=settings.redis_timeout)
+        stack.push_async_callback(client.aclose)
+        scripts = Scripts(client)
+        with contextlib.suppress(RedisError):  # Redis may come up later; scripts load on use
+            await scripts.load()
+        hasher = CodeHasher(settings.secret_pepper, settings.argon2, settings.hash_threads)
+        stack.callback(hasher.close)
+        # One client for every provider, hook and event: connections are reused.
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(
+                timeout=settings.send_deadline,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            )
+        )
+        targets = _event_targets(settings)
+        dispatcher = EventDispatcher(
+            client, scripts, http, targets,
+            max_attempts=settings.events_max_attempts, backoff=settings.events_backoff,
+            claim_after=settings.events_claim_after, allow_http=settings.env != "prod",
+        )  # fmt: skip
+        if targets:
+            await stack.enter_async_context(_running(dispatcher))
+        yield _services(settings, client, scripts, hasher, http, EventBus(client, targets))
+
+
+def _services(
+    settings: Settings,
+    client: Redis,
+    scripts: Scripts,
+    hasher: CodeHasher,
+    http: httpx.AsyncClient,
+    events: EventBus,
+) -> Services:
+    store = VerificationStore(client, scripts, settings.secret_pepper)
+    stats = Stats(client)
+    ledger = Ledger(client, stats, events)
+    outbox = OutboxProvider(
+        client, max_messages=settings.outbox_max_messages, ttl=settings.outbox_ttl
+    )
+    texts = MessageTexts(settings.messages)
+    configs = read_providers(settings.providers, settings.all_routes(), texts.locales)
+    providers: dict[str, Provider] = dict(build_providers(configs, http))
+    with_outbox = settings.env != "prod"
+    if with_outbox:
+        providers[OUTBOX] = outbox
+    breaker = CircuitBreaker(client, scripts, settings.circuit)
+    abuse = _abuse(settings, client, scripts, http)
+    deliveries = DeliveryService(
+        store=store, ledger=ledger, providers=configs, pepper=settings.secret_pepper,
+        callback_ips=settings.callback_ips, public_url=settings.public_url,
+    )  # fmt: skip
+    verifications = _verifications(
+        settings, store, hasher, abuse, _router(settings, providers, breaker), texts, ledger,
+        IdempotencyStore(
+            IdempotencyEntries(client, scripts), store, settings.idempotency_ttl,
+            settings.send_deadline,
+        ),
+    )  # fmt: skip
+    directory = ProviderDirectory(
+        configs, breaker, http, with_outbox=with_outbox, callback_path=deliveries.callback_path
+    )
+    return Services(
+        verifications=verifications,
+        abuse=abuse,
+        deliveries=deliveries,
+        provider_directory=directory,
+        stats=stats,
+        events=events,
+        outbox=outbox,
+        api_keys=ApiKeyStore(client, bootstrap_key=settings.bootstrap_api_key),
+        readiness=Readiness(client),
+    )
+
+
+def _verifications(
+    settings: Settings,
+    store: VerificationStore,
+    hasher: CodeHasher,
+    abuse: AbuseService,
+    router: ProviderRouter,
+    texts: MessageTexts,
+    ledger: Ledger,
+    idempotency: IdempotencyStore,
+) -> VerificationService:
+    sending = SendFlow(
+        settings=settings, store=store, hasher=hasher, abuse=abuse, router=router,
+        texts=texts, idempotency=idempotency, ledger=ledger,
+    )  # fmt: skip
+    checking = CheckFlow(
+        store=store, hasher=hasher, abuse=abuse, ledger=ledger,
+        pepper=settings.secret_pepper, retention_ms=int(settings.retention * 1000),
+    )  # fmt: skip
+    return VerificationService(
+        settings=settings, store=store, sending=sending, checking=checking, ledger=ledger
+    )
+
+
+def _abuse(
+    settings: Settings, client: Redis, scripts: Scripts, http: httpx.AsyncClient
+) -> AbuseService:
+    storage = limits_storage(settings.redis_url or "", timeout=settings.redis_timeout)
+    return AbuseService(
+        policies=AppPolicies(settings),
+        throttle=Throttle(storage),
+        blocks=BlockStore(client),
+        velocity=PrefixVelocity(client, scripts),
+        conversion=ConversionGuard(storage),
+        http=http,
+        pepper=settings.secret_pepper,
+    )
+
+
+def _router(
+    settings: Settings, providers: dict[str, Provider], breaker: CircuitBreaker
+) -> ProviderRouter:
+    return ProviderRouter(
+        providers,
+        settings.routes,
+        {name: own.routes for name, own in settings.apps.items() if own.routes},
+        breaker,
+        settings.send_deadline,
+        settings.send_attempt_timeout,
+    )
+
+
+def _event_targets(settings: Settings) -> dict[str, EventTarget]:
+    return {
+        name: EventTarget(own.events_url, own.events_secret or "", own.events_allow_private)
+        for name, own in settings.apps.items()
+        if own.events_url
+    }
+
+
+@contextlib.asynccontextmanager
+async def _running(dispatcher: EventDispatcher) -> AsyncIterator[None]:
+    """The dispatcher's loop as a task, stopped (within a bound) when the app stops."""
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        yield
+    finally:
+        dispatcher.stop()
+        # On a timeout wait_for cancels the task; the resources below it close all the same.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, timeout=_DISPATCHER_STOP_TIMEOUT)
+
+
+def services(state: State) -> Services:
+    """The services of a running app (see :func:`open_services`)."""
+    found: Services = state.services
+    return found
+
+
+def dependencies() -> dict[str, Provide]:
+    """Litestar dependency providers, one per service a handler may ask for by name."""
+
+    def provider(name: str) -> Provide:
+        def provide(state: State) -> Any:
+            return getattr(services(state), name)
+
+        return Provide(provide, sync_to_thread=False)
+
+    return {name: provider(name) for name in Services.__dataclass_fields__}
