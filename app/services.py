@@ -18,8 +18,8 @@ import httpx
 from litestar.di import Provide
 from redis.exceptions import RedisError
 
-from app.abuse.config import AppPolicies
 from app.abuse.guards import BlockStore, ConversionGuard, PrefixVelocity
+from app.abuse.rules import AppPolicies
 from app.abuse.service import AbuseService
 from app.abuse.throttle import Throttle
 from app.apps.keys import ApiKeyStore

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from app.abuse.config import AbuseRules, AppPolicies, LimitRules
+from app.abuse.config import AbuseRules, LimitRules, overridden
 from app.providers.circuit import CircuitSettings
 from app.providers.registry import OUTBOX, read_providers
 from app.sensitive import Secret
@@ -166,7 +166,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         for locale, text in self.messages.items():
             if "{code}" not in text:
                 raise ConfigError(f"messages.{locale} must contain {{code}}")
-        AppPolicies(self)  # every app's merged rules must validate
+        for app in self.apps.values():  # every app's merged rules must validate
+            overridden(self.limits, app.limits)
+            overridden(self.abuse, app.abuse)
         for key in (*self.routes, *(k for app in self.apps.values() for k in app.routes)):
             if key != "default" and not (key.startswith("+") and key[1:].isdigit()):
                 raise ConfigError(f"routes: {key!r} is neither 'default' nor a calling code (+86)")

@@ -1,22 +1,19 @@
-"""Settings of the throttles and anti-abuse rules, and their per-app merge.
+"""Settings of the throttles and anti-abuse rules (structs only: settings compose them).
 
 The global ``[limits]`` and ``[abuse]`` tables hold the defaults; ``[apps.<name>.limits]``
-and ``[apps.<name>.abuse]`` override single fields for one app.
+and ``[apps.<name>.abuse]`` override single fields for one app (:func:`overridden`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import limits
 import msgspec
 
-if TYPE_CHECKING:
-    from app.settings import Settings
-
-__all__ = ["AbuseRules", "AppPolicies", "LimitRules", "NumberType", "TestNumber"]
+__all__ = ["AbuseRules", "LimitRules", "NumberType", "TestNumber", "overridden"]
 
 Rates = list[str]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
@@ -112,33 +109,18 @@ class AbuseRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 raise ValueError(f"abuse: country {country!r} is not an ISO alpha-2 code")
 
 
-class AppPolicies:
-    """The limit and abuse rules of every app: globals merged with its overrides.
+RulesT = TypeVar("RulesT", LimitRules, AbuseRules)
 
-    Built once at start; an override that does not validate is a start-up error.
+
+def overridden(base: RulesT, fields: dict[str, Any]) -> RulesT:
+    """``base`` with some of its fields replaced, validated as a whole.
+
+    Raises:
+        ValueError: the result does not validate.
     """
-
-    def __init__(self, settings: Settings) -> None:
-        self._default = (settings.limits, settings.abuse)
-        self._apps = {
-            name: (
-                _merge(settings.limits, app.limits, LimitRules),
-                _merge(settings.abuse, app.abuse, AbuseRules),
-            )
-            for name, app in settings.apps.items()
-        }
-
-    def limits(self, app: str) -> LimitRules:
-        return self._apps.get(app, self._default)[0]
-
-    def abuse(self, app: str) -> AbuseRules:
-        return self._apps.get(app, self._default)[1]
-
-
-def _merge(base: Any, override: dict[str, Any], kind: type[Any]) -> Any:
-    if not override:
+    if not fields:
         return base
     try:
-        return msgspec.convert({**msgspec.to_builtins(base), **override}, kind)
+        return msgspec.convert({**msgspec.to_builtins(base), **fields}, type(base))
     except msgspec.ValidationError as exc:
         raise ValueError(f"app override: {exc}") from None

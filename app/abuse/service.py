@@ -22,8 +22,8 @@ from app.phone import normalize_phone, phone_digest
 if TYPE_CHECKING:
     import httpx
 
-    from app.abuse.config import AppPolicies
     from app.abuse.guards import Block, BlockStore, ConversionGuard, PrefixVelocity
+    from app.abuse.rules import AppPolicies
     from app.abuse.throttle import RateCounter, RuleName, Throttle
     from app.phone import Phone
 
