@@ -17,8 +17,7 @@ if TYPE_CHECKING:
     from litestar.handlers.base import BaseRouteHandler
     from litestar.types import Guard
 
-    from app.apps.keys import ApiKey
-    from app.services import Services
+    from app.apps.keys import ApiKey, ApiKeyStore
 
 __all__ = ["authenticate", "requires_scope"]
 
@@ -34,8 +33,8 @@ async def authenticate(
             "send `Authorization: Bearer <api key>`",
             headers={"WWW-Authenticate": 'Bearer realm="otpgate"'},
         )
-    services: Services = connection.app.state.services
-    record = await services.api_keys.find(key.strip())
+    keys: ApiKeyStore = connection.app.state.services.api_keys
+    record = await keys.find(key.strip())
     if record is None:
         raise NotAuthorizedException(
             "unknown or revoked API key",
