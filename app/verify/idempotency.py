@@ -21,7 +21,6 @@ The same key with a different body is refused in every phase.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,16 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from app.errors import OtpgateError
+from app.verify.key_phases import (
+    REPLAYED_HEADER,
+    Claim,
+    Completed,
+    Entry,
+    Failed,
+    Sending,
+    fingerprint,
+    unsettled,
+)
 from app.verify.messages import delivery_failed
 from app.verify.models import VerificationView
 from app.verify.records import message_view
@@ -48,128 +57,11 @@ __all__ = [
     "unsettled",
 ]
 
-#: The response header that marks an answer as the replay of an earlier one.
-REPLAYED_HEADER = "Idempotent-Replayed"
 _MAX_KEY_LENGTH = 255
 # A claim lives only this long unless it moves on, so a request that died with its Redis
 # connection (and could not release its claim) blocks retries for seconds, not a day.
 # Nothing can have been sent under a claim: the lease ends before the provider is called.
 _CLAIM_LEASE_MS = 30_000
-
-
-class Claim(msgspec.Struct, frozen=True):
-    """This request holds the key: it may send, and must move the key on or release it."""
-
-    redis_key: str
-    fingerprint: str
-    token: str
-
-
-class Completed(msgspec.Struct, frozen=True):
-    """The key's first request answered 201 with this view (less its number)."""
-
-    response: dict[str, Any]
-
-
-class Failed(msgspec.Struct, frozen=True):
-    """The key's first request answered this error after calling a provider.
-
-    Its detail is not kept: a provider's words may quote the phone number.
-    """
-
-    code: str
-    extra: dict[str, Any]
-
-    @classmethod
-    def of(cls, error: OtpgateError) -> Failed:
-        return cls(error.code, error.extra)
-
-    def error(self) -> OtpgateError:
-        """The error again, marked as a replay."""
-        return OtpgateError(
-            self.code,
-            "the first request with this Idempotency-Key failed so (replayed); this key "
-            "sends nothing more",
-            headers={REPLAYED_HEADER: "true"},
-            **self.extra,
-        )
-
-
-class Sending(msgspec.Struct, frozen=True):
-    """The key's first request called a provider for message ``message`` of verification
-    ``verification_id`` at ``started_at`` (unix seconds) and has not answered (yet)."""
-
-    verification_id: str
-    message: int
-    started_at: float
-    #: the 201 it is to answer, less its number and its message
-    view: dict[str, Any]
-
-
-class _Entry(msgspec.Struct, omit_defaults=True):
-    fingerprint: str
-    token: str = ""
-    # A done entry is a 201, as earlier versions wrote it; they read a "sending" or a
-    # "failure" entry as in progress, so a rolling upgrade sends nothing twice either.
-    done: bool = False
-    response: dict[str, Any] | None = None
-    sending: Sending | None = None
-    failure: Failed | None = None
-
-
-def fingerprint(body: msgspec.Struct) -> str:
-    """A digest of a decoded request body (field order and spacing do not matter)."""
-    return hashlib.sha256(msgspec.json.encode(body)).hexdigest()
-
-
-def unsettled(
-    sending: Sending, status: str | None, expires_ms: int | None, now: float, deadline: float
-) -> OtpgateError:
-    """The answer to a retry whose first request called a provider and recorded no outcome.
-
-    Args:
-        sending: the key's entry.
-        status: the verification's status now (``None``: its record is gone).
-        expires_ms: when its newest code expires (ms since the epoch).
-        now: the time (unix seconds).
-        deadline: seconds a send may take (``send_deadline``); a request older than that
-            has most likely stopped.
-    """
-    verification_id = sending.verification_id
-    if (
-        status is None
-        or status == "expired"
-        or (status == "pending" and expires_ms is not None and expires_ms <= now * 1000)
-    ):
-        return OtpgateError(
-            "verification_expired",
-            "the first request with this Idempotency-Key recorded no outcome of its send for "
-            f"verification {verification_id}, which has expired since; this key sends nothing "
-            "more: start a new verification with a new key",
-            verification_id=verification_id,
-        )
-    if status != "pending":
-        return OtpgateError(
-            "verification_not_pending",
-            "the first request with this Idempotency-Key recorded no outcome of its send for "
-            f"verification {verification_id}, which is {status} since; this key sends "
-            "nothing more",
-            verification_id=verification_id,
-            verification_status=status,
-        )
-    # Within the send deadline the request may well be running: ask again soon. Later it
-    # most likely died, and nothing changes before the verification expires.
-    running = now - sending.started_at < deadline
-    wait = 1.0 if running else (expires_ms or 0) / 1000 - now
-    return OtpgateError(
-        "idempotency_key_in_progress",
-        "the first request with this Idempotency-Key called a provider for verification "
-        f"{verification_id} and has recorded no outcome: it is still sending, or it stopped "
-        "and whether its code arrived is unknown (the code can be checked). This key sends "
-        "nothing more; once the verification ends, start over with a new key",
-        retry_after=max(1.0, wait),
-        verification_id=verification_id,
-    )
 
 
 def _kept(view: VerificationView) -> dict[str, Any]:
@@ -222,7 +114,7 @@ class IdempotencyStore:
         token = secrets.token_hex(8)
         claimed = await self._entries.claim(
             redis_key,
-            msgspec.json.encode(_Entry(body_fingerprint, token=token)),
+            msgspec.json.encode(Entry(body_fingerprint, token=token)),
             min(_CLAIM_LEASE_MS, self._ttl_ms),
         )
         if claimed:
@@ -230,7 +122,7 @@ class IdempotencyStore:
         raw = await self._entries.read(redis_key)
         if raw is None:  # expired between the two calls: claim again
             return await self.claim(app, key, body_fingerprint)
-        entry = msgspec.json.decode(raw, type=_Entry)
+        entry = msgspec.json.decode(raw, type=Entry)
         if entry.fingerprint != body_fingerprint:
             raise OtpgateError(
                 "idempotency_key_reused",
@@ -277,7 +169,7 @@ class IdempotencyStore:
             OtpgateError: ``idempotency_key_in_progress`` when the claim's lease ran out
                 and another request holds the key now (this one must not send).
         """
-        entry = _Entry(
+        entry = Entry(
             claim.fingerprint,
             token=claim.token,
             sending=Sending(verification_id, view.sends, time.time(), _kept(view)),
@@ -294,12 +186,12 @@ class IdempotencyStore:
 
     async def complete(self, claim: Claim, view: VerificationView) -> None:
         """Remember the 201 (less its number) for the key's TTL."""
-        entry = _Entry(claim.fingerprint, token=claim.token, done=True, response=_kept(view))
+        entry = Entry(claim.fingerprint, token=claim.token, done=True, response=_kept(view))
         await self._entries.put(claim.redis_key, msgspec.json.encode(entry), self._ttl_ms)
 
     async def fail(self, claim: Claim, error: OtpgateError) -> None:
         """Remember an error answered after a provider was called, for the key's TTL."""
-        entry = _Entry(claim.fingerprint, token=claim.token, failure=Failed.of(error))
+        entry = Entry(claim.fingerprint, token=claim.token, failure=Failed.of(error))
         await self._entries.put(claim.redis_key, msgspec.json.encode(entry), self._ttl_ms)
 
     async def release(self, claim: Claim) -> None:
