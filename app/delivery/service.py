@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from app.delivery.callbacks import HANDLERS
-from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 from app.errors import OtpgateError
+from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 from app.store.keys import Keys
 
 if TYPE_CHECKING:

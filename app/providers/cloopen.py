@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -34,6 +33,7 @@ from app.providers.base import (
     template_for,
     template_values,
 )
+from app.providers.beijing import beijing_timestamp
 from app.sensitive import Secret
 
 if TYPE_CHECKING:
@@ -55,8 +55,6 @@ __all__ = [
 
 _API_VERSION = "2013-12-26"
 _ACCEPTED = "000000"
-# China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tzdata.
-_BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 _MAINLAND_PREFIX = "+86"
 
 # statusCode -> kind, from Ronglian's error-code table (doc.yuntongxun.com "错误码").
@@ -141,11 +139,6 @@ class CloopenConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     templates: dict[str, Template]
     #: the REST API's origin (sandbox: ``https://sandboxapp.cloopen.com:8883``).
     base_url: str = "https://app.cloopen.com:8883"
-
-
-def beijing_timestamp(now: datetime) -> str:
-    """``now`` as Cloopen's ``yyyyMMddHHmmss``, in Beijing time (the SDK uses local time)."""
-    return now.astimezone(_BEIJING).strftime("%Y%m%d%H%M%S")
 
 
 def sig(account_sid: str, auth_token: str, timestamp: str) -> str:

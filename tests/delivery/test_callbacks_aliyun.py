@@ -11,7 +11,7 @@ import pytest
 
 from app.delivery.callbacks import aliyun
 from app.delivery.callbacks.aliyun import REPLY, parse
-from app.delivery.reports import CallbackError, CallbackRequest, DeliveryReport
+from app.providers.reports import CallbackError, CallbackRequest, DeliveryReport
 
 URL = "https://otp.example.com/callbacks/aliyun/8Jc2kq0sTn3WvYxZ"
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from app.delivery.callbacks.chuanglan import REPLY, parse
-from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
+from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 
 PUSH_URL = "https://otp.example.com/callbacks/chuanglan/tok_3f9a"
 

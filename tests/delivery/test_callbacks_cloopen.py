@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from app.delivery.callbacks.cloopen import REPLY, parse
-from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
+from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 
 PUSH_URL = "https://otp.example.com/callbacks/cloopen/tok_81c2"
 

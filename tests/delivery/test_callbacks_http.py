@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.delivery.callbacks.http import REPLY, parse, verify
-from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 from app.providers.http import HttpGatewayConfig, signature_header
+from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 
 CALLBACK_URL = "https://otp.example.com/callbacks/http/tok_c0de"
 

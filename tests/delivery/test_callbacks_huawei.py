@@ -14,8 +14,8 @@ import pytest
 
 from app.delivery.callbacks import huawei
 from app.delivery.callbacks.huawei import REPLY, delivery_status, parse, signs, verify
-from app.delivery.reports import CallbackError, CallbackRequest, DeliveryReport
 from app.providers.huawei import HuaweiConfig, aksk_authorization
+from app.providers.reports import CallbackError, CallbackRequest, DeliveryReport
 
 URL = "https://otp.example.com/callbacks/huawei/Hq8s2LmN4pR6tV0x"
 FORM = "application/x-www-form-urlencoded"

@@ -11,7 +11,7 @@ import pytest
 
 from app.delivery.callbacks import tencent
 from app.delivery.callbacks.tencent import REPLY, parse
-from app.delivery.reports import CallbackError, CallbackRequest, DeliveryReport
+from app.providers.reports import CallbackError, CallbackRequest, DeliveryReport
 
 URL = "https://otp.example.com/callbacks/tencent/Qm4v7ZrT1bX9cK2w"
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 
 from app.delivery.callbacks.twilio import REPLY, parse, verify
-from app.delivery.reports import CallbackError, CallbackRequest, DeliveryReport
+from app.providers.reports import CallbackError, CallbackRequest, DeliveryReport
 from app.providers.twilio import TwilioConfig
 
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from app.delivery.callbacks.vonage import MAX_CLOCK_SKEW, REPLY, parse, verify
-from app.delivery.reports import CallbackError, CallbackRequest, DeliveryReport
+from app.providers.reports import CallbackError, CallbackRequest, DeliveryReport
 from app.providers.vonage import SignatureMethod, VonageConfig
 
 CALLBACK_URL = "https://otp.example.com/callbacks/vonage/dlr"

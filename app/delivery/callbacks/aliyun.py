@@ -37,13 +37,8 @@ from __future__ import annotations
 
 import msgspec
 
-from app.delivery.reports import (
-    CallbackError,
-    CallbackReply,
-    CallbackRequest,
-    DeliveryReport,
-    beijing_time,
-)
+from app.providers.beijing import SPACED, beijing_time
+from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 
 __all__ = ["REPLY", "parse"]
 
@@ -52,9 +47,6 @@ REPLY = CallbackReply(
     media_type="application/json",
     body='{"code":0,"msg":"接收成功"}'.encode(),
 )
-
-# Mainland China keeps UTC+8 all year (no daylight saving since 1991).
-_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class _SmsReport(msgspec.Struct):
@@ -85,5 +77,5 @@ def _delivery_report(entry: _SmsReport) -> DeliveryReport:
         status="delivered" if entry.success else "undelivered",
         provider_status=entry.err_code,
         error_code=None if entry.success else entry.err_code,
-        occurred_at=beijing_time(entry.report_time, _TIME_FORMAT, "report_time"),
+        occurred_at=beijing_time(entry.report_time, SPACED, "report_time"),
     )

@@ -43,8 +43,8 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from app.delivery.reports import (
-    BEIJING,
+from app.providers.beijing import BEIJING, DIGITS
+from app.providers.reports import (
     CallbackError,
     CallbackReply,
     CallbackRequest,
@@ -56,7 +56,6 @@ __all__ = ["REPLY", "parse"]
 
 REPLY = CallbackReply(status_code=200, media_type="text/plain", body=b"OK")
 
-# China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tzdata.
 _DELIVERED = "DELIVRD"
 # Words for a message 253 or its gateway refused before any carrier tried to deliver it.
 _REFUSED = frozenset({"SM11", "SM12", "REJECT", "MBBLACK", "DTBLACK", "VMFLUCTL"})
@@ -64,7 +63,7 @@ _PLATFORM_ERROR_PREFIX = "ERR:"
 # Fields of an upstream (MO) push, sent to a pushUrl as well when 253 binds one to both.
 _UPSTREAM_FIELDS = ("moTime", "msg", "destcode")
 # Digit-only reportTime forms, by length; all in Beijing time.
-_DIGIT_FORMATS = {10: "%y%m%d%H%M", 12: "%y%m%d%H%M%S", 14: "%Y%m%d%H%M%S"}
+_DIGIT_FORMATS = {10: "%y%m%d%H%M", 12: "%y%m%d%H%M%S", 14: DIGITS}
 _UNIX_MILLISECONDS_DIGITS = 13
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -113,10 +112,7 @@ def _json_fields(body: bytes) -> dict[str, str]:
 
 
 def _fields(request: CallbackRequest) -> dict[str, str]:
-    content_type = request.headers.get("content-type", "")
-    if request.method == "POST" and (
-        "json" in content_type or request.body.lstrip().startswith(b"{")
-    ):
+    if request.method == "POST" and request.is_json:
         return _json_fields(request.body)
     return request.params()
 

@@ -45,13 +45,8 @@ from xml.etree import ElementTree
 
 import msgspec
 
-from app.delivery.reports import (
-    CallbackError,
-    CallbackReply,
-    CallbackRequest,
-    DeliveryReport,
-    beijing_time,
-)
+from app.providers.beijing import DIGITS, beijing_time
+from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 
 __all__ = ["REPLY", "parse"]
 
@@ -64,8 +59,6 @@ REPLY = CallbackReply(
     ),
 )
 
-# China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tzdata.
-_TIME_FORMAT = "%Y%m%d%H%M%S"
 _ACTION = "SMSArrived"
 _STATUS_REPORT = "1"
 _RECEIVED = "0"
@@ -128,6 +121,6 @@ def parse(request: CallbackRequest) -> list[DeliveryReport]:
             status="delivered" if received else "undelivered",
             provider_status=status,
             error_code=None if received else (fields.get("deliverCode") or status),
-            occurred_at=beijing_time(fields.get("recvTime", ""), _TIME_FORMAT, "recvTime"),
+            occurred_at=beijing_time(fields.get("recvTime", ""), DIGITS, "recvTime"),
         )
     ]

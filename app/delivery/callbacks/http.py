@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
-from app.delivery.reports import (
+from app.providers.http import SIGNATURE_HEADER, verify_signature
+from app.providers.reports import (
     CallbackError,
     CallbackReply,
     CallbackRequest,
     DeliveryReport,
     DeliveryStatus,
 )
-from app.providers.http import SIGNATURE_HEADER, verify_signature
 
 if TYPE_CHECKING:
     from app.providers.http import HttpGatewayConfig

@@ -49,7 +49,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 from app.providers.huawei import (
     AKSK_ALGORITHM,
     UNSIGNED_PAYLOAD,
@@ -58,9 +57,10 @@ from app.providers.huawei import (
     aksk_string_to_sign,
     canonical_request,
 )
+from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 
 if TYPE_CHECKING:
-    from app.delivery.reports import DeliveryStatus
+    from app.providers.reports import DeliveryStatus
 
 __all__ = ["REPLY", "delivery_status", "parse", "signs", "verify"]
 
@@ -112,7 +112,7 @@ def delivery_status(status: str) -> DeliveryStatus:
 
 def parse(request: CallbackRequest) -> list[DeliveryReport]:
     """The delivery reports in one push: a form (one report) or a JSON batch."""
-    if _is_json(request):
+    if request.is_json:
         return _parse_batch(request.body)
     fields = request.params()
     if not fields:
@@ -125,11 +125,6 @@ def parse(request: CallbackRequest) -> list[DeliveryReport]:
         update_time=fields.get("updateTime"),
     )
     return [_delivery_report(report)]
-
-
-def _is_json(request: CallbackRequest) -> bool:
-    content_type = request.headers.get("content-type", "")
-    return "json" in content_type or request.body.lstrip().startswith(b"{")
 
 
 def _parse_batch(body: bytes) -> list[DeliveryReport]:

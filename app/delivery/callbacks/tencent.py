@@ -37,16 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from app.delivery.reports import (
-    CallbackError,
-    CallbackReply,
-    CallbackRequest,
-    DeliveryReport,
-    beijing_time,
-)
+from app.providers.beijing import SPACED, beijing_time
+from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 
 if TYPE_CHECKING:
-    from app.delivery.reports import DeliveryStatus
+    from app.providers.reports import DeliveryStatus
 
 __all__ = ["REPLY", "parse"]
 
@@ -55,8 +50,6 @@ REPLY = CallbackReply(
 )
 
 _STATUSES: dict[str, DeliveryStatus] = {"SUCCESS": "delivered", "FAIL": "undelivered"}
-# Mainland China keeps UTC+8 all year (no daylight saving since 1991).
-_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class _StatusReport(msgspec.Struct):
@@ -92,5 +85,5 @@ def _delivery_report(entry: _StatusReport) -> DeliveryReport:
         status=status,
         provider_status=entry.errmsg or entry.report_status,
         error_code=(entry.errmsg or None) if status != "delivered" else None,
-        occurred_at=beijing_time(entry.user_receive_time, _TIME_FORMAT, "user_receive_time"),
+        occurred_at=beijing_time(entry.user_receive_time, SPACED, "user_receive_time"),
     )

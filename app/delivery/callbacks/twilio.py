@@ -44,13 +44,13 @@ import hmac
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
+from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 from app.providers.twilio import twilio_body_hash, twilio_signature
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from app.delivery.reports import DeliveryStatus
+    from app.providers.reports import DeliveryStatus
     from app.providers.twilio import TwilioConfig
 
 __all__ = ["REPLY", "parse", "verify"]

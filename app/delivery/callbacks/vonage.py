@@ -48,11 +48,11 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
+from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 from app.providers.vonage import signature
 
 if TYPE_CHECKING:
-    from app.delivery.reports import DeliveryStatus
+    from app.providers.reports import DeliveryStatus
     from app.providers.vonage import VonageConfig
 
 __all__ = ["MAX_CLOCK_SKEW", "REPLY", "parse", "verify"]
@@ -142,8 +142,7 @@ def _fields(request: CallbackRequest) -> dict[str, str]:
     """The receipt's fields, whichever of the three formats it came in."""
     if request.method != "POST":
         return {name: values[-1] for name, values in request.query.items()}
-    content_type = request.headers.get("content-type", "")
-    if "json" in content_type or request.body.lstrip().startswith(b"{"):
+    if request.is_json:
         try:
             body = msgspec.json.decode(request.body, type=_JsonFields)
         except msgspec.DecodeError as exc:

@@ -1,27 +1,26 @@
-"""What a provider's status callback becomes: normalised delivery reports.
+"""What a provider's status callback is, and what it becomes: normalised delivery reports.
 
-Each provider module in ``app/delivery/callbacks`` is a translation: a pure
+Each vendor package's ``reports`` module is a translation: a pure
 ``parse(request) -> list[DeliveryReport]`` (one callback may carry many reports),
 the exact reply the provider expects, and, where the provider signs its callbacks, a
-pure ``verify(request, config, now) -> bool``.
+pure ``verify(request, config, now) -> bool``. ``app.delivery`` applies the reports
+without knowing which vendor sent them.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Literal
 from urllib.parse import parse_qs
 
 import msgspec
 
 __all__ = [
-    "BEIJING",
     "CallbackError",
     "CallbackReply",
     "CallbackRequest",
     "DeliveryReport",
     "DeliveryStatus",
-    "beijing_time",
 ]
 
 #: queued < sent < delivered | undelivered | failed. The last three are final.
@@ -51,6 +50,13 @@ class CallbackRequest(msgspec.Struct, frozen=True):
     body: bytes = b""
 
     @property
+    def is_json(self) -> bool:
+        """Whether the body is JSON: by its content type, else (some providers send a
+        wrong or no content type) by its first character."""
+        content_type = self.headers.get("content-type", "")
+        return "json" in content_type or self.body.lstrip().startswith(b"{")
+
+    @property
     def query(self) -> dict[str, list[str]]:
         return parse_qs(self.url.partition("?")[2], keep_blank_values=True)
 
@@ -74,22 +80,3 @@ class CallbackReply(msgspec.Struct, frozen=True):
 
 class CallbackError(ValueError):
     """The callback cannot be read (malformed body, missing fields)."""
-
-
-#: China has one time zone and no daylight saving: UTC+8 all year.
-BEIJING = timezone(timedelta(hours=8))
-
-
-def beijing_time(value: str | None, time_format: str, field: str) -> datetime | None:
-    """A Chinese provider's local timestamp as an aware UTC datetime (None if empty).
-
-    Raises:
-        CallbackError: the value does not have ``time_format``.
-    """
-    if not value:
-        return None
-    try:
-        local = datetime.strptime(value, time_format)
-    except ValueError:
-        raise CallbackError(f"unreadable {field} {value!r}") from None
-    return local.replace(tzinfo=BEIJING).astimezone(UTC)
