@@ -24,7 +24,6 @@ import hashlib
 import hmac
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -38,6 +37,15 @@ from app.providers.base import (
     classify_code,
     template_for,
     template_values,
+)
+from app.providers.signing import (
+    canonical_query,
+    canonical_request,
+    hmac_sha256_hex,
+    percent_encode,
+    sha256_hex,
+    signed_headers,
+    string_to_sign,
 )
 from app.sensitive import Secret
 
@@ -64,7 +72,7 @@ __all__ = [
 ACTION = "SendSms"
 VERSION = "2017-05-25"
 ACS3_ALGORITHM = "ACS3-HMAC-SHA256"
-EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
+EMPTY_BODY_SHA256 = sha256_hex(b"")
 
 
 class AliyunConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -92,15 +100,8 @@ class AliyunConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 # --- signing (pure) -----------------------------------------------------------------
 
 
-def percent_encode(value: str) -> str:
-    """RFC 3986 encoding of UTF-8: only ``A-Z a-z 0-9 - _ . ~`` stay as they are."""
-    return quote(value, safe="~")
-
-
 def _canonical_query(params: Mapping[str, str]) -> str:
-    return "&".join(
-        f"{percent_encode(key)}={percent_encode(params[key])}" for key in sorted(params)
-    )
+    return canonical_query(params.items())
 
 
 def rpc_string_to_sign(method: str, params: Mapping[str, str]) -> str:
@@ -127,22 +128,17 @@ def acs3_canonical_request(
     ``headers`` are exactly the signed ones (``host``, every ``x-acs-*``, and
     ``content-type`` when sent).
     """
-    signed = {name.lower(): value.strip() for name, value in headers.items()}
-    names = sorted(signed)
-    canonical_headers = "".join(f"{name}:{signed[name]}\n" for name in names)
-    return "\n".join(
-        [method, "/", _canonical_query(query), canonical_headers, ";".join(names), hashed_payload]
-    )
+    return canonical_request(method, "/", _canonical_query(query), headers, hashed_payload)
 
 
 def acs3_string_to_sign(canonical_request: str) -> str:
     """V3: the algorithm name and the hex SHA-256 of the canonical request."""
-    return f"{ACS3_ALGORITHM}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
+    return string_to_sign(ACS3_ALGORITHM, canonical=canonical_request)
 
 
 def acs3_signature(access_key_secret: str, string_to_sign: str) -> str:
     """V3: hex HMAC-SHA256 keyed with the AccessKey secret itself."""
-    return hmac.new(access_key_secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(access_key_secret, string_to_sign)
 
 
 def acs3_authorization(
@@ -156,10 +152,9 @@ def acs3_authorization(
     """V3: the ``Authorization`` header value (no spaces after the commas)."""
     canonical = acs3_canonical_request(method, query, headers, hashed_payload)
     signature = acs3_signature(access_key_secret, acs3_string_to_sign(canonical))
-    signed_headers = ";".join(sorted(name.lower() for name in headers))
     return (
         f"{ACS3_ALGORITHM} Credential={access_key_id},"
-        f"SignedHeaders={signed_headers},Signature={signature}"
+        f"SignedHeaders={signed_headers(headers)},Signature={signature}"
     )
 
 

@@ -28,15 +28,15 @@ status per number, or an HTTP 4xx/5xx ``{"code": "E…", "description"}``; a fai
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
+from collections.abc import Iterable
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import httpx
 import msgspec
 
+from app.providers import signing
 from app.providers.base import (
     ErrorKind,
     HttpProvider,
@@ -46,10 +46,12 @@ from app.providers.base import (
     template_for,
     template_values,
 )
+from app.providers.signing import canonical_query as canonical_query_string
+from app.providers.signing import hmac_sha256_hex, percent_encode, sha256_hex
 from app.sensitive import Secret
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
     from datetime import datetime
 
 __all__ = [
@@ -78,6 +80,8 @@ AKSK_ALGORITHM = "SDK-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _FORM = "application/x-www-form-urlencoded"
 _SUCCESS = "000000"
+#: A query as ``(name, value)`` pairs, repeated names allowed.
+Query = Iterable[tuple[str, str]]
 
 
 class HuaweiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -109,7 +113,7 @@ class HuaweiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def wsse_password_digest(nonce: str, created: str, app_secret: str) -> str:
     """Base64 of the lowercase hex SHA-256 of ``nonce + created + app_secret``."""
-    hex_digest = hashlib.sha256((nonce + created + app_secret).encode()).hexdigest()
+    hex_digest = sha256_hex((nonce + created + app_secret).encode())
     return base64.b64encode(hex_digest.encode()).decode()
 
 
@@ -126,58 +130,40 @@ def wsse_headers(app_key: str, app_secret: str, nonce: str, created: str) -> dic
 # --- SDK-HMAC-SHA256 (APIG AK/SK) ---------------------------------------------------------
 
 
-def _encode(value: str) -> str:
-    return quote(value, safe="~")
-
-
 def canonical_uri(path: str) -> str:
     """Each segment of the decoded ``path`` percent-encoded (only ``~`` kept), ending in ``/``."""
-    encoded = "/".join(_encode(segment) for segment in unquote(path).split("/"))
+    encoded = "/".join(percent_encode(segment) for segment in unquote(path).split("/"))
     return encoded if encoded.endswith("/") else encoded + "/"
 
 
-def canonical_query_string(params: Iterable[tuple[str, str]]) -> str:
-    """``key=value`` pairs sorted by key then value, both percent-encoded, joined by ``&``."""
-    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in sorted(params))
+def _signed(headers: Mapping[str, str]) -> dict[str, str]:
+    # Huawei's SDK leaves out of the signature every header whose name has a ``_``.
+    return {name: value for name, value in headers.items() if "_" not in name}
 
 
 def signed_header_names(headers: Mapping[str, str]) -> list[str]:
     """Every header name, lowercased and sorted; the SDK skips names with ``_``."""
-    return sorted(name.lower() for name in headers if "_" not in name)
+    return sorted(name.lower() for name in _signed(headers))
 
 
 def canonical_request(
-    method: str,
-    path: str,
-    query: Iterable[tuple[str, str]],
-    headers: Mapping[str, str],
-    payload_hash: str,
+    method: str, path: str, query: Query, headers: Mapping[str, str], payload_hash: str
 ) -> str:
     """The canonical request: method, URI, query, ``name:value`` lines, names, payload hash."""
-    values = {name.lower(): value.strip() for name, value in headers.items()}
-    names = signed_header_names(headers)
-    header_lines = "".join(f"{name}:{values[name]}\n" for name in names)
-    return "\n".join(
-        [
-            method.upper(),
-            canonical_uri(path),
-            canonical_query_string(query),
-            header_lines,
-            ";".join(names),
-            payload_hash,
-        ]
+    uri, query_string = canonical_uri(path), canonical_query_string(query)
+    return signing.canonical_request(
+        method.upper(), uri, query_string, _signed(headers), payload_hash
     )
 
 
 def aksk_string_to_sign(canonical_request: str, sdk_date: str) -> str:
     """``SDK-HMAC-SHA256``, the ``X-Sdk-Date`` value, and the hex SHA-256 of the request."""
-    hashed = hashlib.sha256(canonical_request.encode()).hexdigest()
-    return f"{AKSK_ALGORITHM}\n{sdk_date}\n{hashed}"
+    return signing.string_to_sign(AKSK_ALGORITHM, sdk_date, canonical=canonical_request)
 
 
 def aksk_signature(app_secret: str, string_to_sign: str) -> str:
     """The hex HMAC-SHA256 of ``string_to_sign`` keyed with ``app_secret``."""
-    return hmac.new(app_secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(app_secret, string_to_sign)
 
 
 def aksk_authorization(
@@ -185,7 +171,7 @@ def aksk_authorization(
     app_secret: str,
     method: str,
     path: str,
-    query: Iterable[tuple[str, str]],
+    query: Query,
     headers: Mapping[str, str],
     payload_hash: str,
 ) -> str:

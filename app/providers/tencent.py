@@ -16,8 +16,6 @@ cloud.tencent.com/document/api/382/52071 (TC3-HMAC-SHA256), the error codes in
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +31,13 @@ from app.providers.base import (
     classify_code,
     template_for,
     template_values,
+)
+from app.providers.signing import (
+    canonical_request,
+    hmac_sha256,
+    sha256_hex,
+    signed_headers,
+    string_to_sign,
 )
 from app.sensitive import Secret
 
@@ -87,23 +92,12 @@ class TencentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 # --- signing (pure) -----------------------------------------------------------------
 
 
-def _sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _hmac_sha256(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode(), hashlib.sha256).digest()
-
-
 def tc3_canonical_request(headers: Mapping[str, str], payload: bytes) -> str:
     """``POST``, URI ``/``, empty query, the signed headers (lowercased, sorted), body hash.
 
     ``headers`` are exactly the signed ones (``content-type`` and ``host``).
     """
-    signed = {name.lower(): value.strip() for name, value in headers.items()}
-    names = sorted(signed)
-    canonical_headers = "".join(f"{name}:{signed[name]}\n" for name in names)
-    return "\n".join(["POST", "/", "", canonical_headers, ";".join(names), _sha256_hex(payload)])
+    return canonical_request("POST", "/", "", headers, sha256_hex(payload))
 
 
 def tc3_credential_scope(timestamp: int, service: str) -> str:
@@ -114,28 +108,22 @@ def tc3_credential_scope(timestamp: int, service: str) -> str:
 
 def tc3_string_to_sign(timestamp: int, service: str, canonical_request: str) -> str:
     """The algorithm, the timestamp, the credential scope and the canonical request's hash."""
-    return "\n".join(
-        [
-            TC3_ALGORITHM,
-            str(timestamp),
-            tc3_credential_scope(timestamp, service),
-            _sha256_hex(canonical_request.encode()),
-        ]
-    )
+    scope = tc3_credential_scope(timestamp, service)
+    return string_to_sign(TC3_ALGORITHM, str(timestamp), scope, canonical=canonical_request)
 
 
 def tc3_signing_key(secret_key: str, date: str, service: str) -> bytes:
     """``HMAC("TC3" + SecretKey, date)`` -> ``HMAC(·, service)`` -> ``HMAC(·, "tc3_request")``."""
-    date_key = _hmac_sha256(f"TC3{secret_key}".encode(), date)
-    service_key = _hmac_sha256(date_key, service)
-    return _hmac_sha256(service_key, "tc3_request")
+    date_key = hmac_sha256(f"TC3{secret_key}".encode(), date)
+    service_key = hmac_sha256(date_key, service)
+    return hmac_sha256(service_key, "tc3_request")
 
 
 def tc3_signature(secret_key: str, timestamp: int, service: str, string_to_sign: str) -> str:
     """Hex HMAC-SHA256 of the string to sign under the derived signing key."""
     date = tc3_credential_scope(timestamp, service).split("/")[0]
     key = tc3_signing_key(secret_key, date, service)
-    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac_sha256(key, string_to_sign).hex()
 
 
 def tc3_authorization(
@@ -147,12 +135,11 @@ def tc3_authorization(
     payload: bytes,
 ) -> str:
     """The ``Authorization`` header value (comma **and space** between its parts)."""
-    string_to_sign = tc3_string_to_sign(timestamp, service, tc3_canonical_request(headers, payload))
-    signature = tc3_signature(secret_key, timestamp, service, string_to_sign)
-    signed_headers = ";".join(sorted(name.lower() for name in headers))
+    to_sign = tc3_string_to_sign(timestamp, service, tc3_canonical_request(headers, payload))
+    signature = tc3_signature(secret_key, timestamp, service, to_sign)
     return (
         f"{TC3_ALGORITHM} Credential={secret_id}/{tc3_credential_scope(timestamp, service)}, "
-        f"SignedHeaders={signed_headers}, Signature={signature}"
+        f"SignedHeaders={signed_headers(headers)}, Signature={signature}"
     )
 
 

@@ -40,7 +40,6 @@ token in the callback URL's path, so there is no ``verify``. A form without ``st
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from datetime import UTC, datetime, timedelta
@@ -58,6 +57,7 @@ from app.providers.huawei import (
     canonical_request,
 )
 from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
+from app.providers.signing import sha256_hex
 
 if TYPE_CHECKING:
     from app.providers.reports import DeliveryStatus
@@ -192,11 +192,7 @@ def verify(request: CallbackRequest, config: HuaweiConfig, now: datetime) -> boo
     if abs(now - signed_at) > _MAX_CLOCK_SKEW:
         return False
     claimed = request.headers.get("x-sdk-content-sha256")
-    payload_hash = (
-        UNSIGNED_PAYLOAD
-        if claimed == UNSIGNED_PAYLOAD
-        else hashlib.sha256(request.body).hexdigest()
-    )
+    payload_hash = UNSIGNED_PAYLOAD if claimed == UNSIGNED_PAYLOAD else sha256_hex(request.body)
     parts = urlsplit(request.url)
     canonical = canonical_request(
         request.method, parts.path, parse_qsl(parts.query, keep_blank_values=True),
