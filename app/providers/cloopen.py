@@ -29,11 +29,10 @@ from app.providers.base import (
     HttpProvider,
     OutgoingMessage,
     SendResult,
-    Template,
-    template_for,
     template_values,
 )
 from app.providers.beijing import beijing_timestamp
+from app.providers.config import Template, template_for
 from app.sensitive import Secret
 
 if TYPE_CHECKING:

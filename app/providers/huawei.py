@@ -42,10 +42,9 @@ from app.providers.base import (
     HttpProvider,
     OutgoingMessage,
     SendResult,
-    Template,
-    template_for,
     template_values,
 )
+from app.providers.config import Template, template_for
 from app.providers.signing import canonical_query as canonical_query_string
 from app.providers.signing import hmac_sha256_hex, percent_encode, sha256_hex
 from app.sensitive import Secret

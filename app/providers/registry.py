@@ -14,14 +14,15 @@ import msgspec
 
 from app.providers import aliyun, chuanglan, cloopen, huawei, tencent, twilio, vonage
 from app.providers import http as http_gateway
-from app.providers.base import TemplateError, template_for
+from app.providers.config import TemplateError, template_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     import httpx
 
-    from app.providers.base import Balance, HttpProvider, Template
+    from app.providers.base import Balance, HttpProvider
+    from app.providers.config import Template
 
 __all__ = ["ADAPTERS", "OUTBOX", "Adapter", "ProviderConfig", "build_providers", "read_providers"]
 

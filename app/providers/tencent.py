@@ -27,11 +27,10 @@ from app.providers.base import (
     HttpProvider,
     OutgoingMessage,
     SendResult,
-    Template,
     classify_code,
-    template_for,
     template_values,
 )
+from app.providers.config import Template, template_for
 from app.providers.signing import (
     canonical_request,
     hmac_sha256,
