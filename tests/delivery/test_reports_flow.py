@@ -17,7 +17,6 @@ from app.providers.twilio import twilio_signature
 from app.signatures import signature_header
 from tests.conftest import AUTH, SettingsFactory
 from tests.delivery import (
-    test_callbacks_aliyun,
     test_callbacks_chuanglan,
     test_callbacks_cloopen,
     test_callbacks_huawei,
@@ -25,7 +24,7 @@ from tests.delivery import (
     test_callbacks_twilio,
     test_callbacks_vonage,
 )
-from tests.providers import test_twilio
+from tests.providers import test_aliyun_reports, test_twilio
 from tests.providers.test_routing import provider, running
 from tests.stubs.http_gateway import SECRET as GATEWAY_SECRET
 
@@ -71,7 +70,7 @@ DOC_PAYLOADS: dict[str, Payload] = {
                                      "SmsStatus": "delivered"}, "MessageSid")),
     "vonage": ("GET", "", _query(test_callbacks_vonage.DOC_DLR, "messageId")),
     "aliyun": ("POST", "application/json",
-               _json(test_callbacks_aliyun.DOC_REPORT, _set_each("biz_id"))),
+               _json(test_aliyun_reports.DOC_REPORT, _set_each("biz_id"))),
     "tencent": ("POST", "application/json",
                 _json(test_callbacks_tencent.DOC_CALLBACK, _set_each("sid"))),
     "huawei": ("POST", FORM, _query(test_callbacks_huawei.DOC_SUCCESS_BODY, "smsMsgId")),

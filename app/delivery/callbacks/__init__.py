@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.delivery.callbacks import (
-    aliyun,
     chuanglan,
     cloopen,
     huawei,
@@ -19,6 +18,7 @@ from app.delivery.callbacks import (
     vonage,
 )
 from app.delivery.callbacks import http as http_gateway
+from app.providers.aliyun import reports as aliyun
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

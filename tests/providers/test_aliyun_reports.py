@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.delivery.callbacks import aliyun
-from app.delivery.callbacks.aliyun import REPLY, parse
+from app.providers.aliyun import reports as aliyun
+from app.providers.aliyun.reports import REPLY, parse
 from app.providers.reports import CallbackError, CallbackRequest, DeliveryReport
 
 URL = "https://otp.example.com/callbacks/aliyun/8Jc2kq0sTn3WvYxZ"

@@ -1,163 +1,40 @@
-"""Alibaba Cloud SMS (Dysmsapi ``SendSms``, API version 2017-05-25).
-
-Two signing schemes, both documented by Alibaba Cloud:
-
-* V3 ``ACS3-HMAC-SHA256`` (the default, what the current SDKs send): business parameters
-  in the query of ``POST /``, an ``Authorization`` header over a canonical request of the
-  method, query, the ``host`` and ``x-acs-*`` headers and the SHA-256 of the (empty) body.
-* V1 RPC ``HMAC-SHA1``: every parameter, common and business, in a form body; the
-  ``Signature`` parameter is base64 HMAC-SHA1 keyed with ``AccessKeySecret + "&"`` over
-  the twice percent-encoded, sorted parameter string.
+"""Sending through Alibaba Cloud SMS: the ``SendSms`` request, and what its answer means.
 
 Business failures come back as HTTP 200 with ``Code != "OK"``; gateway failures (bad
 signature, unknown key, throttling) as HTTP 4xx with the same ``Code``/``Message`` body.
 
-References: help.aliyun.com/document_detail/101414 (SendSms), 101346 (API error
-codes); Alibaba Cloud SDK docs "V3 request structure and signature" and "RPC signature
-mechanism" (V1); worked examples in the shared providers.md reference, section 3.
+References: help.aliyun.com/document_detail/101414 (SendSms), 101346 (API error codes).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
 
-from app.providers.base import (
-    ErrorKind,
-    HttpProvider,
-    OutgoingMessage,
-    SendResult,
-    classify_code,
-    template_values,
-)
-from app.providers.config import Template, template_for
-from app.providers.signing import (
-    canonical_query,
-    canonical_request,
-    hmac_sha256_hex,
+from app.providers.aliyun.signing import (
+    EMPTY_BODY_SHA256,
+    acs3_authorization,
     percent_encode,
-    sha256_hex,
-    signed_headers,
-    string_to_sign,
+    query_string,
+    rpc_signature,
+    rpc_string_to_sign,
 )
-from app.sensitive import Secret
+from app.providers.base import ErrorKind, SendResult, classify_code, template_values
+from app.providers.config import template_for
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from datetime import datetime
 
-__all__ = [
-    "AliyunConfig",
-    "acs3_authorization",
-    "acs3_canonical_request",
-    "acs3_signature",
-    "acs3_string_to_sign",
-    "build_request",
-    "classify_error",
-    "create",
-    "parse_response",
-    "percent_encode",
-    "phone_number",
-    "rpc_signature",
-    "rpc_string_to_sign",
-]
+    from app.providers.aliyun.config import AliyunConfig
+    from app.providers.base import OutgoingMessage
+
+__all__ = ["build_request", "classify_error", "parse_response", "phone_number"]
 
 ACTION = "SendSms"
 VERSION = "2017-05-25"
-ACS3_ALGORITHM = "ACS3-HMAC-SHA256"
-EMPTY_BODY_SHA256 = sha256_hex(b"")
-
-
-class AliyunConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """An Alibaba Cloud account's SMS settings.
-
-    Attributes:
-        access_key_id: the AccessKey ID (of a RAM user allowed ``dysmsapi:SendSms``).
-        access_key_secret: the AccessKey secret that signs each request.
-        sign_name: the approved SMS signature (签名) text, e.g. ``阿里云短信测试``.
-        templates: locale -> the approved template (``id`` is its TemplateCode,
-            ``names`` its ``${variable}`` names; without ``names`` the variables are
-            called ``code`` and ``minutes``).
-        signature_version: ``v3`` (ACS3-HMAC-SHA256 header) or ``v1`` (RPC HMAC-SHA1).
-        base_url: the Dysmsapi endpoint, e.g. ``https://dysmsapi.ap-southeast-1.aliyuncs.com``.
-    """
-
-    access_key_id: str
-    access_key_secret: Secret
-    sign_name: str
-    templates: dict[str, Template]
-    signature_version: Literal["v3", "v1"] = "v3"
-    base_url: str = "https://dysmsapi.aliyuncs.com"
-
-
-# --- signing (pure) -----------------------------------------------------------------
-
-
-def _canonical_query(params: Mapping[str, str]) -> str:
-    return canonical_query(params.items())
-
-
-def rpc_string_to_sign(method: str, params: Mapping[str, str]) -> str:
-    """V1: ``METHOD&%2F&`` + the sorted, encoded query string, encoded once more."""
-    return f"{method}&{percent_encode('/')}&{percent_encode(_canonical_query(params))}"
-
-
-def rpc_signature(access_key_secret: str, string_to_sign: str) -> str:
-    """V1: base64 HMAC-SHA1 keyed with ``secret + "&"``."""
-    # SHA-1 is what the V1 scheme mandates; V3 is the SHA-256 alternative.
-    digest = hmac.new(
-        f"{access_key_secret}&".encode(),
-        string_to_sign.encode(),
-        hashlib.sha1,
-    ).digest()
-    return base64.b64encode(digest).decode()
-
-
-def acs3_canonical_request(
-    method: str, query: Mapping[str, str], headers: Mapping[str, str], hashed_payload: str
-) -> str:
-    """V3: method, URI ``/``, sorted query, sorted ``name:value`` headers, their names, body hash.
-
-    ``headers`` are exactly the signed ones (``host``, every ``x-acs-*``, and
-    ``content-type`` when sent).
-    """
-    return canonical_request(method, "/", _canonical_query(query), headers, hashed_payload)
-
-
-def acs3_string_to_sign(canonical_request: str) -> str:
-    """V3: the algorithm name and the hex SHA-256 of the canonical request."""
-    return string_to_sign(ACS3_ALGORITHM, canonical=canonical_request)
-
-
-def acs3_signature(access_key_secret: str, string_to_sign: str) -> str:
-    """V3: hex HMAC-SHA256 keyed with the AccessKey secret itself."""
-    return hmac_sha256_hex(access_key_secret, string_to_sign)
-
-
-def acs3_authorization(
-    access_key_id: str,
-    access_key_secret: str,
-    method: str,
-    query: Mapping[str, str],
-    headers: Mapping[str, str],
-    hashed_payload: str,
-) -> str:
-    """V3: the ``Authorization`` header value (no spaces after the commas)."""
-    canonical = acs3_canonical_request(method, query, headers, hashed_payload)
-    signature = acs3_signature(access_key_secret, acs3_string_to_sign(canonical))
-    return (
-        f"{ACS3_ALGORITHM} Credential={access_key_id},"
-        f"SignedHeaders={signed_headers(headers)},Signature={signature}"
-    )
-
-
-# --- request (pure) -----------------------------------------------------------------
 
 
 def phone_number(e164: str) -> str:
@@ -204,7 +81,7 @@ def _acs3_request(
     # The query is sent exactly as signed, so no client-side re-encoding can differ.
     return httpx.Request(
         "POST",
-        f"{url}?{_canonical_query(params)}",
+        f"{url}?{query_string(params)}",
         headers={**headers, "authorization": authorization, "accept": "application/json"},
     )
 
@@ -224,7 +101,7 @@ def _rpc_request(
         "Timestamp": _timestamp(now),
     }
     signature = rpc_signature(config.access_key_secret, rpc_string_to_sign("POST", signed))
-    body = f"{_canonical_query(signed)}&Signature={percent_encode(signature)}"
+    body = f"{query_string(signed)}&Signature={percent_encode(signature)}"
     return httpx.Request(
         "POST",
         _endpoint(config),
@@ -325,10 +202,3 @@ def parse_response(response: httpx.Response) -> SendResult:
         return SendResult.failed("retryable", f"http_{status}", "response without a Code")
     kind: ErrorKind = "retryable" if status >= 500 else classify_error(reply.code)
     return SendResult.failed(kind, reply.code, reply.message)
-
-
-def create(
-    config: AliyunConfig, client: httpx.AsyncClient, **kwargs: Any
-) -> HttpProvider[AliyunConfig]:
-    """The ``aliyun`` provider over the shared client (``kwargs``: ``clock``, ``nonce``)."""
-    return HttpProvider("aliyun", config, build_request, parse_response, client, **kwargs)
