@@ -13,12 +13,12 @@ from app.delivery.callbacks import (
     chuanglan,
     cloopen,
     huawei,
-    tencent,
     twilio,
     vonage,
 )
 from app.delivery.callbacks import http as http_gateway
 from app.providers.aliyun import reports as aliyun
+from app.providers.tencent import reports as tencent
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.delivery.callbacks import tencent
-from app.delivery.callbacks.tencent import REPLY, parse
 from app.providers.reports import CallbackError, CallbackRequest, DeliveryReport
+from app.providers.tencent import reports as tencent
+from app.providers.tencent.reports import REPLY, parse
 
 URL = "https://otp.example.com/callbacks/tencent/Qm4v7ZrT1bX9cK2w"
 

@@ -1,148 +1,37 @@
-"""Tencent Cloud SMS (``SendSms``, API version 2021-01-11), signed with TC3-HMAC-SHA256.
+"""Sending through Tencent Cloud SMS (``SendSms``, API version 2021-01-11).
 
 ``POST /`` with a JSON body; the action, version, timestamp and region travel in
-``X-TC-*`` headers. The ``Authorization`` header is an HMAC-SHA256 over a canonical
-request (method, ``/``, empty query, the signed ``content-type`` and ``host`` headers,
-the body's SHA-256), keyed by the chain ``"TC3" + SecretKey`` -> UTC date -> ``sms`` ->
-``tc3_request``.
+``X-TC-*`` headers, the TC3 signature in ``Authorization``. Request-level errors are
+``Response.Error``; per-number results are ``Response.SendStatusSet[i].Code`` (``"Ok"``
+on success). Both come with HTTP 200.
 
-Request-level errors are ``Response.Error``; per-number results are
-``Response.SendStatusSet[i].Code`` (``"Ok"`` on success). Both come with HTTP 200.
-
-References: cloud.tencent.com/document/api/382/55981 (SendSms),
-cloud.tencent.com/document/api/382/52071 (TC3-HMAC-SHA256), the error codes in
+References: cloud.tencent.com/document/api/382/55981 (SendSms), the error codes in
 ``tencentcloud/sms/v20210111/errorcodes.py``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import msgspec
 
-from app.providers.base import (
-    ErrorKind,
-    HttpProvider,
-    OutgoingMessage,
-    SendResult,
-    classify_code,
-    template_values,
-)
-from app.providers.config import Template, template_for
-from app.providers.signing import (
-    canonical_request,
-    hmac_sha256,
-    sha256_hex,
-    signed_headers,
-    string_to_sign,
-)
-from app.sensitive import Secret
+from app.providers.base import ErrorKind, SendResult, classify_code, template_values
+from app.providers.config import template_for
+from app.providers.tencent.signing import tc3_authorization
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from datetime import datetime
 
-__all__ = [
-    "TencentConfig",
-    "build_request",
-    "classify_error",
-    "create",
-    "parse_response",
-    "tc3_authorization",
-    "tc3_canonical_request",
-    "tc3_credential_scope",
-    "tc3_signature",
-    "tc3_signing_key",
-    "tc3_string_to_sign",
-]
+    from app.providers.base import OutgoingMessage
+    from app.providers.tencent.config import TencentConfig
+
+__all__ = ["build_request", "classify_error", "parse_response"]
 
 SERVICE = "sms"
 ACTION = "SendSms"
 VERSION = "2021-01-11"
-TC3_ALGORITHM = "TC3-HMAC-SHA256"
 CONTENT_TYPE = "application/json; charset=utf-8"
-
-
-class TencentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A Tencent Cloud account's SMS settings.
-
-    Attributes:
-        secret_id: the API key's SecretId (``AKID…``).
-        secret_key: the API key's SecretKey that signs each request.
-        sms_sdk_app_id: the SMS application's SdkAppId (e.g. ``1400006666``).
-        sign_name: the approved signature text; required for mainland China numbers,
-            ``None`` to send none (international templates).
-        templates: locale -> the approved template (``id`` is its TemplateId; the
-            variables ``{1}``, ``{2}``… are filled by position from ``params``).
-        region: the ``X-TC-Region`` (``ap-guangzhou``, ``ap-beijing`` or ``ap-nanjing``).
-        base_url: the API endpoint.
-    """
-
-    secret_id: str
-    secret_key: Secret
-    sms_sdk_app_id: str
-    templates: dict[str, Template]
-    sign_name: str | None = None
-    region: str = "ap-guangzhou"
-    base_url: str = "https://sms.tencentcloudapi.com"
-
-
-# --- signing (pure) -----------------------------------------------------------------
-
-
-def tc3_canonical_request(headers: Mapping[str, str], payload: bytes) -> str:
-    """``POST``, URI ``/``, empty query, the signed headers (lowercased, sorted), body hash.
-
-    ``headers`` are exactly the signed ones (``content-type`` and ``host``).
-    """
-    return canonical_request("POST", "/", "", headers, sha256_hex(payload))
-
-
-def tc3_credential_scope(timestamp: int, service: str) -> str:
-    """``<UTC date>/<service>/tc3_request``: the date is UTC, whatever the local zone."""
-    date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
-    return f"{date}/{service}/tc3_request"
-
-
-def tc3_string_to_sign(timestamp: int, service: str, canonical_request: str) -> str:
-    """The algorithm, the timestamp, the credential scope and the canonical request's hash."""
-    scope = tc3_credential_scope(timestamp, service)
-    return string_to_sign(TC3_ALGORITHM, str(timestamp), scope, canonical=canonical_request)
-
-
-def tc3_signing_key(secret_key: str, date: str, service: str) -> bytes:
-    """``HMAC("TC3" + SecretKey, date)`` -> ``HMAC(·, service)`` -> ``HMAC(·, "tc3_request")``."""
-    date_key = hmac_sha256(f"TC3{secret_key}".encode(), date)
-    service_key = hmac_sha256(date_key, service)
-    return hmac_sha256(service_key, "tc3_request")
-
-
-def tc3_signature(secret_key: str, timestamp: int, service: str, string_to_sign: str) -> str:
-    """Hex HMAC-SHA256 of the string to sign under the derived signing key."""
-    date = tc3_credential_scope(timestamp, service).split("/")[0]
-    key = tc3_signing_key(secret_key, date, service)
-    return hmac_sha256(key, string_to_sign).hex()
-
-
-def tc3_authorization(
-    secret_id: str,
-    secret_key: str,
-    timestamp: int,
-    service: str,
-    headers: Mapping[str, str],
-    payload: bytes,
-) -> str:
-    """The ``Authorization`` header value (comma **and space** between its parts)."""
-    to_sign = tc3_string_to_sign(timestamp, service, tc3_canonical_request(headers, payload))
-    signature = tc3_signature(secret_key, timestamp, service, to_sign)
-    return (
-        f"{TC3_ALGORITHM} Credential={secret_id}/{tc3_credential_scope(timestamp, service)}, "
-        f"SignedHeaders={signed_headers(headers)}, Signature={signature}"
-    )
-
-
-# --- request (pure) -----------------------------------------------------------------
 
 
 def _body(message: OutgoingMessage, config: TencentConfig) -> bytes:
@@ -271,10 +160,3 @@ def parse_response(response: httpx.Response) -> SendResult:
     if result.code == "Ok":
         return SendResult.ok(result.serial_no)
     return SendResult.failed(classify_error(result.code), result.code, result.message)
-
-
-def create(
-    config: TencentConfig, client: httpx.AsyncClient, **kwargs: Any
-) -> HttpProvider[TencentConfig]:
-    """The ``tencent`` provider over the shared client (``kwargs``: ``clock``, ``nonce``)."""
-    return HttpProvider("tencent", config, build_request, parse_response, client, **kwargs)
