@@ -19,11 +19,15 @@ from tests.conftest import AUTH, SettingsFactory
 from tests.delivery import (
     test_callbacks_chuanglan,
     test_callbacks_cloopen,
-    test_callbacks_huawei,
     test_callbacks_twilio,
     test_callbacks_vonage,
 )
-from tests.providers import test_aliyun_reports, test_tencent_reports, test_twilio
+from tests.providers import (
+    test_aliyun_reports,
+    test_huawei_reports,
+    test_tencent_reports,
+    test_twilio,
+)
 from tests.providers.test_routing import provider, running
 from tests.stubs.http_gateway import SECRET as GATEWAY_SECRET
 
@@ -72,7 +76,7 @@ DOC_PAYLOADS: dict[str, Payload] = {
                _json(test_aliyun_reports.DOC_REPORT, _set_each("biz_id"))),
     "tencent": ("POST", "application/json",
                 _json(test_tencent_reports.DOC_CALLBACK, _set_each("sid"))),
-    "huawei": ("POST", FORM, _query(test_callbacks_huawei.DOC_SUCCESS_BODY, "smsMsgId")),
+    "huawei": ("POST", FORM, _query(test_huawei_reports.DOC_SUCCESS_BODY, "smsMsgId")),
     "chuanglan": ("GET", "", _query(test_callbacks_chuanglan.DOC_QUERY, "msgid")),
     "cloopen": ("POST", "application/json", _json(test_callbacks_cloopen.DOC_JSON, _set_cloopen)),
 }  # fmt: skip

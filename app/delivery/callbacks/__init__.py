@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 from app.delivery.callbacks import (
     chuanglan,
     cloopen,
-    huawei,
     twilio,
     vonage,
 )
 from app.delivery.callbacks import http as http_gateway
 from app.providers.aliyun import reports as aliyun
+from app.providers.huawei import reports as huawei
 from app.providers.tencent import reports as tencent
 
 if TYPE_CHECKING:

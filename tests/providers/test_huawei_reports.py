@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 import msgspec
 import pytest
 
-from app.delivery.callbacks import huawei
-from app.delivery.callbacks.huawei import REPLY, delivery_status, parse, signs, verify
 from app.providers.huawei import HuaweiConfig, aksk_authorization
+from app.providers.huawei import reports as huawei
+from app.providers.huawei.reports import REPLY, delivery_status, parse, signs, verify
 from app.providers.reports import CallbackError, CallbackRequest, DeliveryReport
 
 URL = "https://otp.example.com/callbacks/huawei/Hq8s2LmN4pR6tV0x"

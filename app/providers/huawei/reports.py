@@ -48,10 +48,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from app.providers.huawei import (
+from app.providers.huawei.signing import (
     AKSK_ALGORITHM,
     UNSIGNED_PAYLOAD,
-    HuaweiConfig,
     aksk_signature,
     aksk_string_to_sign,
     canonical_request,
@@ -60,6 +59,7 @@ from app.providers.reports import CallbackError, CallbackReply, CallbackRequest,
 from app.providers.signing import sha256_hex
 
 if TYPE_CHECKING:
+    from app.providers.huawei.config import HuaweiConfig
     from app.providers.reports import DeliveryStatus
 
 __all__ = ["REPLY", "delivery_status", "parse", "signs", "verify"]
