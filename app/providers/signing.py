@@ -8,10 +8,14 @@ string to sign is the algorithm's name, a few lines of the scheme's own (a date,
 scope), and the hex SHA-256 of that canonical request; the signature is an HMAC-SHA256
 of it. What differs stays with each vendor: how the URI is written, which headers are
 signed, how the key is derived and how the ``Authorization`` header is laid out.
+
+HTTP Basic credentials (Twilio, Vonage's balance call) are here too: httpx's ``BasicAuth``
+sets them only when a request is sent, and adapters build the whole request up front.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from typing import TYPE_CHECKING
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 __all__ = [
+    "basic_authorization",
     "canonical_headers",
     "canonical_query",
     "canonical_request",
@@ -86,3 +91,8 @@ def hmac_sha256(key: bytes, message: str) -> bytes:
 def hmac_sha256_hex(key: str, message: str) -> str:
     """The hex HMAC-SHA256 of ``message`` keyed with the secret ``key`` itself."""
     return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def basic_authorization(user: str, password: str) -> str:
+    """The ``Authorization`` value of HTTP Basic auth."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

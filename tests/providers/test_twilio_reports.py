@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.delivery.callbacks.twilio import REPLY, parse, verify
 from app.providers.reports import CallbackError, CallbackRequest, DeliveryReport
 from app.providers.twilio import TwilioConfig
+from app.providers.twilio.reports import REPLY, parse, verify
 
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 CALLBACK_URL = "https://otp.example.com/callbacks/twilio/status"

@@ -45,13 +45,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
-from app.providers.twilio import twilio_body_hash, twilio_signature
+from app.providers.twilio.signing import twilio_body_hash, twilio_signature
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from app.providers.reports import DeliveryStatus
-    from app.providers.twilio import TwilioConfig
+    from app.providers.twilio.config import TwilioConfig
 
 __all__ = ["REPLY", "parse", "verify"]
 
