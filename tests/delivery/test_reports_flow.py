@@ -19,7 +19,6 @@ from tests.conftest import AUTH, SettingsFactory
 from tests.delivery import (
     test_callbacks_chuanglan,
     test_callbacks_cloopen,
-    test_callbacks_vonage,
 )
 from tests.providers import (
     test_aliyun_reports,
@@ -27,6 +26,7 @@ from tests.providers import (
     test_tencent_reports,
     test_twilio,
     test_twilio_reports,
+    test_vonage_reports,
 )
 from tests.providers.test_routing import provider, running
 from tests.stubs.http_gateway import SECRET as GATEWAY_SECRET
@@ -71,7 +71,7 @@ FORM = "application/x-www-form-urlencoded"
 DOC_PAYLOADS: dict[str, Payload] = {
     "twilio": ("POST", FORM, _query({**test_twilio_reports.DOC_SENT, "MessageStatus": "delivered",
                                      "SmsStatus": "delivered"}, "MessageSid")),
-    "vonage": ("GET", "", _query(test_callbacks_vonage.DOC_DLR, "messageId")),
+    "vonage": ("GET", "", _query(test_vonage_reports.DOC_DLR, "messageId")),
     "aliyun": ("POST", "application/json",
                _json(test_aliyun_reports.DOC_REPORT, _set_each("biz_id"))),
     "tencent": ("POST", "application/json",

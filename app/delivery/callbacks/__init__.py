@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 from app.delivery.callbacks import (
     chuanglan,
     cloopen,
-    vonage,
 )
 from app.delivery.callbacks import http as http_gateway
 from app.providers.aliyun import reports as aliyun
 from app.providers.huawei import reports as huawei
 from app.providers.tencent import reports as tencent
 from app.providers.twilio import reports as twilio
+from app.providers.vonage import reports as vonage
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

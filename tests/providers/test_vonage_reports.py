@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.delivery.callbacks.vonage import MAX_CLOCK_SKEW, REPLY, parse, verify
 from app.providers.reports import CallbackError, CallbackRequest, DeliveryReport
 from app.providers.vonage import SignatureMethod, VonageConfig
+from app.providers.vonage.reports import MAX_CLOCK_SKEW, REPLY, parse, verify
 
 CALLBACK_URL = "https://otp.example.com/callbacks/vonage/dlr"
 

@@ -49,11 +49,11 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
-from app.providers.vonage import signature
+from app.providers.vonage.signing import signature
 
 if TYPE_CHECKING:
     from app.providers.reports import DeliveryStatus
-    from app.providers.vonage import VonageConfig
+    from app.providers.vonage.config import VonageConfig
 
 __all__ = ["MAX_CLOCK_SKEW", "REPLY", "parse", "verify"]
 
