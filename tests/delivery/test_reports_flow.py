@@ -17,11 +17,11 @@ from app.providers.twilio import twilio_signature
 from app.signatures import signature_header
 from tests.conftest import AUTH, SettingsFactory
 from tests.delivery import (
-    test_callbacks_chuanglan,
     test_callbacks_cloopen,
 )
 from tests.providers import (
     test_aliyun_reports,
+    test_chuanglan_reports,
     test_huawei_reports,
     test_tencent_reports,
     test_twilio,
@@ -77,7 +77,7 @@ DOC_PAYLOADS: dict[str, Payload] = {
     "tencent": ("POST", "application/json",
                 _json(test_tencent_reports.DOC_CALLBACK, _set_each("sid"))),
     "huawei": ("POST", FORM, _query(test_huawei_reports.DOC_SUCCESS_BODY, "smsMsgId")),
-    "chuanglan": ("GET", "", _query(test_callbacks_chuanglan.DOC_QUERY, "msgid")),
+    "chuanglan": ("GET", "", _query(test_chuanglan_reports.DOC_QUERY, "msgid")),
     "cloopen": ("POST", "application/json", _json(test_callbacks_cloopen.DOC_JSON, _set_cloopen)),
 }  # fmt: skip
 

@@ -1,4 +1,5 @@
-"""Chuanglan 253 (创蓝) classic JSON SMS API: the rendered text, account and password.
+"""Sending through Chuanglan 253 (创蓝)'s classic JSON SMS API: the rendered text,
+account and password.
 
 The classic API has no request signature: the API account and its API password (not the
 console login) travel in the JSON body, so only HTTPS endpoints should be configured.
@@ -22,71 +23,53 @@ their errors differently (110 is "outside sending hours" at home, "no balance" a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
 
-from app.providers.base import Balance, ErrorKind, HttpProvider, OutgoingMessage, SendResult
-from app.sensitive import Secret
+from app.providers.base import ErrorKind, SendResult, http_failure
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from app.providers.base import OutgoingMessage
+    from app.providers.chuanglan.config import ChuanglanConfig, Product
+
 __all__ = [
-    "Balance",
-    "ChuanglanConfig",
+    "BALANCE_PATHS",
+    "JSON_CONTENT",
+    "Reply",
     "UnsupportedNumberError",
-    "build_balance_request",
     "build_request",
     "classify_error",
-    "create",
+    "decode_reply",
+    "endpoint",
     "message_text",
-    "parse_balance",
     "parse_international_response",
     "parse_response",
     "phone_number",
+    "response_parser",
 ]
-
-Product = Literal["domestic", "international"]
 
 _BASE_URLS: dict[Product, str] = {
     "domestic": "https://smssh1.253.com",
     "international": "https://intapi.253.com",
 }
-_SEND_PATHS: dict[Product, str] = {"domestic": "/msg/send/json", "international": "/send/json"}
-_BALANCE_PATHS: dict[Product, str] = {
+SEND_PATHS: dict[Product, str] = {"domestic": "/msg/send/json", "international": "/send/json"}
+BALANCE_PATHS: dict[Product, str] = {
     "domestic": "/msg/balance/json",
     "international": "/balance/json",
 }
-_JSON = "application/json; charset=utf-8"
-
-
-class ChuanglanConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A 253 API account of one product."""
-
-    #: the API account (``N…`` domestic, ``I…`` international), not the console login.
-    account: str
-    #: the API password of that account; sent in every request body.
-    password: Secret
-    #: ``domestic`` (mainland China numbers) or ``international`` (any country code).
-    product: Product = "domestic"
-    #: prefixed as 【sign_name】 to a text that does not start with a 【…】 sign already;
-    #: mainland carriers require one unless it is registered on the account.
-    sign_name: str | None = None
-    #: international only: the sender ID shown to the recipient, if registered.
-    sender_id: str | None = None
-    #: the API host shown in the 253 console for the account; None means the public host
-    #: of the product (https://smssh1.253.com or https://intapi.253.com).
-    base_url: str | None = None
+JSON_CONTENT = "application/json; charset=utf-8"
 
 
 class UnsupportedNumberError(ValueError):
     """A domestic account was asked to send to a number outside mainland China."""
 
 
-def _endpoint(config: ChuanglanConfig, paths: dict[Product, str]) -> str:
+def endpoint(config: ChuanglanConfig, paths: dict[Product, str]) -> str:
     base = config.base_url or _BASE_URLS[config.product]
     return base.rstrip("/") + paths[config.product]
 
@@ -126,9 +109,9 @@ def build_request(
             body["senderId"] = config.sender_id
     return httpx.Request(
         "POST",
-        _endpoint(config, _SEND_PATHS),
+        endpoint(config, SEND_PATHS),
         content=msgspec.json.encode(body),
-        headers={"Content-Type": _JSON},
+        headers={"Content-Type": JSON_CONTENT},
     )
 
 
@@ -192,7 +175,7 @@ def classify_error(code: str, product: Product = "domestic") -> ErrorKind:
     return kinds.get(code, "retryable")
 
 
-class _Reply(msgspec.Struct):
+class Reply(msgspec.Struct):
     code: str | int | None = None
     # domestic names, then international ones
     msg_id: str | None = msgspec.field(default=None, name="msgId")
@@ -202,22 +185,17 @@ class _Reply(msgspec.Struct):
     balance: str | float | None = None
 
 
-def _decode(response: httpx.Response) -> _Reply | None:
+def decode_reply(response: httpx.Response) -> Reply | None:
     try:
-        return msgspec.json.decode(response.content, type=_Reply)
+        return msgspec.json.decode(response.content, type=Reply)
     except msgspec.DecodeError:
         return None
 
 
-def _http_failure(response: httpx.Response) -> SendResult:
-    kind: ErrorKind = "account" if response.status_code in (401, 403) else "retryable"
-    return SendResult.failed(kind, f"http_{response.status_code}", response.text[:200])
-
-
 def _parse(response: httpx.Response, product: Product) -> SendResult:
-    reply = _decode(response)
+    reply = decode_reply(response)
     if not response.is_success or reply is None or reply.code is None:
-        return _http_failure(response)
+        return http_failure(response)
     code = str(reply.code)
     if code in ("0", "000000"):
         return SendResult.ok(reply.msg_id or reply.msgid or None)
@@ -234,33 +212,6 @@ def parse_international_response(response: httpx.Response) -> SendResult:
     return _parse(response, "international")
 
 
-def build_balance_request(config: ChuanglanConfig, now: datetime, nonce: str) -> httpx.Request:
-    """``POST .../balance/json`` with the account and password."""
-    body = {"account": config.account, "password": config.password}
-    return httpx.Request(
-        "POST",
-        _endpoint(config, _BALANCE_PATHS),
-        content=msgspec.json.encode(body),
-        headers={"Content-Type": _JSON},
-    )
-
-
-def parse_balance(response: httpx.Response) -> Balance | None:
-    """The balance (a decimal string), or None on an error; 253 names no currency."""
-    reply = _decode(response)
-    if not response.is_success or reply is None or str(reply.code) != "0":
-        return None
-    try:
-        return Balance(amount=float(reply.balance or ""), currency=None)
-    except ValueError:
-        return None
-
-
-def create(
-    config: ChuanglanConfig, client: httpx.AsyncClient, **kwargs: Any
-) -> HttpProvider[ChuanglanConfig]:
-    """The Chuanglan provider over the shared client (``kwargs``: ``clock``, ``nonce``)."""
-    parse: Callable[[httpx.Response], SendResult] = (
-        parse_response if config.product == "domestic" else parse_international_response
-    )
-    return HttpProvider("chuanglan", config, build_request, parse, client, **kwargs)
+def response_parser(config: ChuanglanConfig) -> Callable[[httpx.Response], SendResult]:
+    """The parser of the account's product: the two number their errors apart."""
+    return parse_response if config.product == "domestic" else parse_international_response

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.delivery.callbacks.chuanglan import REPLY, parse
+from app.providers.chuanglan.reports import REPLY, parse
 from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 
 PUSH_URL = "https://otp.example.com/callbacks/chuanglan/tok_3f9a"
