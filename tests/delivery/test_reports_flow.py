@@ -16,12 +16,10 @@ from app.asgi import create_app
 from app.providers.twilio import twilio_signature
 from app.signatures import signature_header
 from tests.conftest import AUTH, SettingsFactory
-from tests.delivery import (
-    test_callbacks_cloopen,
-)
 from tests.providers import (
     test_aliyun_reports,
     test_chuanglan_reports,
+    test_cloopen_reports,
     test_huawei_reports,
     test_tencent_reports,
     test_twilio,
@@ -78,7 +76,7 @@ DOC_PAYLOADS: dict[str, Payload] = {
                 _json(test_tencent_reports.DOC_CALLBACK, _set_each("sid"))),
     "huawei": ("POST", FORM, _query(test_huawei_reports.DOC_SUCCESS_BODY, "smsMsgId")),
     "chuanglan": ("GET", "", _query(test_chuanglan_reports.DOC_QUERY, "msgid")),
-    "cloopen": ("POST", "application/json", _json(test_callbacks_cloopen.DOC_JSON, _set_cloopen)),
+    "cloopen": ("POST", "application/json", _json(test_cloopen_reports.DOC_JSON, _set_cloopen)),
 }  # fmt: skip
 
 

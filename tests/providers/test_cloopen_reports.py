@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.delivery.callbacks.cloopen import REPLY, parse
+from app.providers.cloopen.reports import REPLY, parse
 from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 
 PUSH_URL = "https://otp.example.com/callbacks/cloopen/tok_81c2"

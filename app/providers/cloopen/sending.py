@@ -1,59 +1,36 @@
-"""Cloopen / Ronglian (容联云通讯) template SMS, REST API version 2013-12-26.
+"""Sending through Cloopen / Ronglian (容联云通讯) template SMS, REST API version 2013-12-26.
 
 ``POST {base_url}/2013-12-26/Accounts/{accountSid}/SMS/TemplateSMS?sig={sig}`` with a
 JSON body ``{"to", "appId", "templateId", "datas"}``
 (https://doc.yuntongxun.com/p/5a533de33b8496dd00dce07c; the official ``ronglian_sms_sdk``
-builds the same request). Every request is authenticated by a timestamp
-``yyyyMMddHHmmss`` in Beijing time, used twice:
-
-- ``sig = UPPER(hex(MD5(accountSid + authToken + timestamp)))`` in the query string;
-- ``Authorization: Base64(accountSid + ":" + timestamp)`` (no ``Basic`` prefix).
+builds the same request), authenticated as :mod:`app.providers.cloopen.signing` says.
 
 Cloopen answers HTTP 200 for business errors too: ``statusCode`` ``"000000"`` with
 ``templateSMS.smsMessageSid`` is accepted, anything else comes with ``statusMsg``.
-``GET .../AccountInfo?sig=…`` (same authentication) gives the account balance.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import httpx
 import msgspec
 
-from app.providers.base import (
-    Balance,
-    ErrorKind,
-    HttpProvider,
-    OutgoingMessage,
-    SendResult,
-    template_values,
-)
-from app.providers.beijing import beijing_timestamp
-from app.providers.config import Template, template_for
-from app.sensitive import Secret
+from app.providers.base import ErrorKind, SendResult, template_values
+from app.providers.cloopen.signing import account_request
+from app.providers.config import template_for
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-__all__ = [
-    "Balance",
-    "CloopenConfig",
-    "authorization",
-    "beijing_timestamp",
-    "build_balance_request",
-    "build_request",
-    "create",
-    "parse_balance",
-    "parse_response",
-    "recipient",
-    "sig",
-]
+    import httpx
 
-_API_VERSION = "2013-12-26"
-_ACCEPTED = "000000"
+    from app.providers.base import OutgoingMessage
+    from app.providers.cloopen.config import CloopenConfig
+
+__all__ = ["ACCEPTED", "build_request", "parse_response", "recipient"]
+
+#: the ``statusCode`` of success, in send and account answers alike.
+ACCEPTED = "000000"
 _MAINLAND_PREFIX = "+86"
 
 # statusCode -> kind, from Ronglian's error-code table (doc.yuntongxun.com "错误码").
@@ -125,33 +102,6 @@ def _kind_of_code(code: str) -> ErrorKind:
     return "retryable"
 
 
-class CloopenConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A Cloopen main account, the app that sends, and its approved templates."""
-
-    #: the main account's ACCOUNT SID (32 hex characters); part of every URL.
-    account_sid: str
-    #: the main account's AUTH TOKEN: the secret in ``sig``, never sent itself.
-    auth_token: Secret
-    #: the APP ID of the app the templates belong to (``appId``).
-    app_id: str
-    #: locale -> approved template; its ``params`` fill ``{1}``, ``{2}``… in order.
-    templates: dict[str, Template]
-    #: the REST API's origin (sandbox: ``https://sandboxapp.cloopen.com:8883``).
-    base_url: str = "https://app.cloopen.com:8883"
-
-
-def sig(account_sid: str, auth_token: str, timestamp: str) -> str:
-    """The ``sig`` query parameter: uppercase hex MD5 of sid + token + timestamp."""
-    # Cloopen mandates MD5 here; it authenticates the request, it stores nothing.
-    digest = hashlib.md5((account_sid + auth_token + timestamp).encode())  # noqa: S324
-    return digest.hexdigest().upper()
-
-
-def authorization(account_sid: str, timestamp: str) -> str:
-    """The ``Authorization`` header: Base64 of ``sid:timestamp``, without a scheme."""
-    return base64.b64encode(f"{account_sid}:{timestamp}".encode()).decode()
-
-
 def recipient(e164: str) -> str:
     """``to`` as Cloopen wants it: mainland numbers as 11 national digits, others ``00…``.
 
@@ -161,24 +111,6 @@ def recipient(e164: str) -> str:
     if e164.startswith(_MAINLAND_PREFIX):
         return e164.removeprefix(_MAINLAND_PREFIX)
     return "00" + e164.removeprefix("+")
-
-
-def _account_request(
-    method: str, config: CloopenConfig, resource: str, now: datetime, body: bytes = b""
-) -> httpx.Request:
-    stamp = beijing_timestamp(now)
-    base = config.base_url.rstrip("/")
-    return httpx.Request(
-        method,
-        f"{base}/{_API_VERSION}/Accounts/{config.account_sid}/{resource}",
-        params={"sig": sig(config.account_sid, config.auth_token, stamp)},
-        headers={
-            "Accept": "application/json",
-            "Content-Type": "application/json;charset=utf-8",
-            "Authorization": authorization(config.account_sid, stamp),
-        },
-        content=body,
-    )
 
 
 def build_request(
@@ -192,7 +124,7 @@ def build_request(
         "templateId": template.id,
         "datas": template_values(template, message),
     }
-    return _account_request("POST", config, "SMS/TemplateSMS", now, msgspec.json.encode(body))
+    return account_request("POST", config, "SMS/TemplateSMS", now, msgspec.json.encode(body))
 
 
 class _TemplateSMS(msgspec.Struct):
@@ -213,47 +145,10 @@ def parse_response(response: httpx.Response) -> SendResult:
         return SendResult.failed("retryable", f"http_{response.status_code}", response.text[:200])
     if response.status_code >= 500:
         return SendResult.failed("retryable", answer.status_code, answer.status_msg)
-    if answer.status_code == _ACCEPTED:
+    if answer.status_code == ACCEPTED:
         if response.is_success and answer.template_sms is not None:
             return SendResult.ok(answer.template_sms.sms_message_sid)
         return SendResult.failed("retryable", "unparseable", response.text[:200])
     return SendResult.failed(
         _kind_of_code(answer.status_code), answer.status_code, answer.status_msg
     )
-
-
-def build_balance_request(config: CloopenConfig, now: datetime, nonce: str) -> httpx.Request:
-    """``GET .../AccountInfo`` for the main account."""
-    return _account_request("GET", config, "AccountInfo", now)
-
-
-class _Account(msgspec.Struct):
-    balance: str | float
-
-
-class _AccountAnswer(msgspec.Struct):
-    status_code: str = msgspec.field(name="statusCode")
-    account: _Account | None = msgspec.field(default=None, name="Account")
-
-
-def parse_balance(response: httpx.Response) -> Balance | None:
-    """The main account's balance, or None if Cloopen did not give one.
-
-    ``AccountInfo`` carries no currency: Ronglian bills in yuan (CNY).
-    """
-    if not response.is_success:
-        return None
-    try:
-        answer = msgspec.json.decode(response.content, type=_AccountAnswer)
-        if answer.status_code != _ACCEPTED or answer.account is None:
-            return None
-        return Balance(amount=float(answer.account.balance), currency="CNY")
-    except (msgspec.DecodeError, ValueError):
-        return None
-
-
-def create(
-    config: CloopenConfig, client: httpx.AsyncClient, **kwargs: Any
-) -> HttpProvider[CloopenConfig]:
-    """The Cloopen provider over the shared client (``kwargs``: ``clock``, ``nonce``)."""
-    return HttpProvider("cloopen", config, build_request, parse_response, client, **kwargs)
