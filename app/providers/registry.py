@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import msgspec
 
 from app.providers import aliyun, chuanglan, cloopen, huawei, tencent, twilio, vonage
-from app.providers import http as http_gateway
+from app.providers import gateway as http_gateway
 from app.providers.config import TemplateError, template_for
 
 if TYPE_CHECKING:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.delivery.callbacks import http as http_gateway
 from app.providers.aliyun import reports as aliyun
 from app.providers.chuanglan import reports as chuanglan
 from app.providers.cloopen import reports as cloopen
+from app.providers.gateway import reports as http_gateway
 from app.providers.huawei import reports as huawei
 from app.providers.tencent import reports as tencent
 from app.providers.twilio import reports as twilio

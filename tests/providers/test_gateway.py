@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.providers.base import OutgoingMessage
-from app.providers.http import (
+from app.providers.gateway import (
     HttpGatewayConfig,
     build_request,
     create,

@@ -1,7 +1,7 @@
 """Status reports from an in-house gateway that speaks otpgate's ``http`` contract.
 
 The gateway ``POST``s one report, or a JSON array of them, signed like the send request
-(:mod:`app.providers.http`)::
+(:mod:`app.providers.gateway.sending`)::
 
     Content-Type: application/json
     Otpgate-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
-from app.providers.http import SIGNATURE_HEADER, verify_signature
 from app.providers.reports import (
     CallbackError,
     CallbackReply,
@@ -34,9 +33,10 @@ from app.providers.reports import (
     DeliveryReport,
     DeliveryStatus,
 )
+from app.signatures import SIGNATURE_HEADER, verify_signature
 
 if TYPE_CHECKING:
-    from app.providers.http import HttpGatewayConfig
+    from app.providers.gateway.config import HttpGatewayConfig
 
 __all__ = ["REPLY", "parse", "verify"]
 

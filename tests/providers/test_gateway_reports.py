@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.delivery.callbacks.http import REPLY, parse, verify
-from app.providers.http import HttpGatewayConfig, signature_header
+from app.providers.gateway import HttpGatewayConfig, signature_header
+from app.providers.gateway.reports import REPLY, parse, verify
 from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 
 CALLBACK_URL = "https://otp.example.com/callbacks/http/tok_c0de"

@@ -1,4 +1,4 @@
-"""A generic provider for an in-house SMS gateway that speaks otpgate's own contract.
+"""Sending to an in-house SMS gateway that speaks otpgate's own contract.
 
 Request — ``POST {url}`` with the rendered text (the code is never sent on its own)::
 
@@ -30,42 +30,21 @@ events it sends to apps with; :func:`sign` and :func:`verify_signature` serve bo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
 
-from app.providers.base import HttpProvider, OutgoingMessage, SendResult
-from app.sensitive import Secret
-from app.signatures import SIGNATURE_HEADER, sign, signature_header, verify_signature
+from app.providers.base import SendResult, http_failure
+from app.signatures import SIGNATURE_HEADER, signature_header
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from app.providers.base import ErrorKind
+    from app.providers.base import ErrorKind, OutgoingMessage
+    from app.providers.gateway.config import HttpGatewayConfig
 
-__all__ = [
-    "SIGNATURE_HEADER",
-    "HttpGatewayConfig",
-    "build_request",
-    "create",
-    "parse_response",
-    "sign",
-    "signature_header",
-    "verify_signature",
-]
-
-
-class HttpGatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Where the gateway listens and the secret both sides sign with."""
-
-    #: the gateway's send endpoint, e.g. ``https://sms-gateway.internal/v1/messages``.
-    url: str
-    #: the shared signing secret (HMAC-SHA256 key); never sent itself.
-    secret: Secret
-    #: static headers added to every request (e.g. a routing or tenant header); they
-    #: cannot replace the content type, signature or idempotency headers.
-    headers: dict[str, Secret] = msgspec.field(default_factory=dict)
+__all__ = ["build_request", "parse_response"]
 
 
 def build_request(
@@ -123,25 +102,17 @@ def parse_response(response: httpx.Response) -> SendResult:
             return SendResult.ok(msgspec.json.decode(response.content, type=_Accepted).id)
         except msgspec.DecodeError:
             return SendResult.failed("retryable", "unparseable", response.text[:200])
-    credentials_refused = status in (401, 403)
     try:
         error = msgspec.json.decode(response.content, type=_Refusal).error
     except msgspec.DecodeError:
         # Not the gateway's own words (a proxy's page, a wrong URL): only a refused
         # login is clearly about us; anything else may work elsewhere.
-        kind: ErrorKind = "account" if credentials_refused else "retryable"
-        return SendResult.failed(kind, f"http_{status}", response.text[:200])
+        return http_failure(response)
+    kind: ErrorKind
     if not _is_refusal(status):
         kind = "retryable"
     elif error.kind in _REFUSAL_KINDS:
         kind = _REFUSAL_KINDS[error.kind]
     else:
-        kind = "account" if credentials_refused else "permanent"
+        kind = "account" if status in (401, 403) else "permanent"
     return SendResult.failed(kind, error.code, error.message)
-
-
-def create(
-    config: HttpGatewayConfig, client: httpx.AsyncClient, **kwargs: Any
-) -> HttpProvider[HttpGatewayConfig]:
-    """The ``http`` provider over the shared client (``kwargs``: ``clock``, ``nonce``)."""
-    return HttpProvider("http", config, build_request, parse_response, client, **kwargs)
