@@ -17,7 +17,6 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from app.delivery.callbacks import HANDLERS
 from app.errors import OtpgateError
 from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 from app.store.keys import Keys
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
 
     from app.delivery.events import EventBus
     from app.delivery.stats import Stats
+    from app.providers.base import Reports
     from app.providers.registry import ProviderConfig
     from app.store.redis import Scripts
 
@@ -87,9 +87,15 @@ class DeliveryService:
         path_start = received.find("/", scheme_end)
         return self._public_url + (received[path_start:] if path_start != -1 else "/")
 
-    def callback_path(self, provider: str) -> str | None:
+    def _reports(self, provider: str) -> tuple[Any, Reports[Any]] | None:
+        """The account's config and its adapter's reports part, if it takes callbacks."""
         entry = self._providers.get(provider)
-        if entry is None or entry.type not in HANDLERS:
+        if entry is None or entry.adapter.reports is None:
+            return None
+        return entry.config, entry.adapter.reports
+
+    def callback_path(self, provider: str) -> str | None:
+        if self._reports(provider) is None:
             return None
         return f"/v1/callbacks/{provider}/{self.token(provider)}"
 
@@ -97,10 +103,10 @@ class DeliveryService:
         self, provider: str, token: str, request: CallbackRequest, client_ip: str | None
     ) -> CallbackReply:
         """Authenticate, parse and apply a callback; the reply the provider expects."""
-        entry = self._providers.get(provider)
-        handler = HANDLERS.get(entry.type) if entry is not None else None
-        if entry is None or handler is None:
+        found = self._reports(provider)
+        if found is None:
             raise OtpgateError("not_found", f"no provider {provider!r} takes callbacks here")
+        config, reports = found
         if not hmac.compare_digest(token.encode(), self.token(provider).encode()):
             raise OtpgateError("callback_forbidden", "wrong callback token")
         allowed = self._callback_ips.get(provider)
@@ -108,16 +114,10 @@ class DeliveryService:
             raise OtpgateError(
                 "callback_forbidden", f"{client_ip} may not call back for {provider}"
             )
-        verify = getattr(handler, "verify", None)
-        signs = getattr(handler, "signs", lambda _: True)
-        if (
-            verify is not None
-            and signs(entry.config)
-            and not verify(request, entry.config, datetime.now(UTC))
-        ):
+        if not reports.authentic(request, config, datetime.now(UTC)):
             raise OtpgateError("invalid_signature", f"the {provider} signature does not match")
         try:
-            reports = handler.parse(request)
+            parsed = reports.parse(request)
         except RecursionError:  # untyped JSON decoding of thousands of nested arrays
             raise OtpgateError(
                 "invalid_request", f"unreadable {provider} callback: nested too deeply"
@@ -126,10 +126,9 @@ class DeliveryService:
             raise OtpgateError(
                 "invalid_request", f"unreadable {provider} callback: {exc}"
             ) from None
-        for report in reports:
+        for report in parsed:
             await self.apply(provider, report)
-        reply: CallbackReply = handler.REPLY
-        return reply
+        return reports.reply
 
     async def apply(self, provider: str, report: DeliveryReport) -> str:
         """Apply one report; returns the outcome (changed, kept, duplicate, unmatched)."""

@@ -94,13 +94,13 @@ class ProviderDirectory:
         )
 
     async def _balance(self, entry: ProviderConfig) -> Balance | None:
-        build, parse = entry.adapter.build_balance, entry.adapter.parse_balance
-        if build is None or parse is None:
+        balance = entry.adapter.balance
+        if balance is None:
             return None
         try:
-            request = build(entry.config, datetime.now(UTC), "")
+            request = balance.build(entry.config, datetime.now(UTC), "")
             request.extensions["timeout"] = httpx.Timeout(_BALANCE_TIMEOUT).as_dict()
-            return parse(await self._client.send(request))
+            return balance.parse(await self._client.send(request))
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("balance of %s unavailable: %s", entry.name, type(exc).__name__)
             return None

@@ -12,58 +12,43 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
-from app.providers import aliyun, chuanglan, cloopen, huawei, tencent, twilio, vonage
-from app.providers import gateway as http_gateway
+from app.providers import aliyun, chuanglan, cloopen, gateway, huawei, tencent, twilio, vonage
 from app.providers.config import TemplateError, template_for
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
 
     import httpx
 
-    from app.providers.base import Balance, HttpProvider
+    from app.providers.base import Adapter, HttpProvider
     from app.providers.config import Template
 
-__all__ = ["ADAPTERS", "OUTBOX", "Adapter", "ProviderConfig", "build_providers", "read_providers"]
+__all__ = ["ADAPTERS", "OUTBOX", "ProviderConfig", "build_providers", "read_providers"]
 
 #: The dev provider: always there in dev and test, refused in prod.
 OUTBOX = "outbox"
 
 
-class Adapter(NamedTuple):
-    config: type[msgspec.Struct]
-    create: Callable[..., HttpProvider[Any]]
-    build_balance: Callable[..., httpx.Request] | None = None
-    parse_balance: Callable[[httpx.Response], Balance | None] | None = None
-
-
-ADAPTERS: Mapping[str, Adapter] = {
-    "aliyun": Adapter(aliyun.AliyunConfig, aliyun.create),
-    "tencent": Adapter(tencent.TencentConfig, tencent.create),
-    "huawei": Adapter(huawei.HuaweiConfig, huawei.create),
-    "twilio": Adapter(
-        twilio.TwilioConfig, twilio.create, twilio.build_balance_request, twilio.parse_balance
-    ),
-    "vonage": Adapter(
-        vonage.VonageConfig, vonage.create, vonage.build_balance_request, vonage.parse_balance
-    ),
-    "chuanglan": Adapter(
-        chuanglan.ChuanglanConfig,
-        chuanglan.create,
-        chuanglan.build_balance_request,
-        chuanglan.parse_balance,
-    ),
-    "cloopen": Adapter(
-        cloopen.CloopenConfig, cloopen.create, cloopen.build_balance_request, cloopen.parse_balance
-    ),
-    "http": Adapter(http_gateway.HttpGatewayConfig, http_gateway.create),
+#: Every adapter, by the ``type`` its accounts name: one line per vendor package.
+ADAPTERS: Mapping[str, Adapter[Any]] = {
+    adapter.type: adapter
+    for adapter in (
+        aliyun.ADAPTER,
+        tencent.ADAPTER,
+        huawei.ADAPTER,
+        twilio.ADAPTER,
+        vonage.ADAPTER,
+        chuanglan.ADAPTER,
+        cloopen.ADAPTER,
+        gateway.ADAPTER,
+    )
 }
 
 
 class ProviderConfig(NamedTuple):
     name: str
     type: str
-    adapter: Adapter
+    adapter: Adapter[Any]
     config: Any
 
 
@@ -113,7 +98,6 @@ def build_providers(
     """One provider per configured account, all on the shared ``client``."""
     built = {}
     for name, entry in configs.items():
-        provider = entry.adapter.create(entry.config, client)
-        provider.name = name  # two accounts of one type keep their own names
-        built[name] = provider
+        # two accounts of one type keep their own names
+        built[name] = entry.adapter.create(entry.config, client, name=name)
     return built

@@ -112,7 +112,7 @@ def _settings(kind: str, url: str) -> dict[str, Any]:
 async def test_documented_report_marks_the_message_delivered(
     make_settings: SettingsFactory, redis: Redis, kind: str
 ) -> None:
-    from app.delivery.callbacks import HANDLERS
+    from app.providers.registry import ADAPTERS
 
     with running(kind) as (_, url):
         async with AsyncTestClient(create_app(make_settings(**_settings(kind, url)))) as client:
@@ -120,7 +120,7 @@ async def test_documented_report_marks_the_message_delivered(
             pmid = sent["message"]["provider_message_id"]
             path = client.app.state.deliveries.callback_path(kind)
             reply = await _callback(client, kind, path, pmid)
-            expected = HANDLERS[kind].REPLY
+            expected = ADAPTERS[kind].reports.reply  # type: ignore[union-attr]
             assert reply.status_code == expected.status_code, reply.text
             assert reply.content == expected.body
             shown = (await client.get(f"/v1/verifications/{sent['id']}", headers=AUTH)).json()
