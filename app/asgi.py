@@ -37,7 +37,7 @@ from app.ops.metrics import MetricsController, prometheus_config
 from app.providers.api import ProviderController, ProviderDirectory
 from app.providers.circuit import CircuitBreaker
 from app.providers.outbox import OutboxProvider
-from app.providers.registry import OUTBOX, build_providers, read_providers
+from app.providers.registry import OUTBOX, build_providers
 from app.providers.router import ProviderRouter
 from app.settings import Settings, load_settings
 from app.store.redis import Scripts, connect, limits_storage
@@ -83,8 +83,7 @@ def _lifespan(settings: Settings) -> Any:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
         texts = MessageTexts(settings.messages)
-        configs = read_providers(settings.providers, settings.all_routes(), texts.locales)
-        providers: dict[str, Provider] = dict(build_providers(configs, http))
+        providers: dict[str, Provider] = dict(build_providers(settings.providers, http))
         with_outbox = settings.env != "prod"
         if with_outbox:
             providers[OUTBOX] = outbox
@@ -123,12 +122,13 @@ def _lifespan(settings: Settings) -> Any:
         dispatching = asyncio.create_task(dispatcher.run()) if targets else None
         app.state.events = events
         app.state.deliveries = DeliveryService(
-            client=client, scripts=scripts, stats=stats, events=events, providers=configs,
-            pepper=settings.secret_pepper, callback_ips=settings.callback_ips,
+            client=client, scripts=scripts, stats=stats, events=events,
+            providers=settings.providers, pepper=settings.secret_pepper,
+            callback_ips=settings.callback_ips,
             public_url=settings.public_url,
         )  # fmt: skip
         app.state.provider_directory = ProviderDirectory(
-            configs, breaker, http, with_outbox=with_outbox,
+            settings.providers, breaker, http, with_outbox=with_outbox,
             callback_path=app.state.deliveries.callback_path,
         )  # fmt: skip
         app.state.dispatcher = dispatcher

@@ -18,10 +18,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from app.abuse.config import AbuseRules, AppPolicies, LimitRules
-from app.providers.circuit import CircuitSettings
-from app.providers.registry import OUTBOX, read_providers
+from app.providers.accounts import OUTBOX, ProviderConfig, check_accounts, read_accounts
+from app.providers.config import CircuitSettings
 from app.sensitive import Secret
-from app.verify.texts import MessageTexts
+from app.verify.config import DEFAULT_TEXTS
 
 __all__ = [
     "DEV_PEPPER",
@@ -102,8 +102,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pepper: Secret | None = None
     #: An API key with every scope for the ``default`` app, created at start.
     bootstrap_api_key: Secret | None = None
-    #: SMS provider accounts: ``[providers.<name>]`` with ``type`` and the adapter's fields.
-    providers: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    #: SMS provider accounts: ``[providers.<name>]`` with ``type`` (default: the name)
+    #: and the fields of that adapter's config struct.
+    providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
     #: Provider names to try in order, by calling code (``"+86"``) or ``default``.
     routes: dict[str, list[str]] = msgspec.field(default_factory=lambda: {"default": ["outbox"]})
     #: Seconds a send may take across all the providers of its route.
@@ -172,7 +173,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                 raise ConfigError(f"routes: {key!r} is neither 'default' nor a calling code (+86)")
         if not self.routes.get("default"):
             raise ConfigError("routes: a non-empty 'default' route is required")
-        read_providers(self.providers, self.all_routes(), MessageTexts(self.messages).locales)
+        check_accounts(self.providers, self.all_routes(), sorted({*DEFAULT_TEXTS, *self.messages}))
         for name, app in self.apps.items():
             if app.events_url is None:
                 continue
@@ -307,6 +308,8 @@ def load_settings(
     values.update(env_values)
     values.update(overrides or {})
     try:
+        if "providers" in values:
+            values["providers"] = read_accounts(values["providers"])
         return msgspec.convert(values, Settings, strict=False)
-    except msgspec.ValidationError as exc:  # also carries __post_init__'s ConfigError
+    except (msgspec.ValidationError, ValueError) as exc:  # and __post_init__'s ConfigError
         raise ConfigError(f"invalid setting: {exc}") from exc

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from app.errors import OtpgateError
+from app.providers.registry import adapter_for
 from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 from app.store.keys import Keys
 
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
 
     from app.delivery.events import EventBus
     from app.delivery.stats import Stats
+    from app.providers.accounts import ProviderConfig
     from app.providers.base import Reports
-    from app.providers.registry import ProviderConfig
     from app.store.redis import Scripts
 
 __all__ = ["DeliveryService"]
@@ -87,12 +88,13 @@ class DeliveryService:
         path_start = received.find("/", scheme_end)
         return self._public_url + (received[path_start:] if path_start != -1 else "/")
 
-    def _reports(self, provider: str) -> tuple[Any, Reports[Any]] | None:
+    def _reports(self, provider: str) -> tuple[ProviderConfig, Reports[Any]] | None:
         """The account's config and its adapter's reports part, if it takes callbacks."""
-        entry = self._providers.get(provider)
-        if entry is None or entry.adapter.reports is None:
+        config = self._providers.get(provider)
+        reports = adapter_for(config).reports if config is not None else None
+        if config is None or reports is None:
             return None
-        return entry.config, entry.adapter.reports
+        return config, reports
 
     def callback_path(self, provider: str) -> str | None:
         if self._reports(provider) is None:

@@ -12,7 +12,9 @@ from app.sensitive import Secret
 __all__ = ["AliyunConfig"]
 
 
-class AliyunConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class AliyunConfig(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", tag="aliyun"
+):
     """An Alibaba Cloud account's SMS settings.
 
     Attributes:

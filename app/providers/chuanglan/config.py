@@ -15,7 +15,9 @@ __all__ = ["ChuanglanConfig", "Product"]
 Product = Literal["domestic", "international"]
 
 
-class ChuanglanConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ChuanglanConfig(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", tag="chuanglan"
+):
     """A 253 API account of one product."""
 
     #: the API account (``N…`` domestic, ``I…`` international), not the console login.

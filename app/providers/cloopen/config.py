@@ -11,7 +11,9 @@ from app.sensitive import Secret
 __all__ = ["CloopenConfig"]
 
 
-class CloopenConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class CloopenConfig(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", tag="cloopen"
+):
     """A Cloopen main account, the app that sends, and its approved templates."""
 
     #: the main account's ACCOUNT SID (32 hex characters); part of every URL.

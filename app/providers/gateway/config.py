@@ -9,7 +9,9 @@ from app.sensitive import Secret
 __all__ = ["HttpGatewayConfig"]
 
 
-class HttpGatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class HttpGatewayConfig(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", tag="http"
+):
     """Where the gateway listens and the secret both sides sign with."""
 
     #: the gateway's send endpoint, e.g. ``https://sms-gateway.internal/v1/messages``.

@@ -13,7 +13,9 @@ from app.sensitive import Secret
 __all__ = ["HuaweiConfig"]
 
 
-class HuaweiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class HuaweiConfig(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", tag="huawei"
+):
     """A Message & SMS application, its channel and its templates."""
 
     #: the application's key (``Username`` in X-WSSE, ``Access`` in AK/SK).

@@ -10,7 +10,9 @@ from app.sensitive import Secret
 __all__ = ["TencentConfig"]
 
 
-class TencentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class TencentConfig(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", tag="tencent"
+):
     """A Tencent Cloud account's SMS settings.
 
     Attributes:

@@ -9,7 +9,9 @@ from app.sensitive import Secret
 __all__ = ["TwilioConfig"]
 
 
-class TwilioConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class TwilioConfig(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", tag="twilio"
+):
     """A Twilio account and the sender it sends from.
 
     Exactly one of ``from_`` and ``messaging_service_sid`` is set; ``auth_token`` or the

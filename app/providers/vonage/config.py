@@ -15,7 +15,9 @@ __all__ = ["SignatureMethod", "VonageConfig"]
 SignatureMethod = Literal["md5hash", "md5", "sha1", "sha256", "sha512"]
 
 
-class VonageConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class VonageConfig(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", tag="vonage"
+):
     """A Vonage account and the sender it sends from.
 
     Sends are signed when ``signature_secret`` is set, else authenticated with
