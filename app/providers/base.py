@@ -43,10 +43,14 @@ __all__ = [
     "Reports",
     "SendResult",
     "classify_code",
+    "decode_answer",
     "http_failure",
     "status_kind",
     "template_values",
+    "unparseable",
 ]
+
+T = TypeVar("T")
 
 #: retryable: try the next provider; permanent: the number or content is refused;
 #: account: our account at the provider (balance, credentials) is the problem.
@@ -111,6 +115,14 @@ def classify_code(
     return default
 
 
+def decode_answer(response: httpx.Response, answer: type[T]) -> T | None:
+    """The body as the JSON ``answer`` struct, or None when it is not that JSON."""
+    try:
+        return msgspec.json.decode(response.content, type=answer)
+    except msgspec.DecodeError:  # a ValidationError too
+        return None
+
+
 def status_kind(status: int) -> ErrorKind:
     """The kind of an HTTP failure that says no more: a refused login (401, 403) is our
     account's problem; anything else may well pass at the next provider."""
@@ -121,6 +133,12 @@ def http_failure(response: httpx.Response) -> SendResult:
     """A failure known by its HTTP status only, with the start of the body for the log."""
     status = response.status_code
     return SendResult.failed(status_kind(status), f"http_{status}", response.text[:200])
+
+
+def unparseable(response: httpx.Response) -> SendResult:
+    """An answer that should say "accepted" and cannot be read: retryable (another
+    provider may send), with the start of the body for the log."""
+    return SendResult.failed("retryable", "unparseable", response.text[:200])
 
 
 class Provider(Protocol):

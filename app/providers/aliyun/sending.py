@@ -22,7 +22,7 @@ from app.providers.aliyun.signing import (
     rpc_signature,
     rpc_string_to_sign,
 )
-from app.providers.base import ErrorKind, SendResult, classify_code, template_values
+from app.providers.base import ErrorKind, SendResult, classify_code, decode_answer, template_values
 from app.providers.config import template_for
 
 if TYPE_CHECKING:
@@ -192,9 +192,8 @@ class _Reply(msgspec.Struct, rename="pascal"):
 def parse_response(response: httpx.Response) -> SendResult:
     """``Code == "OK"`` -> accepted with its ``BizId``; any other ``Code`` classified."""
     status = response.status_code
-    try:
-        reply = msgspec.json.decode(response.content, type=_Reply)
-    except msgspec.DecodeError:
+    reply = decode_answer(response, _Reply)
+    if reply is None:
         return SendResult.failed("retryable", f"http_{status}", "unparseable response body")
     if status < 500 and reply.code == "OK":
         return SendResult.ok(reply.biz_id)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import httpx
 import msgspec
 
-from app.providers.base import Balance
-from app.providers.chuanglan.sending import BALANCE_PATHS, JSON_CONTENT, decode_reply, endpoint
+from app.providers.base import Balance, decode_answer
+from app.providers.chuanglan.sending import BALANCE_PATHS, JSON_CONTENT, Reply, endpoint
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -32,7 +32,7 @@ def build_balance_request(config: ChuanglanConfig, now: datetime, nonce: str) ->
 
 def parse_balance(response: httpx.Response) -> Balance | None:
     """The balance (a decimal string), or None on an error; 253 names no currency."""
-    reply = decode_reply(response)
+    reply = decode_answer(response, Reply)
     if not response.is_success or reply is None or str(reply.code) != "0":
         return None
     try:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import httpx
 import msgspec
 
-from app.providers.base import ErrorKind, SendResult, http_failure
+from app.providers.base import ErrorKind, SendResult, decode_answer, http_failure
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,7 +44,6 @@ __all__ = [
     "UnsupportedNumberError",
     "build_request",
     "classify_error",
-    "decode_reply",
     "endpoint",
     "message_text",
     "parse_international_response",
@@ -185,15 +184,8 @@ class Reply(msgspec.Struct):
     balance: str | float | None = None
 
 
-def decode_reply(response: httpx.Response) -> Reply | None:
-    try:
-        return msgspec.json.decode(response.content, type=Reply)
-    except msgspec.DecodeError:
-        return None
-
-
 def _parse(response: httpx.Response, product: Product) -> SendResult:
-    reply = decode_reply(response)
+    reply = decode_answer(response, Reply)
     if not response.is_success or reply is None or reply.code is None:
         return http_failure(response)
     code = str(reply.code)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from app.providers.base import ErrorKind, SendResult, template_values
+from app.providers.base import ErrorKind, SendResult, decode_answer, template_values, unparseable
 from app.providers.cloopen.signing import account_request
 from app.providers.config import template_for
 
@@ -139,16 +139,15 @@ class _Answer(msgspec.Struct):
 
 def parse_response(response: httpx.Response) -> SendResult:
     """``statusCode`` ``000000`` is accepted; any other code is classified."""
-    try:
-        answer = msgspec.json.decode(response.content, type=_Answer)
-    except msgspec.DecodeError:
+    answer = decode_answer(response, _Answer)
+    if answer is None:
         return SendResult.failed("retryable", f"http_{response.status_code}", response.text[:200])
     if response.status_code >= 500:
         return SendResult.failed("retryable", answer.status_code, answer.status_msg)
     if answer.status_code == ACCEPTED:
         if response.is_success and answer.template_sms is not None:
             return SendResult.ok(answer.template_sms.sms_message_sid)
-        return SendResult.failed("retryable", "unparseable", response.text[:200])
+        return unparseable(response)
     return SendResult.failed(
         _kind_of_code(answer.status_code), answer.status_code, answer.status_msg
     )

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import httpx
 import msgspec
 
-from app.providers.base import SendResult, http_failure
+from app.providers.base import SendResult, decode_answer, http_failure, unparseable
 from app.signatures import SIGNATURE_HEADER, signature_header
 
 if TYPE_CHECKING:
@@ -98,16 +98,14 @@ def parse_response(response: httpx.Response) -> SendResult:
     """Classify the gateway's answer by the contract in this module's docstring."""
     status = response.status_code
     if response.is_success:
-        try:
-            return SendResult.ok(msgspec.json.decode(response.content, type=_Accepted).id)
-        except msgspec.DecodeError:
-            return SendResult.failed("retryable", "unparseable", response.text[:200])
-    try:
-        error = msgspec.json.decode(response.content, type=_Refusal).error
-    except msgspec.DecodeError:
+        accepted = decode_answer(response, _Accepted)
+        return unparseable(response) if accepted is None else SendResult.ok(accepted.id)
+    refusal = decode_answer(response, _Refusal)
+    if refusal is None:
         # Not the gateway's own words (a proxy's page, a wrong URL): only a refused
         # login is clearly about us; anything else may work elsewhere.
         return http_failure(response)
+    error = refusal.error
     kind: ErrorKind
     if not _is_refusal(status):
         kind = "retryable"

@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import msgspec
 
-from app.providers.base import ErrorKind, SendResult, status_kind, template_values
+from app.providers.base import ErrorKind, SendResult, decode_answer, status_kind, template_values
 from app.providers.config import template_for
 from app.providers.huawei.signing import UNSIGNED_PAYLOAD, aksk_authorization, wsse_headers
 
@@ -141,9 +141,8 @@ def parse_response(response: httpx.Response) -> SendResult:
     When the number's own status is an error, it is the more precise reason and is kept
     as the error code (a failed send answers ``E000510`` with it).
     """
-    try:
-        reply = msgspec.json.decode(response.content, type=_Reply)
-    except msgspec.DecodeError:
+    reply = decode_answer(response, _Reply)
+    if reply is None:
         kind = classify_error("", response.status_code)
         return SendResult.failed(kind, f"http_{response.status_code}", response.text[:200])
     number = reply.result[0] if reply.result else _NumberResult()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import msgspec
 
-from app.providers.base import ErrorKind, SendResult, classify_code, template_values
+from app.providers.base import ErrorKind, SendResult, classify_code, decode_answer, template_values
 from app.providers.config import template_for
 from app.providers.tencent.signing import tc3_authorization
 
@@ -147,10 +147,10 @@ class _Envelope(msgspec.Struct, rename="pascal"):
 def parse_response(response: httpx.Response) -> SendResult:
     """``SendStatusSet[0].Code == "Ok"`` -> accepted with its ``SerialNo``; errors classified."""
     status = response.status_code
-    try:
-        body = msgspec.json.decode(response.content, type=_Envelope).response
-    except msgspec.DecodeError:
+    envelope = decode_answer(response, _Envelope)
+    if envelope is None:
         return SendResult.failed("retryable", f"http_{status}", "unparseable response body")
+    body = envelope.response
     if body.error is not None:
         kind: ErrorKind = "retryable" if status >= 500 else classify_error(body.error.code)
         return SendResult.failed(kind, body.error.code, body.error.message)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 import msgspec
 
-from app.providers.base import ErrorKind, SendResult, status_kind
+from app.providers.base import ErrorKind, SendResult, decode_answer, status_kind, unparseable
 from app.providers.signing import basic_authorization
 
 if TYPE_CHECKING:
@@ -90,14 +90,9 @@ class _Error(msgspec.Struct):
 def parse_response(response: httpx.Response) -> SendResult:
     """201 with the Message resource is accepted; an error is classified by its code."""
     if response.is_success:
-        try:
-            return SendResult.ok(msgspec.json.decode(response.content, type=_Message).sid)
-        except msgspec.DecodeError:
-            return SendResult.failed("retryable", "unparseable", response.text[:200])
-    try:
-        error = msgspec.json.decode(response.content, type=_Error)
-    except msgspec.DecodeError:
-        error = _Error(message=response.text[:200])
+        message = decode_answer(response, _Message)
+        return unparseable(response) if message is None else SendResult.ok(message.sid)
+    error = decode_answer(response, _Error) or _Error(message=response.text[:200])
     if response.status_code >= 500:
         kind: ErrorKind = "retryable"
     elif error.code in _ERROR_KINDS:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import httpx
 import msgspec
 
-from app.providers.base import Balance
+from app.providers.base import Balance, decode_answer
 from app.providers.signing import basic_authorization
 
 if TYPE_CHECKING:
@@ -36,10 +36,5 @@ class _Balance(msgspec.Struct):
 
 def parse_balance(response: httpx.Response) -> Balance | None:
     """The balance; Vonage does not say its currency (the account's, usually EUR)."""
-    if not response.is_success:
-        return None
-    try:
-        answer = msgspec.json.decode(response.content, type=_Balance)
-    except msgspec.DecodeError:
-        return None
-    return Balance(amount=answer.value, currency=None)
+    answer = decode_answer(response, _Balance) if response.is_success else None
+    return None if answer is None else Balance(amount=answer.value, currency=None)

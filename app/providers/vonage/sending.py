@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 import msgspec
 
-from app.providers.base import ErrorKind, SendResult, http_failure
+from app.providers.base import ErrorKind, SendResult, decode_answer, http_failure, unparseable
 from app.providers.vonage.signing import signature
 
 if TYPE_CHECKING:
@@ -102,10 +102,10 @@ def parse_response(response: httpx.Response) -> SendResult:
     """
     if not response.is_success:
         return http_failure(response)
-    try:
-        parts = msgspec.json.decode(response.content, type=_Answer).messages
-    except msgspec.DecodeError:
-        return SendResult.failed("retryable", "unparseable", response.text[:200])
+    answer = decode_answer(response, _Answer)
+    if answer is None:
+        return unparseable(response)
+    parts = answer.messages
     if not parts:
         return SendResult.failed("retryable", "unparseable", "no messages in the answer")
     for part in parts:
