@@ -193,18 +193,8 @@ def _openapi(args: argparse.Namespace) -> int:
 
 
 def _check_config(_: argparse.Namespace) -> int:
-    from app.providers.registry import read_providers
-    from app.verify.texts import MessageTexts
-
     settings = load_settings()
-    shown = redacted(settings)
-    # [providers] is raw TOML in Settings; its adapters' config structs say what is secret.
-    configs = read_providers(
-        settings.providers, settings.all_routes(), MessageTexts(settings.messages).locales
-    )
-    shown["providers"] = {
-        name: {"type": entry.type, **redacted(entry.config)} for name, entry in configs.items()
-    }
+    shown = redacted(settings)  # providers too: their config structs say what is secret
     if settings.pepper is None:
         shown["pepper"] = "(dev default)"
     print(json.dumps(shown, indent=2, default=str, ensure_ascii=False))

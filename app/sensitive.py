@@ -54,7 +54,9 @@ def _redact(value: Any, info: mi.Type) -> Any:
         matching = [m for m in structs if isinstance(value, m.cls)]
         return _redact(value, matching[0]) if matching else _plain(value)
     if isinstance(info, mi.StructType):
-        return {
+        # A tagged struct (a provider account's config) says which it is by its tag.
+        tag = {} if info.tag_field is None else {info.tag_field: info.tag}
+        return tag | {
             field.encode_name: _redact(getattr(value, field.name), field.type)
             for field in info.fields
         }

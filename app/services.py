@@ -30,7 +30,7 @@ from app.delivery.stats import Stats
 from app.providers.api import ProviderDirectory
 from app.providers.circuit import CircuitBreaker
 from app.providers.outbox import OutboxProvider
-from app.providers.registry import OUTBOX, build_providers, read_providers
+from app.providers.registry import OUTBOX, build_providers
 from app.providers.router import ProviderRouter
 from app.store.idempotency import IdempotencyEntries
 from app.store.redis import Readiness, Scripts, connect, limits_storage
@@ -122,15 +122,14 @@ def _services(
         client, max_messages=settings.outbox_max_messages, ttl=settings.outbox_ttl
     )
     texts = MessageTexts(settings.messages)
-    configs = read_providers(settings.providers, settings.all_routes(), texts.locales)
-    providers: dict[str, Provider] = dict(build_providers(configs, http))
+    providers: dict[str, Provider] = dict(build_providers(settings.providers, http))
     with_outbox = settings.env != "prod"
     if with_outbox:
         providers[OUTBOX] = outbox
     breaker = CircuitBreaker(client, scripts, settings.circuit)
     abuse = _abuse(settings, client, scripts, http)
     deliveries = DeliveryService(
-        store=store, ledger=ledger, providers=configs, pepper=settings.secret_pepper,
+        store=store, ledger=ledger, providers=settings.providers, pepper=settings.secret_pepper,
         callback_ips=settings.callback_ips, public_url=settings.public_url,
     )  # fmt: skip
     verifications = _verifications(
@@ -141,7 +140,11 @@ def _services(
         ),
     )  # fmt: skip
     directory = ProviderDirectory(
-        configs, breaker, http, with_outbox=with_outbox, callback_path=deliveries.callback_path
+        settings.providers,
+        breaker,
+        http,
+        with_outbox=with_outbox,
+        callback_path=deliveries.callback_path,
     )
     return Services(
         verifications=verifications,

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
+import msgspec.inspect as mi
 
 from app.abuse.config import AbuseRules, LimitRules, overridden
-from app.providers.circuit import CircuitSettings
-from app.providers.registry import OUTBOX, read_providers
+from app.providers.accounts import OUTBOX, ProviderConfig, check_accounts, read_accounts
+from app.providers.config import CircuitSettings
 from app.sensitive import Secret
-from app.verify.texts import MessageTexts
+from app.verify.config import DEFAULT_TEXTS, Argon2Settings, Policy, ResendPolicy
 
 __all__ = [
     "DEV_PEPPER",
@@ -37,7 +38,6 @@ __all__ = [
 DEV_PEPPER = "otpgate-dev-pepper-do-not-use-in-production"
 
 Environment = Literal["dev", "test", "prod"]
-ResendPolicy = Literal["replace", "keep"]
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
 Count = Annotated[int, msgspec.Meta(ge=1, le=100)]
 CodeLength = Annotated[int, msgspec.Meta(ge=4, le=10)]
@@ -45,14 +45,6 @@ CodeLength = Annotated[int, msgspec.Meta(ge=4, le=10)]
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message says what to change."""
-
-
-class Argon2Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """argon2id parameters for code hashes (defaults: OWASP's minimum recommendation)."""
-
-    time_cost: Annotated[int, msgspec.Meta(ge=1)] = 2
-    memory_cost: Annotated[int, msgspec.Meta(ge=8)] = 19456  # KiB
-    parallelism: Annotated[int, msgspec.Meta(ge=1)] = 1
 
 
 class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
@@ -76,17 +68,6 @@ class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_
     events_allow_private: bool = False
 
 
-class Policy(msgspec.Struct, frozen=True):
-    """The verification rules that apply to one app (globals merged with its overrides)."""
-
-    code_length: int
-    code_ttl: float
-    max_attempts: int
-    max_sends: int
-    resend_cooldown: float
-    resend_policy: ResendPolicy
-
-
 class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Every setting of otpgate. Environment name: ``OTPGATE_`` + the upper-cased field."""
 
@@ -102,8 +83,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pepper: Secret | None = None
     #: An API key with every scope for the ``default`` app, created at start.
     bootstrap_api_key: Secret | None = None
-    #: SMS provider accounts: ``[providers.<name>]`` with ``type`` and the adapter's fields.
-    providers: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    #: SMS provider accounts: ``[providers.<name>]`` with ``type`` (default: the name)
+    #: and the fields of that adapter's config struct.
+    providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
     #: Provider names to try in order, by calling code (``"+86"``) or ``default``.
     routes: dict[str, list[str]] = msgspec.field(default_factory=lambda: {"default": ["outbox"]})
     #: Seconds a send may take across all the providers of its route.
@@ -174,7 +156,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                 raise ConfigError(f"routes: {key!r} is neither 'default' nor a calling code (+86)")
         if not self.routes.get("default"):
             raise ConfigError("routes: a non-empty 'default' route is required")
-        read_providers(self.providers, self.all_routes(), MessageTexts(self.messages).locales)
+        check_accounts(self.providers, self.all_routes(), sorted({*DEFAULT_TEXTS, *self.messages}))
         for name, app in self.apps.items():
             if app.events_url is None:
                 continue
@@ -209,22 +191,17 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         )
 
 
+def _is_structured(info: mi.Type) -> bool:
+    """A table of the TOML file (a struct or a mapping), not one value an env var holds."""
+    return isinstance(info, mi.StructType | mi.DictType) or (
+        isinstance(info, mi.Metadata) and _is_structured(info.type)
+    )
+
+
 _FLAT_FIELDS = {
-    name
-    for name, field_type in Settings.__annotations__.items()
-    if not name.startswith("_")
-    and name
-    not in {
-        "argon2",
-        "messages",
-        "apps",
-        "limits",
-        "abuse",
-        "providers",
-        "routes",
-        "circuit",
-        "callback_ips",
-    }
+    field.name
+    for field in mi.type_info(Settings).fields  # type: ignore[attr-defined]
+    if not _is_structured(field.type)
 }
 _ENV_PREFIX = "OTPGATE_"
 #: ``OTPGATE_*`` variables that are not settings: the TOML file's path, and the Redis
@@ -309,6 +286,8 @@ def load_settings(
     values.update(env_values)
     values.update(overrides or {})
     try:
+        if "providers" in values:
+            values["providers"] = read_accounts(values["providers"])
         return msgspec.convert(values, Settings, strict=False)
-    except msgspec.ValidationError as exc:  # also carries __post_init__'s ConfigError
+    except (msgspec.ValidationError, ValueError) as exc:  # and __post_init__'s ConfigError
         raise ConfigError(f"invalid setting: {exc}") from exc

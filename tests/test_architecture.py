@@ -15,7 +15,10 @@ APP = Path(__file__).parent.parent / "app"
 #: A module's part is the first pattern it matches, top to bottom.
 PARTS: list[tuple[str, str]] = [
     ("leaf", r"app\.(errors|phone|ids|sensitive|signatures|metrics)"),
-    ("settings", r"app\.settings|app\.[a-z_]+\.config|app\.providers\.[a-z_]+\.config"),
+    (
+        "settings",
+        r"app\.settings|app\.[a-z_]+\.config|app\.providers\.([a-z_]+\.config|accounts)",
+    ),
     ("edge", r"app\.[a-z_]+\.api|app\.ops(\..*)?|app\.dev(\..*)?|app\.http(\..*)?"),
     ("wiring", r"app|app\.__main__|app\.asgi|app\.cli|app\.services"),
     ("store", r"app\.store(\..*)?"),

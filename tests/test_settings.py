@@ -111,7 +111,7 @@ def test_provider_secrets_can_come_from_the_environment(tmp_path: Path) -> None:
         'from = "+15005550006"\n[routes]\ndefault = ["twilio"]\n'
     )
     settings = load_settings({"OTPGATE_CONFIG": str(config), "TWILIO_TOKEN": "t0k3n"})
-    assert settings.providers["twilio"]["auth_token"] == "t0k3n"
+    assert settings.providers["twilio"].auth_token == "t0k3n"
     with pytest.raises(ConfigError, match="TWILIO_TOKEN is not set"):
         load_settings({"OTPGATE_CONFIG": str(config)})
 

@@ -14,10 +14,10 @@ from litestar.params import PathParameter, QueryParameter
 from app.apps.auth import requires_scope
 from app.apps.keys import ApiKey
 from app.delivery.events import Event, EventBus
-from app.delivery.reports import CallbackRequest
 from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats, StatsView, Window
 from app.http.contract import API_KEY_PROBLEMS, problems
+from app.providers.reports import CallbackRequest
 
 __all__ = ["AdminDeliveryController", "CallbackController"]
 

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
 
     from app.delivery.events import EventBus, EventType
-    from app.delivery.reports import DeliveryReport
     from app.delivery.stats import Stats
+    from app.providers.reports import DeliveryReport
 
 __all__ = ["Entry", "Ledger"]
 

@@ -16,16 +16,17 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from app.delivery.callbacks import HANDLERS
-from app.delivery.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 from app.errors import OtpgateError
+from app.providers.registry import adapter_for
+from app.providers.reports import CallbackError, CallbackReply, CallbackRequest, DeliveryReport
 from app.store.outcomes import ReportUpdate
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from app.delivery.ledger import Ledger
-    from app.providers.registry import ProviderConfig
+    from app.providers.accounts import ProviderConfig
+    from app.providers.base import Reports
     from app.store.verifications import VerificationStore
 
 __all__ = ["DeliveryService"]
@@ -78,9 +79,16 @@ class DeliveryService:
         path_start = received.find("/", scheme_end)
         return self._public_url + (received[path_start:] if path_start != -1 else "/")
 
+    def _reports(self, provider: str) -> tuple[ProviderConfig, Reports[Any]] | None:
+        """The account's config and its adapter's reports part, if it takes callbacks."""
+        config = self._providers.get(provider)
+        reports = adapter_for(config).reports if config is not None else None
+        if config is None or reports is None:
+            return None
+        return config, reports
+
     def callback_path(self, provider: str) -> str | None:
-        entry = self._providers.get(provider)
-        if entry is None or entry.type not in HANDLERS:
+        if self._reports(provider) is None:
             return None
         return f"/v1/callbacks/{provider}/{self.token(provider)}"
 
@@ -88,10 +96,10 @@ class DeliveryService:
         self, provider: str, token: str, request: CallbackRequest, client_ip: str | None
     ) -> CallbackReply:
         """Authenticate, parse and apply a callback; the reply the provider expects."""
-        entry = self._providers.get(provider)
-        handler = HANDLERS.get(entry.type) if entry is not None else None
-        if entry is None or handler is None:
+        found = self._reports(provider)
+        if found is None:
             raise OtpgateError("not_found", f"no provider {provider!r} takes callbacks here")
+        config, reports = found
         if not hmac.compare_digest(token.encode(), self.token(provider).encode()):
             raise OtpgateError("callback_forbidden", "wrong callback token")
         allowed = self._callback_ips.get(provider)
@@ -99,16 +107,10 @@ class DeliveryService:
             raise OtpgateError(
                 "callback_forbidden", f"{client_ip} may not call back for {provider}"
             )
-        verify = getattr(handler, "verify", None)
-        signs = getattr(handler, "signs", lambda _: True)
-        if (
-            verify is not None
-            and signs(entry.config)
-            and not verify(request, entry.config, datetime.now(UTC))
-        ):
+        if not reports.authentic(request, config, datetime.now(UTC)):
             raise OtpgateError("invalid_signature", f"the {provider} signature does not match")
         try:
-            reports = handler.parse(request)
+            parsed = reports.parse(request)
         except RecursionError:  # untyped JSON decoding of thousands of nested arrays
             raise OtpgateError(
                 "invalid_request", f"unreadable {provider} callback: nested too deeply"
@@ -117,9 +119,8 @@ class DeliveryService:
             raise OtpgateError(
                 "invalid_request", f"unreadable {provider} callback: {exc}"
             ) from None
-        await self.apply(provider, reports)
-        reply: CallbackReply = handler.REPLY
-        return reply
+        await self.apply(provider, parsed)
+        return reports.reply
 
     async def apply(self, provider: str, reports: list[DeliveryReport]) -> list[str]:
         """Apply a callback's reports; each one's outcome (changed, kept, duplicate, gone,

@@ -1,14 +1,24 @@
 """The interface every SMS provider adapter implements, and what it returns.
 
-An adapter is a translation: a pure ``build_request`` (message, config, clock, nonce ->
-the exact ``httpx.Request``) and a pure ``parse_response`` (``httpx.Response`` ->
-:class:`SendResult`). :class:`HttpProvider` joins the two over one shared
-``httpx.AsyncClient``. Adapters never retry: the router owns retries and failover.
+A vendor package (``app/providers/<vendor>/``) exports one :class:`Adapter`: a pure
+``build_request`` (message, config, clock, nonce -> the exact ``httpx.Request``), a pure
+``parse_response`` (``httpx.Response`` -> :class:`SendResult`), and where the vendor has
+them its delivery reports (:class:`Reports`) and its balance API (:class:`BalanceApi`).
+:class:`HttpProvider` joins an adapter to the one shared ``httpx.AsyncClient``. Adapters
+never retry: the router owns retries and failover.
+
+An adapter is a frozen record of functions rather than a Protocol: each vendor is a set
+of pure functions and constants, its optional parts are plain ``None`` that a caller
+must check (a Protocol has no optional members, and a module standing in for one is
+found by ``getattr`` again), and the registry lists the records as values. It is
+generic in the vendor's config struct, so the type checker sees that ``build_request``,
+``verify`` and the balance call all take that vendor's own config.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Generic, Literal, Protocol, TypeVar
 
@@ -16,21 +26,31 @@ import httpx
 import msgspec
 
 if TYPE_CHECKING:
+    import builtins
     from collections.abc import Callable, Mapping, Sequence
 
+    from app.providers.config import Template
+    from app.providers.reports import CallbackReply, CallbackRequest, DeliveryReport
+
 __all__ = [
+    "Adapter",
     "Balance",
+    "BalanceApi",
     "ErrorKind",
     "HttpProvider",
     "OutgoingMessage",
     "Provider",
+    "Reports",
     "SendResult",
-    "Template",
-    "TemplateError",
     "classify_code",
-    "template_for",
+    "decode_answer",
+    "http_failure",
+    "status_kind",
     "template_values",
+    "unparseable",
 ]
+
+T = TypeVar("T")
 
 #: retryable: try the next provider; permanent: the number or content is refused;
 #: account: our account at the provider (balance, credentials) is the problem.
@@ -95,6 +115,32 @@ def classify_code(
     return default
 
 
+def decode_answer(response: httpx.Response, answer: type[T]) -> T | None:
+    """The body as the JSON ``answer`` struct, or None when it is not that JSON."""
+    try:
+        return msgspec.json.decode(response.content, type=answer)
+    except msgspec.DecodeError:  # a ValidationError too
+        return None
+
+
+def status_kind(status: int) -> ErrorKind:
+    """The kind of an HTTP failure that says no more: a refused login (401, 403) is our
+    account's problem; anything else may well pass at the next provider."""
+    return "account" if status in (401, 403) else "retryable"
+
+
+def http_failure(response: httpx.Response) -> SendResult:
+    """A failure known by its HTTP status only, with the start of the body for the log."""
+    status = response.status_code
+    return SendResult.failed(status_kind(status), f"http_{status}", response.text[:200])
+
+
+def unparseable(response: httpx.Response) -> SendResult:
+    """An answer that should say "accepted" and cannot be read: retryable (another
+    provider may send), with the start of the body for the log."""
+    return SendResult.failed("retryable", "unparseable", response.text[:200])
+
+
 class Provider(Protocol):
     """An SMS provider. Adapters translate; they never retry (the router does)."""
 
@@ -103,42 +149,20 @@ class Provider(Protocol):
     async def send(self, message: OutgoingMessage) -> SendResult: ...
 
 
-class Template(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A template registered at a provider, for one locale.
-
-    ``params`` lists, in the provider's order, what fills each template variable:
-    ``"code"`` or ``"minutes"``. Alibaba and Huawei name their variables
-    (``names``, same order); Tencent and Cloopen take them by position.
-    """
-
-    id: str
-    params: list[Literal["code", "minutes"]] = msgspec.field(default_factory=lambda: ["code"])
-    names: list[str] | None = None
-
-    def __post_init__(self) -> None:
-        if self.names is not None and len(self.names) != len(self.params):
-            raise ValueError(f"template {self.id}: `names` and `params` differ in length")
-
-
-class TemplateError(LookupError):
-    """No template is configured for a locale."""
-
-
-def template_for(templates: dict[str, Template], locale: str) -> Template:
-    """The template for ``locale``, else for its language, else for ``en``."""
-    language = locale.split("-")[0]
-    for candidate in (locale, language, "en"):
-        if candidate in templates:
-            return templates[candidate]
-    raise TemplateError(f"no template for locale {locale!r}")
-
-
 def template_values(template: Template, message: OutgoingMessage) -> list[str]:
     """The values of the template's variables, in its order."""
     return [message.code if param == "code" else str(message.minutes) for param in template.params]
 
 
 C = TypeVar("C")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_nonce() -> str:
+    return secrets.token_hex(16)
 
 
 class HttpProvider(Generic[C]):
@@ -162,8 +186,8 @@ class HttpProvider(Generic[C]):
         parse_response: Callable[[httpx.Response], SendResult],
         client: httpx.AsyncClient,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        nonce: Callable[[], str] = lambda: secrets.token_hex(16),
+        clock: Callable[[], datetime] = _utc_now,
+        nonce: Callable[[], str] = _new_nonce,
     ) -> None:
         self.name = name
         self.config = config
@@ -182,3 +206,72 @@ class HttpProvider(Generic[C]):
         except httpx.TransportError as exc:
             return SendResult.failed("retryable", "unreachable", type(exc).__name__)
         return self._parse(response)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reports(Generic[C]):
+    """How a vendor's delivery reports (status callbacks) are read and answered."""
+
+    #: the reports in one callback; raises ``CallbackError`` when it cannot be read.
+    parse: Callable[[CallbackRequest], list[DeliveryReport]]
+    #: the exact answer that stops the vendor's retries.
+    reply: CallbackReply
+    #: whether a callback carries the account's valid signature, ``now`` being the time;
+    #: None: the vendor does not sign, the random token in the URL authenticates.
+    verify: Callable[[CallbackRequest, C, datetime], bool] | None = None
+    #: whether an account's callbacks are signed (Huawei only with ``signed_callbacks``);
+    #: None: every account's are, when there is a ``verify``.
+    signs: Callable[[C], bool] | None = None
+
+    def authentic(self, request: CallbackRequest, config: C, now: datetime) -> bool:
+        """Whether the callback passes the vendor's own signature check, where it has one."""
+        if self.verify is None or (self.signs is not None and not self.signs(config)):
+            return True
+        return self.verify(request, config, now)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BalanceApi(Generic[C]):
+    """A vendor's balance call: the request for an account, and its answer read."""
+
+    #: ``(config, now, nonce) -> httpx.Request``.
+    build: Callable[[C, datetime, str], httpx.Request]
+    #: the balance, or None when the answer has none.
+    parse: Callable[[httpx.Response], Balance | None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Adapter(Generic[C]):
+    """Everything otpgate knows of one vendor; its package exports one as ``ADAPTER``."""
+
+    #: the ``type`` of its ``[providers.<name>]`` accounts.
+    type: str
+    #: the config struct of one account (credentials, endpoint, templates).
+    config: builtins.type[C]  # `type` alone would be the field above
+    #: ``(message, config, now, nonce) -> httpx.Request``.
+    build_request: Callable[[OutgoingMessage, C, datetime, str], httpx.Request]
+    #: ``httpx.Response -> SendResult``.
+    parse_response: Callable[[httpx.Response], SendResult]
+    #: for a vendor whose answers read differently by account (Chuanglan's two products
+    #: number their errors apart): the parser for one config, used instead.
+    parse_response_for: Callable[[C], Callable[[httpx.Response], SendResult]] | None = None
+    reports: Reports[C] | None = None
+    balance: BalanceApi[C] | None = None
+
+    def create(
+        self,
+        config: C,
+        client: httpx.AsyncClient,
+        *,
+        name: str | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        nonce: Callable[[], str] = _new_nonce,
+    ) -> HttpProvider[C]:
+        """A provider for one account over the shared ``client``, named ``name`` (default:
+        the type); ``clock`` and ``nonce`` are injectable for tests."""
+        parse = self.parse_response
+        if self.parse_response_for is not None:
+            parse = self.parse_response_for(config)
+        return HttpProvider(
+            name or self.type, config, self.build_request, parse, client, clock=clock, nonce=nonce
+        )

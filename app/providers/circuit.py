@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
+from app.providers.config import CircuitSettings
 from app.store.keys import Keys
 
 if TYPE_CHECKING:
@@ -17,21 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["CircuitBreaker", "CircuitSettings", "CircuitState", "ProviderHealth"]
 
 CircuitState = Literal["closed", "open", "half_open"]
-
-
-class CircuitSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """When a provider is skipped, and for how long."""
-
-    #: Consecutive failures that open the circuit.
-    failures: Annotated[int, msgspec.Meta(ge=1)] = 5
-    #: Or: this share of failures among at least ``min_requests`` attempts in ``window``.
-    error_rate: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.5
-    min_requests: Annotated[int, msgspec.Meta(ge=1)] = 20
-    window: Annotated[float, msgspec.Meta(gt=0)] = 60
-    #: Seconds an open circuit skips the provider before one probe is let through.
-    open_for: Annotated[float, msgspec.Meta(gt=0)] = 30
-    #: A probe that has not reported after this many seconds is replaced by another.
-    probe_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10
 
 
 class ProviderHealth(msgspec.Struct, frozen=True):

@@ -1,118 +1,55 @@
-"""Provider configuration: which adapters exist, and turning ``[providers.*]`` into them.
+"""Which adapters exist, and the providers made of the configured accounts.
 
-``[providers.<name>]`` names an account; its ``type`` (default: the name itself) picks
-the adapter, and the other fields are that adapter's config struct. Everything is
-checked at start: an unknown type, a bad field, a route to a provider nobody
-configured, or a template provider without a template for a locale otpgate sends.
+``[providers.<name>]`` names an account; its ``type`` picks the adapter, and settings
+have read it into that adapter's config struct (:mod:`app.providers.accounts`). Adding
+a vendor is one package under ``app/providers/`` and one line here.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from app.providers import aliyun, chuanglan, cloopen, huawei, tencent, twilio, vonage
-from app.providers import http as http_gateway
-from app.providers.base import TemplateError, template_for
+from app.providers import aliyun, chuanglan, cloopen, gateway, huawei, tencent, twilio, vonage
+from app.providers.accounts import OUTBOX
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Mapping
 
     import httpx
 
-    from app.providers.base import Balance, HttpProvider, Template
+    from app.providers.accounts import ProviderConfig
+    from app.providers.base import Adapter, HttpProvider
 
-__all__ = ["ADAPTERS", "OUTBOX", "Adapter", "ProviderConfig", "build_providers", "read_providers"]
+__all__ = ["ADAPTERS", "OUTBOX", "adapter_for", "build_providers"]
 
-#: The dev provider: always there in dev and test, refused in prod.
-OUTBOX = "outbox"
-
-
-class Adapter(NamedTuple):
-    config: type[msgspec.Struct]
-    create: Callable[..., HttpProvider[Any]]
-    build_balance: Callable[..., httpx.Request] | None = None
-    parse_balance: Callable[[httpx.Response], Balance | None] | None = None
-
-
-ADAPTERS: Mapping[str, Adapter] = {
-    "aliyun": Adapter(aliyun.AliyunConfig, aliyun.create),
-    "tencent": Adapter(tencent.TencentConfig, tencent.create),
-    "huawei": Adapter(huawei.HuaweiConfig, huawei.create),
-    "twilio": Adapter(
-        twilio.TwilioConfig, twilio.create, twilio.build_balance_request, twilio.parse_balance
-    ),
-    "vonage": Adapter(
-        vonage.VonageConfig, vonage.create, vonage.build_balance_request, vonage.parse_balance
-    ),
-    "chuanglan": Adapter(
-        chuanglan.ChuanglanConfig,
-        chuanglan.create,
-        chuanglan.build_balance_request,
-        chuanglan.parse_balance,
-    ),
-    "cloopen": Adapter(
-        cloopen.CloopenConfig, cloopen.create, cloopen.build_balance_request, cloopen.parse_balance
-    ),
-    "http": Adapter(http_gateway.HttpGatewayConfig, http_gateway.create),
+#: Every adapter, by the ``type`` its accounts name: one line per vendor package.
+ADAPTERS: Mapping[str, Adapter[Any]] = {
+    adapter.type: adapter
+    for adapter in (
+        aliyun.ADAPTER,
+        tencent.ADAPTER,
+        huawei.ADAPTER,
+        twilio.ADAPTER,
+        vonage.ADAPTER,
+        chuanglan.ADAPTER,
+        cloopen.ADAPTER,
+        gateway.ADAPTER,
+    )
 }
+_BY_CONFIG: Mapping[type, Adapter[Any]] = {adapter.config: adapter for adapter in ADAPTERS.values()}
 
 
-class ProviderConfig(NamedTuple):
-    name: str
-    type: str
-    adapter: Adapter
-    config: Any
-
-
-def read_providers(
-    raw: Mapping[str, Mapping[str, Any]], routes: Iterable[list[str]], locales: Iterable[str]
-) -> dict[str, ProviderConfig]:
-    """Validate ``[providers.*]`` against the adapters, the routes and the locales.
-
-    Raises:
-        ValueError: with the provider's name and what is wrong.
-    """
-    found: dict[str, ProviderConfig] = {}
-    for name, fields in raw.items():
-        if name == OUTBOX:
-            raise ValueError("providers.outbox: the outbox needs no configuration")
-        values = dict(fields)
-        kind = values.pop("type", name)
-        if kind not in ADAPTERS:
-            raise ValueError(
-                f"providers.{name}: unknown type {kind!r}; known: {', '.join(sorted(ADAPTERS))}"
-            )
-        adapter = ADAPTERS[kind]
-        try:
-            config = msgspec.convert(values, adapter.config)
-        except msgspec.ValidationError as exc:
-            raise ValueError(f"providers.{name}: {exc}") from None
-        templates: dict[str, Template] = getattr(config, "templates", None) or {}
-        for locale in locales if hasattr(config, "templates") else ():
-            try:
-                template_for(templates, locale)
-            except TemplateError:
-                raise ValueError(
-                    f"providers.{name}: no template for locale {locale!r} (add "
-                    f"[providers.{name}.templates.{locale}], or one for its language or 'en')"
-                ) from None
-        found[name] = ProviderConfig(name, kind, adapter, config)
-    for route in routes:
-        for name in route:
-            if name != OUTBOX and name not in found:
-                raise ValueError(f"routes: no provider named {name!r} in [providers]")
-    return found
+def adapter_for(config: ProviderConfig) -> Adapter[Any]:
+    """The adapter of an account, known by its config struct."""
+    return _BY_CONFIG[type(config)]
 
 
 def build_providers(
-    configs: Mapping[str, ProviderConfig], client: httpx.AsyncClient
+    accounts: Mapping[str, ProviderConfig], client: httpx.AsyncClient
 ) -> dict[str, HttpProvider[Any]]:
-    """One provider per configured account, all on the shared ``client``."""
-    built = {}
-    for name, entry in configs.items():
-        provider = entry.adapter.create(entry.config, client)
-        provider.name = name  # two accounts of one type keep their own names
-        built[name] = provider
-    return built
+    """One provider per configured account, all on the shared ``client``; two accounts of
+    one type keep their own names."""
+    return {
+        name: adapter_for(config).create(config, client, name=name)
+        for name, config in accounts.items()
+    }

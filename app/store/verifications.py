@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.client import Pipeline
 
-    from app.settings import Policy
     from app.store.redis import Scripts
+    from app.verify.config import Policy
 
 __all__ = ["VerificationStore"]
 

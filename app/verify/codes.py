@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from app.settings import Argon2Settings
+    from app.verify.config import Argon2Settings
 
 __all__ = ["CodeHasher", "code_digest", "generate_code"]
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from app.phone import Phone
-    from app.settings import Policy
+    from app.verify.config import Policy
     from app.verify.texts import MessageTexts
 
 __all__ = ["TEST_PROVIDER", "delivery_failed", "outgoing_message"]

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from app.delivery.reports import DeliveryStatus
 from app.ids import ID_PATTERN
 from app.phone import CONTROL_CHARACTERS
+from app.providers.reports import DeliveryStatus
 
 __all__ = [
     "AttemptView",

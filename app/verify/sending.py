@@ -27,9 +27,9 @@ from app.ids import random_id
 from app.phone import mask_phone, phone_digest
 from app.providers.base import SendResult
 from app.providers.router import Delivery
-from app.settings import Policy
 from app.store.outcomes import Conflict, NewRecord, Refused
 from app.verify.codes import generate_code
+from app.verify.config import Policy
 from app.verify.idempotency import Claim, fingerprint
 from app.verify.messages import TEST_PROVIDER, delivery_failed, outgoing_message
 from app.verify.models import VerificationView

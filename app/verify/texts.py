@@ -5,17 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.errors import OtpgateError
+from app.verify.config import DEFAULT_TEXTS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = ["DEFAULT_TEXTS", "MessageTexts"]
-
-DEFAULT_TEXTS: Mapping[str, str] = {
-    "en": "Your verification code is {code}. It expires in {minutes} minutes. "
-    "Do not share it with anyone.",
-    "zh-CN": "您的验证码为{code}，{minutes}分钟内有效，请勿泄露。",
-}
 
 
 class MessageTexts:

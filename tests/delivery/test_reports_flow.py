@@ -16,16 +16,16 @@ from app.asgi import create_app
 from app.providers.twilio import twilio_signature
 from app.signatures import signature_header
 from tests.conftest import AUTH, SettingsFactory
-from tests.delivery import (
-    test_callbacks_aliyun,
-    test_callbacks_chuanglan,
-    test_callbacks_cloopen,
-    test_callbacks_huawei,
-    test_callbacks_tencent,
-    test_callbacks_twilio,
-    test_callbacks_vonage,
+from tests.providers import (
+    test_aliyun_reports,
+    test_chuanglan_reports,
+    test_cloopen_reports,
+    test_huawei_reports,
+    test_tencent_reports,
+    test_twilio,
+    test_twilio_reports,
+    test_vonage_reports,
 )
-from tests.providers import test_twilio
 from tests.providers.test_routing import provider, running
 from tests.stubs.http_gateway import SECRET as GATEWAY_SECRET
 
@@ -67,16 +67,16 @@ def _set_cloopen(data: Any, pmid: str) -> None:
 
 FORM = "application/x-www-form-urlencoded"
 DOC_PAYLOADS: dict[str, Payload] = {
-    "twilio": ("POST", FORM, _query({**test_callbacks_twilio.DOC_SENT, "MessageStatus": "delivered",
+    "twilio": ("POST", FORM, _query({**test_twilio_reports.DOC_SENT, "MessageStatus": "delivered",
                                      "SmsStatus": "delivered"}, "MessageSid")),
-    "vonage": ("GET", "", _query(test_callbacks_vonage.DOC_DLR, "messageId")),
+    "vonage": ("GET", "", _query(test_vonage_reports.DOC_DLR, "messageId")),
     "aliyun": ("POST", "application/json",
-               _json(test_callbacks_aliyun.DOC_REPORT, _set_each("biz_id"))),
+               _json(test_aliyun_reports.DOC_REPORT, _set_each("biz_id"))),
     "tencent": ("POST", "application/json",
-                _json(test_callbacks_tencent.DOC_CALLBACK, _set_each("sid"))),
-    "huawei": ("POST", FORM, _query(test_callbacks_huawei.DOC_SUCCESS_BODY, "smsMsgId")),
-    "chuanglan": ("GET", "", _query(test_callbacks_chuanglan.DOC_QUERY, "msgid")),
-    "cloopen": ("POST", "application/json", _json(test_callbacks_cloopen.DOC_JSON, _set_cloopen)),
+                _json(test_tencent_reports.DOC_CALLBACK, _set_each("sid"))),
+    "huawei": ("POST", FORM, _query(test_huawei_reports.DOC_SUCCESS_BODY, "smsMsgId")),
+    "chuanglan": ("GET", "", _query(test_chuanglan_reports.DOC_QUERY, "msgid")),
+    "cloopen": ("POST", "application/json", _json(test_cloopen_reports.DOC_JSON, _set_cloopen)),
 }  # fmt: skip
 
 
@@ -112,7 +112,7 @@ def _settings(kind: str, url: str) -> dict[str, Any]:
 async def test_documented_report_marks_the_message_delivered(
     make_settings: SettingsFactory, redis: Redis, kind: str
 ) -> None:
-    from app.delivery.callbacks import HANDLERS
+    from app.providers.registry import ADAPTERS
 
     with running(kind) as (_, url):
         async with AsyncTestClient(create_app(make_settings(**_settings(kind, url)))) as client:
@@ -120,7 +120,7 @@ async def test_documented_report_marks_the_message_delivered(
             pmid = sent["message"]["provider_message_id"]
             path = client.app.state.services.deliveries.callback_path(kind)
             reply = await _callback(client, kind, path, pmid)
-            expected = HANDLERS[kind].REPLY
+            expected = ADAPTERS[kind].reports.reply  # type: ignore[union-attr]
             assert reply.status_code == expected.status_code, reply.text
             assert reply.content == expected.body
             shown = (await client.get(f"/v1/verifications/{sent['id']}", headers=AUTH)).json()

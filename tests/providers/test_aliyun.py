@@ -27,7 +27,8 @@ from app.providers.aliyun import (
     rpc_signature,
     rpc_string_to_sign,
 )
-from app.providers.base import OutgoingMessage, Template
+from app.providers.base import OutgoingMessage
+from app.providers.config import Template
 from tests.stubs.aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, AliyunStub
 from tests.stubs.loopback import closed_port_url, serve
 

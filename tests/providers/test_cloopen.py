@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.providers.base import OutgoingMessage, Template, TemplateError
+from app.providers.base import OutgoingMessage
 from app.providers.cloopen import (
     Balance,
     CloopenConfig,
@@ -24,6 +24,7 @@ from app.providers.cloopen import (
     recipient,
     sig,
 )
+from app.providers.config import Template, TemplateError
 from tests.stubs.cloopen import ACCOUNT_SID, APP_ID, AUTH_TOKEN, CloopenStub
 from tests.stubs.loopback import closed_port_url, serve
 

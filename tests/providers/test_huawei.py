@@ -10,7 +10,8 @@ import httpx
 import msgspec
 import pytest
 
-from app.providers.base import OutgoingMessage, SendResult, Template
+from app.providers.base import OutgoingMessage, SendResult
+from app.providers.config import Template
 from app.providers.huawei import (
     HuaweiConfig,
     aksk_authorization,

@@ -21,7 +21,7 @@ from tests.providers import (
     test_aliyun,
     test_chuanglan,
     test_cloopen,
-    test_http,
+    test_gateway,
     test_huawei,
     test_tencent,
     test_twilio,
@@ -64,7 +64,7 @@ KINDS: dict[str, tuple[Any, Any]] = {
     ),
     "cloopen": (test_cloopen.config, CloopenStub),
     "http": (
-        lambda base_url, **kw: test_http.config(
+        lambda base_url, **kw: test_gateway.config(
             url=base_url + GATEWAY_PATH, secret=GATEWAY_SECRET, **kw
         ),
         HttpGatewayStub,

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.providers.base import OutgoingMessage, Template
+from app.providers.base import OutgoingMessage
+from app.providers.config import Template
 from app.providers.tencent import (
     TencentConfig,
     build_request,

@@ -1,0 +1,36 @@
+"""Vonage (Nexmo) SMS API: sending through ``/sms/json`` (signed or with the API
+secret), delivery receipts (signed when the account has a signature secret), and the
+account balance."""
+
+from __future__ import annotations
+
+from app.providers.base import Adapter, Balance, BalanceApi, Reports
+from app.providers.vonage.balance import build_balance_request, parse_balance
+from app.providers.vonage.config import SignatureMethod, VonageConfig
+from app.providers.vonage.reports import REPLY, parse, signs, verify
+from app.providers.vonage.sending import build_request, parse_response
+from app.providers.vonage.signing import signature, string_to_sign
+
+__all__ = [
+    "ADAPTER",
+    "Balance",
+    "SignatureMethod",
+    "VonageConfig",
+    "build_balance_request",
+    "build_request",
+    "create",
+    "parse_balance",
+    "parse_response",
+    "signature",
+    "string_to_sign",
+]
+
+ADAPTER = Adapter(
+    type="vonage",
+    config=VonageConfig,
+    build_request=build_request,
+    parse_response=parse_response,
+    reports=Reports(parse=parse, reply=REPLY, verify=verify, signs=signs),
+    balance=BalanceApi(build=build_balance_request, parse=parse_balance),
+)
+create = ADAPTER.create

@@ -1,0 +1,42 @@
+"""A Vonage account: the fields of ``[providers.<name>]`` with ``type = "vonage"``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from app.sensitive import Secret
+
+__all__ = ["SignatureMethod", "VonageConfig"]
+
+#: The dashboard's signature setting: ``md5hash`` is ``md5(params + secret)``, the
+#: others are HMACs keyed with the secret.
+SignatureMethod = Literal["md5hash", "md5", "sha1", "sha256", "sha512"]
+
+
+class VonageConfig(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", tag="vonage"
+):
+    """A Vonage account and the sender it sends from.
+
+    Sends are signed when ``signature_secret`` is set, else authenticated with
+    ``api_secret``; the balance API always needs ``api_secret``.
+    """
+
+    #: the account's API key.
+    api_key: str
+    #: the sender: a virtual number (E.164, ``+`` optional) or an alphanumeric ID.
+    from_: str = msgspec.field(name="from")
+    #: the API secret, for unsigned sends and the balance API.
+    api_secret: Secret | None = None
+    #: the signature secret, when the account requires signed requests.
+    signature_secret: Secret | None = None
+    #: the signature method chosen in the dashboard's API settings.
+    signature_method: SignatureMethod = "md5hash"
+    #: the REST API's origin.
+    base_url: str = "https://rest.nexmo.com"
+
+    def __post_init__(self) -> None:
+        if self.api_secret is None and self.signature_secret is None:
+            raise ValueError("vonage: set `api_secret` or `signature_secret`")
