@@ -20,6 +20,11 @@ PREFIX = "otp:"
 _TAG_LEN = 5  # 25 bits: spreads verifications over all cluster slots
 
 
+def _digest(*parts: str) -> str:
+    """A short, fixed-length name for ``parts`` (a prefix or a subject never shows)."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+
 class Keys:
     """Key names for one deployment; ``pepper`` keys the digests of numbers."""
 
@@ -87,14 +92,12 @@ class Keys:
     @staticmethod
     def block(app: str, kind: str, subject: str) -> str:
         """The block of one prefix or country of ``app``, expiring with the block."""
-        digest = hashlib.sha256(f"{app}\x00{kind}\x00{subject}".encode()).hexdigest()[:32]
-        return f"{PREFIX}block:{digest}"
+        return f"{PREFIX}block:{_digest(app, kind, subject)}"
 
     @staticmethod
     def prefix_velocity(app: str, prefix: str) -> str:
         """The distinct numbers recently sent to under ``prefix`` (a sorted set)."""
-        digest = hashlib.sha256(f"{app}\x00{prefix}".encode()).hexdigest()[:32]
-        return f"{PREFIX}pfx:{digest}"
+        return f"{PREFIX}pfx:{_digest(app, prefix)}"
 
     # -- providers -------------------------------------------------------------------------
 

@@ -29,3 +29,9 @@ local function finish(record, index, status, now, retention)
   release_index(index, redis.call('HGET', record, 'id'))
   redis.call('PEXPIRE', record, retention)
 end
+
+-- Mark a pending verification expired (its codes go; the record stays for reads).
+local function expire_now(record, now)
+  clear_codes(record)
+  redis.call('HSET', record, 'status', 'expired', 'updated', now)
+end

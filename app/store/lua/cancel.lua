@@ -9,8 +9,7 @@ if f[2] == 'canceled' then return {'canceled', 'again'} end
 if f[2] ~= 'pending' then return {'status', f[2]} end
 local now = now_ms()
 if tonumber(f[3]) <= now then
-  clear_codes(record)
-  redis.call('HSET', record, 'status', 'expired', 'updated', now)
+  expire_now(record, now)
   return {'expired'}
 end
 finish(record, index, 'canceled', now, tonumber(ARGV[2]))

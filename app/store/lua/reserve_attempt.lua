@@ -11,8 +11,7 @@ if not f[1] or f[1] ~= ARGV[1] then return {'not_found'} end
 if f[2] ~= 'pending' then return {'status', f[2]} end
 local now = now_ms()
 if tonumber(f[3]) <= now then
-  clear_codes(record)
-  redis.call('HSET', record, 'status', 'expired', 'updated', now)
+  expire_now(record, now)
   return {'expired'}
 end
 local max_attempts = tonumber(f[5])
