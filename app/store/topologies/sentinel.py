@@ -12,6 +12,7 @@ import redis
 from app.store.topologies.nodes import (
     HOST,
     Node,
+    caught_up,
     config_string,
     free_ports,
     start_all,
@@ -170,6 +171,10 @@ class LocalSentinel:
         """The live data nodes other than the primary."""
         primary = self.primary()
         return [node for node in self.data_nodes if node.alive and node is not primary]
+
+    def wait_replicated(self, timeout: float = 5.0) -> None:
+        """Wait until every live replica has received all that the primary has written."""
+        wait_until(caught_up(self.primary(), self.replicas()), timeout, "replicas caught up")
 
     def flushall(self) -> None:
         """Empty the primary (its replicas follow)."""
