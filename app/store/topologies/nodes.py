@@ -39,13 +39,22 @@ _T = TypeVar("_T")
 
 
 def wait_until(condition: Callable[[], _T | None], timeout: float, what: str) -> _T:
-    """Poll ``condition`` until it returns something truthy; return that."""
+    """Poll ``condition`` until it returns something truthy; return that.
+
+    A Redis error counts as "not yet" (a node in a failover may refuse or drop a
+    connection); the last one is named if time runs out.
+    """
     deadline = time.monotonic() + timeout
+    error: redis.RedisError | None = None
     while True:
-        if result := condition():
-            return result
+        try:
+            if result := condition():
+                return result
+        except redis.RedisError as exc:
+            error = exc
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout:g} s")
+            last = f" (last error: {error!r})" if error else ""
+            raise TimeoutError(f"{what}: not within {timeout:g} s{last}")
         time.sleep(_POLL_INTERVAL)
 
 

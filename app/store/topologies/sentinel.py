@@ -214,7 +214,7 @@ class LocalSentinel:
 
     def heal(self, timeout: float = 30.0) -> None:
         """Restart every stopped node and wait until the set is whole again."""
-        for node in self.nodes:
+        for node in [*self.sentinels, *self.data_nodes]:  # restart() asks the sentinels
             if not node.alive:
                 self.restart(node, timeout)
         self.wait_ready(timeout)
