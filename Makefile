@@ -7,7 +7,7 @@ UV     := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench openapi fuzz lock clean
+.PHONY: run test lint bench openapi fuzz cluster sentinel lock clean
 
 $(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "otpgate needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -36,6 +36,15 @@ openapi: $(STAMP)
 # to `schemathesis run`, e.g. FUZZ_ARGS="--max-examples 200 --seed 1".
 fuzz: $(STAMP)
 	$(VENV)/bin/python -m tests.fuzz $(FUZZ_ARGS)
+
+# A local Redis Cluster (3 masters, 3 replicas) or Sentinel set (a primary, 2 replicas,
+# 3 sentinels) under var/, until Ctrl-C; it prints its OTPGATE_REDIS_URL. TOPOLOGY_ARGS go
+# to the command, e.g. TOPOLOGY_ARGS="--port 7000 --password secret".
+cluster: $(STAMP)
+	$(VENV)/bin/python -m app.store.topologies cluster --data-dir var/cluster $(TOPOLOGY_ARGS)
+
+sentinel: $(STAMP)
+	$(VENV)/bin/python -m app.store.topologies sentinel --data-dir var/sentinel $(TOPOLOGY_ARGS)
 
 lock: $(STAMP)
 	$(UV) lock

@@ -24,6 +24,8 @@ from app.store.embedded import EmbeddedRedis
 from tests.contract import CONTRACT
 from tests.stubs.loopback import serve
 
+pytest_plugins = ["tests.topologies"]
+
 API_KEY = "otpg_test_" + "k" * 32
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 # Cheap argon2 parameters keep the suite fast; one test runs the defaults.
