@@ -44,9 +44,16 @@ STOP_TIMEOUT = 15.0
 #: Where the recording backend pushes each message (see peerproject/backend.py).
 OUTBOX_PREFIX = "peer:outbox:"
 
-#: How the peer can be served. The first is the default: the fastest measured on this
-#: project's 2-core machine (README.md beside this file has the figures).
+#: How the peer can be served (``{threads}`` is unused by gunicorn-sync and uvicorn). The
+#: default, Granian's WSGI server with a worker per core, was the fastest of these on this
+#: project's 2-core machine; README.md beside this file has the figures.
 SERVERS = {
+    "granian": [
+        "-m", "granian", "peerproject.wsgi:application", "--interface", "wsgi",
+        "--workers", "{workers}", "--blocking-threads", "{threads}",
+        "--host", "{host}", "--port", "{port}", "--http", "1", "--no-ws",
+        "--log-level", "warning",
+    ],
     "gunicorn-gthread": [
         "-m", "gunicorn", "peerproject.wsgi:application",
         "--worker-class", "gthread", "--workers", "{workers}", "--threads", "{threads}",
@@ -58,19 +65,13 @@ SERVERS = {
         "--worker-class", "sync", "--workers", "{workers}",
         "--bind", "{host}:{port}", "--backlog", "2048", "--log-level", "warning",
     ],
-    "granian": [
-        "-m", "granian", "peerproject.wsgi:application", "--interface", "wsgi",
-        "--workers", "{workers}", "--blocking-threads", "{threads}",
-        "--host", "{host}", "--port", "{port}", "--http", "1", "--no-ws",
-        "--log-level", "warning",
-    ],
     "uvicorn": [
         "-m", "uvicorn", "peerproject.asgi:application", "--workers", "{workers}",
         "--host", "{host}", "--port", "{port}", "--http", "h11", "--no-access-log",
         "--log-level", "warning", "--lifespan", "off",
     ],
 }  # fmt: skip
-DEFAULT_SERVER = "gunicorn-gthread"
+DEFAULT_SERVER = "granian"
 DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 4
 
