@@ -38,6 +38,7 @@ import contextlib
 import json
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -73,7 +74,6 @@ from bench import (
 )
 
 if TYPE_CHECKING:
-    import subprocess
     from collections.abc import Iterator
 
 TARGETS = ("otpgate", "django")
@@ -580,7 +580,10 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[Run]] = {name: [] for name in targets}
     try:
         if "django" in targets:
-            peer.ensure_venv()
+            try:
+                peer.ensure_venv()
+            except subprocess.CalledProcessError as exc:
+                raise BenchError(f"installing the peer's venv failed: {exc}") from exc
         for round_ in range(1, args.rounds + 1):
             for name, target in targets.items():
                 runs[name].append(measure(target, args, round_))

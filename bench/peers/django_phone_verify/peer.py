@@ -188,10 +188,14 @@ def start(
     try:
         env = _env(data_dir, redis_server.url)
         with (data_dir / "server.log").open("wb") as log:
-            subprocess.run(
+            migrate = subprocess.run(
                 [str(interpreter), "-m", "django", "migrate", "--no-input", "-v", "0"],
-                cwd=HERE, env=env, stdout=log, stderr=subprocess.STDOUT, check=True,
+                cwd=HERE, env=env, stdout=log, stderr=subprocess.STDOUT, check=False,
             )  # fmt: skip
+            if migrate.returncode:
+                log.flush()
+                text = (data_dir / "server.log").read_text(errors="replace")
+                raise RuntimeError(f"migrate exited with status {migrate.returncode}:\n{text}")
             args = [
                 part.format(host=HOST, port=port, workers=workers, threads=threads)
                 for part in SERVERS[server]
