@@ -1,0 +1,1 @@
+"""Other OTP implementations the bench can measure otpgate against."""

@@ -1,0 +1,1 @@
+"""A minimal Django project serving django-phone-verify's API, for bench/peer_flow.py."""
