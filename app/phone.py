@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -83,5 +84,7 @@ def mask_phone(e164: str) -> str:
 
 
 def phone_digest(pepper: bytes, e164: str) -> str:
-    """A keyed digest of a number, used wherever a key or record refers to it."""
-    return hmac.new(pepper, b"phone\x00" + e164.encode(), hashlib.sha256).hexdigest()
+    """A keyed digest of a number, used wherever a key or record refers to it: 128 bits
+    of HMAC-SHA256 as unpadded base64url (22 characters)."""
+    mac = hmac.new(pepper, b"phone\x00" + e164.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()

@@ -18,10 +18,9 @@ import httpx
 from litestar.di import Provide
 from redis.exceptions import RedisError
 
-from app.abuse.guards import BlockStore, ConversionGuard, PrefixVelocity
+from app.abuse.guards import BlockStore
 from app.abuse.rules import AppPolicies
 from app.abuse.service import AbuseService
-from app.abuse.throttle import Throttle
 from app.apps.keys import ApiKeyStore
 from app.delivery.events import EventBus, EventDispatcher, EventTarget
 from app.delivery.ledger import Ledger
@@ -33,7 +32,9 @@ from app.providers.outbox import OutboxProvider
 from app.providers.registry import OUTBOX, build_providers
 from app.providers.router import ProviderRouter
 from app.store.idempotency import IdempotencyEntries
-from app.store.redis import Readiness, Scripts, connect, limits_storage
+from app.store.keys import Keys
+from app.store.redis import Readiness, Scripts, StoreClient, connect
+from app.store.reports import ReportStore
 from app.store.verifications import VerificationStore
 from app.verify.checking import CheckFlow
 from app.verify.codes import CodeHasher
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from litestar.datastructures import State
-    from redis.asyncio import Redis
 
     from app.providers.base import Provider
     from app.settings import Settings
@@ -109,48 +109,44 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
 
 def _services(
     settings: Settings,
-    client: Redis,
+    client: StoreClient,
     scripts: Scripts,
     hasher: CodeHasher,
     http: httpx.AsyncClient,
     events: EventBus,
 ) -> Services:
-    store = VerificationStore(client, scripts, settings.secret_pepper)
+    keys = Keys(settings.secret_pepper)
+    store = VerificationStore(scripts, keys)
     stats = Stats(client)
-    ledger = Ledger(client, stats, events)
+    ledger = Ledger(scripts, stats, events)
     outbox = OutboxProvider(
         client, max_messages=settings.outbox_max_messages, ttl=settings.outbox_ttl
     )
-    texts = MessageTexts(settings.messages)
-    providers: dict[str, Provider] = dict(build_providers(settings.providers, http))
-    with_outbox = settings.env != "prod"
-    if with_outbox:
-        providers[OUTBOX] = outbox
     breaker = CircuitBreaker(client, scripts, settings.circuit)
-    abuse = _abuse(settings, client, scripts, http)
+    abuse = AbuseService(
+        policies=AppPolicies(settings), blocks=BlockStore(client, keys), scripts=scripts,
+        keys=keys, http=http,
+    )  # fmt: skip
     deliveries = DeliveryService(
-        store=store, ledger=ledger, providers=settings.providers, pepper=settings.secret_pepper,
-        callback_ips=settings.callback_ips, public_url=settings.public_url,
+        store=ReportStore(scripts), ledger=ledger, providers=settings.providers,
+        pepper=settings.secret_pepper, callback_ips=settings.callback_ips,
+        public_url=settings.public_url,
     )  # fmt: skip
-    verifications = _verifications(
-        settings, store, hasher, abuse, _router(settings, providers, breaker), texts, ledger,
-        IdempotencyStore(
-            IdempotencyEntries(client, scripts), store, settings.idempotency_ttl,
-            settings.send_deadline,
-        ),
-    )  # fmt: skip
-    directory = ProviderDirectory(
-        settings.providers,
-        breaker,
-        http,
-        with_outbox=with_outbox,
-        callback_path=deliveries.callback_path,
+    idempotency = IdempotencyStore(
+        IdempotencyEntries(scripts), store, settings.idempotency_ttl, settings.send_deadline
     )
+    router = _router(settings, _providers(settings, http, outbox), breaker)
     return Services(
-        verifications=verifications,
+        verifications=_verifications(settings, store, hasher, abuse, router, ledger, idempotency),
         abuse=abuse,
         deliveries=deliveries,
-        provider_directory=directory,
+        provider_directory=ProviderDirectory(
+            settings.providers,
+            breaker,
+            http,
+            with_outbox=settings.env != "prod",
+            callback_path=deliveries.callback_path,
+        ),
         stats=stats,
         events=events,
         outbox=outbox,
@@ -159,41 +155,35 @@ def _services(
     )
 
 
+def _providers(
+    settings: Settings, http: httpx.AsyncClient, outbox: OutboxProvider
+) -> dict[str, Provider]:
+    """Every configured account, and the dev outbox outside prod."""
+    providers: dict[str, Provider] = dict(build_providers(settings.providers, http))
+    if settings.env != "prod":
+        providers[OUTBOX] = outbox
+    return providers
+
+
 def _verifications(
     settings: Settings,
     store: VerificationStore,
     hasher: CodeHasher,
     abuse: AbuseService,
     router: ProviderRouter,
-    texts: MessageTexts,
     ledger: Ledger,
     idempotency: IdempotencyStore,
 ) -> VerificationService:
     sending = SendFlow(
         settings=settings, store=store, hasher=hasher, abuse=abuse, router=router,
-        texts=texts, idempotency=idempotency, ledger=ledger,
+        texts=MessageTexts(settings.messages), idempotency=idempotency, ledger=ledger,
     )  # fmt: skip
     checking = CheckFlow(
         store=store, hasher=hasher, abuse=abuse, ledger=ledger,
-        pepper=settings.secret_pepper, retention_ms=int(settings.retention * 1000),
+        retention_ms=int(settings.retention * 1000),
     )  # fmt: skip
     return VerificationService(
         settings=settings, store=store, sending=sending, checking=checking, ledger=ledger
-    )
-
-
-def _abuse(
-    settings: Settings, client: Redis, scripts: Scripts, http: httpx.AsyncClient
-) -> AbuseService:
-    storage = limits_storage(settings.redis_url or "", timeout=settings.redis_timeout)
-    return AbuseService(
-        policies=AppPolicies(settings),
-        throttle=Throttle(storage),
-        blocks=BlockStore(client),
-        velocity=PrefixVelocity(client, scripts),
-        conversion=ConversionGuard(storage),
-        http=http,
-        pepper=settings.secret_pepper,
     )
 
 

@@ -37,11 +37,28 @@ def test_digest_binds_code_to_verification_and_pepper() -> None:
     assert base != code_digest(b"q" * 32, "ver_a", "123456")
 
 
+def argon2id_of(encoded: str, digest: bytes, params: str) -> bool:
+    """Whether ``encoded`` (base64 salt + output) is argon2id of ``digest`` at ``params``,
+    computed here with argon2-cffi's own low-level call."""
+    import base64
+
+    from argon2.low_level import Type, hash_secret_raw
+
+    raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+    time_cost, memory_cost, parallelism = map(int, params.split(","))
+    salt, output = raw[:16], raw[16:]
+    expected = hash_secret_raw(digest, salt, time_cost, memory_cost, parallelism, 32, Type.ID)
+    return len(output) == 32 and output == expected
+
+
 def test_hash_matches_only_its_code_and_verification() -> None:
     hasher = CodeHasher(PEPPER, Argon2Settings(time_cost=1, memory_cost=64), threads=1)
     try:
         hashes = [hasher.hash_sync("ver_a", "111111"), hasher.hash_sync("ver_a", "222222")]
-        assert hashes[0].startswith("$argon2id$v=19$m=64,t=1,p=1$")
+        assert hasher.params == "1,64,1"
+        assert len(hashes[0]) == 64  # fits a compact Redis hash field (48 bytes in base64)
+        assert argon2id_of(hashes[0], code_digest(PEPPER, "ver_a", "111111"), "1,64,1")
+        assert hashes[0] != hasher.hash_sync("ver_a", "111111")  # a fresh salt each time
         assert hasher.match_sync(hashes, "ver_a", "222222") == 1
         assert hasher.match_sync(hashes, "ver_a", "333333") is None
         assert hasher.match_sync(hashes, "ver_b", "111111") is None
@@ -53,10 +70,24 @@ def test_hash_matches_only_its_code_and_verification() -> None:
         hasher.close()
 
 
+def test_hashes_keep_working_under_the_cost_they_were_made_with() -> None:
+    old = CodeHasher(PEPPER, Argon2Settings(time_cost=1, memory_cost=64), threads=1)
+    new = CodeHasher(PEPPER, Argon2Settings(time_cost=2, memory_cost=128), threads=1)
+    try:
+        stored = old.hash_sync("ver_a", "123456")
+        assert new.match_sync([stored], "ver_a", "123456", old.params) == 0
+        assert new.match_sync([stored], "ver_a", "123456") is None  # not at the new cost
+    finally:
+        old.close()
+        new.close()
+
+
 def test_default_argon2_parameters_are_owasp_minimum() -> None:
     hasher = CodeHasher(PEPPER, Argon2Settings(), threads=1)
     try:
-        assert hasher.hash_sync("ver_a", "123456").startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+        assert hasher.params == "2,19456,1"
+        stored = hasher.hash_sync("ver_a", "123456")
+        assert argon2id_of(stored, code_digest(PEPPER, "ver_a", "123456"), "2,19456,1")
     finally:
         hasher.close()
 
@@ -111,26 +142,34 @@ def test_masking_keeps_head_and_tail(e164: str, masked: str) -> None:
 def test_phone_digest_is_keyed() -> None:
     assert phone_digest(PEPPER, "+8613800138000") != phone_digest(b"q" * 32, "+8613800138000")
     assert "13800138000" not in phone_digest(PEPPER, "+8613800138000")
+    assert len(phone_digest(PEPPER, "+8613800138000")) == 22  # 128 bits, base64url
 
 
-def test_verification_keys_share_one_hash_tag() -> None:
+def test_the_keys_of_one_number_share_one_hash_tag() -> None:
     keys = Keys(PEPPER)
-    lookup = keys.lookup("default", phone_digest(PEPPER, "+8613800138000"), "login")
-    verification_id = Keys.new_verification_id(lookup)
+    number = keys.number("+8613800138000")
+    subject = keys.subject("default", number)
+    verification_id = Keys.new_verification_id(subject)
     assert Keys.is_verification_id(verification_id) and len(verification_id) == 30
+    assert Keys.subject_of(verification_id) == subject
 
     def tag(key: str) -> str:
         return key[key.index("{") : key.index("}") + 1]
 
     tags = {
-        tag(Keys.pending(lookup)),
-        tag(Keys.latest(lookup)),
+        tag(Keys.index(subject, keys.lookup("default", number, "login"))),
+        tag(Keys.index(subject, keys.lookup("default", number, "signup"))),
         tag(Keys.verification(verification_id)),
+        tag(Keys.number_window(subject, "sn")),
+        tag(Keys.number_window(subject, "wn")),
     }
     assert len(tags) == 1
-    assert Keys.new_verification_id(lookup) != verification_id
+    assert Keys.new_verification_id(subject) != verification_id
     assert keys.lookup("default", "x", "login") != keys.lookup("default", "x", "signup")
     assert keys.lookup("a", "x", "login") != keys.lookup("b", "x", "login")
+    assert keys.subject("a", number) != keys.subject("b", number)
+    other = keys.subject("default", keys.number("+8613800138001"))
+    assert Keys.number_window(other, "sn") != Keys.number_window(subject, "sn")
 
 
 def test_text_locale_resolution() -> None:

@@ -304,7 +304,7 @@ async def test_a_claim_whose_lease_ran_out_neither_sends_nor_frees_the_key(
     redis: Redis,
 ) -> None:
     scripts = Scripts(redis)
-    entries, store = IdempotencyEntries(redis, scripts), VerificationStore(redis, scripts, b"p")
+    entries, store = IdempotencyEntries(scripts), VerificationStore(scripts, Keys(b"p"))
     slow = IdempotencyStore(entries, store, ttl=0.05, send_deadline=5)  # lease: 50 ms
     other = IdempotencyStore(entries, store, ttl=86400, send_deadline=5)
     mine = await slow.claim("default", "order-1", "body")

@@ -1,35 +1,28 @@
-"""SMS-pumping guards: prefix velocity, the conversion guard, and the blocks they set.
+"""The blocks SMS-pumping guards set, and their index.
 
 A pumping attack sends codes to many numbers the attacker is paid for, typically
 consecutive numbers under one prefix, and never types a code back. So: many distinct
 numbers under one prefix in a short window block the prefix; a country whose
-verifications stop converting to approvals is held.
+verifications stop converting to approvals is held. Both guards are scripts of the send's
+first round trip (:mod:`app.abuse.admission`); this module lists and lifts their blocks.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Annotated, Literal
 
-import limits
 import msgspec
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from app.ids import random_id
 from app.store.keys import Keys
 
 if TYPE_CHECKING:
-    from limits.aio.storage import Storage
-    from redis.asyncio import Redis
+    from app.store.redis import StoreClient
 
-    from app.store.redis import Scripts
-
-__all__ = ["Block", "BlockStore", "ConversionGuard", "PrefixVelocity"]
+__all__ = ["Block", "BlockStore", "new_block_id"]
 
 BlockKind = Literal["prefix", "country"]
-# Conversion counters only count; this is their "limit", never reached.
-_UNBOUNDED = 10**12
 
 
 class Block(msgspec.Struct, frozen=True):
@@ -50,37 +43,33 @@ class Block(msgspec.Struct, frozen=True):
 
 
 class BlockStore:
-    """Active blocks: one key per subject (with its TTL) and an index for listing."""
+    """Blocks in force: one key per subject (with its TTL, set by the guards' scripts) and
+    an index for listing and lifting."""
 
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: StoreClient, keys: Keys) -> None:
         self._client = client
+        self._keys = keys
 
-    async def matching(self, app: str, prefix: str, country: str) -> Block | None:
-        raws = await self._client.mget(
-            [Keys.block(app, "prefix", prefix), Keys.block(app, "country", country)]
-        )
-        for raw in raws:
-            if raw is not None:
-                return msgspec.json.decode(raw, type=Block)
-        return None
+    def key(self, block: Block) -> str:
+        if block.kind == "prefix":
+            return self._keys.prefix(block.app, block.subject, "b")
+        return self._keys.country(block.app, block.subject, "b")
 
-    async def add(
-        self, app: str, kind: BlockKind, subject: str, reason: str, seconds: float
-    ) -> Block:
-        now = time.time()
-        block = Block(random_id("blk_"), app, kind, subject, reason, now, now + seconds)
-        encoded = msgspec.json.encode(block).decode()
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.set(Keys.block(app, kind, subject), encoded, px=int(seconds * 1000))
-            pipe.hset(Keys.BLOCKS, block.id, encoded)
-            await pipe.execute()
-        return block
+    def evidence(self, block: Block) -> str:
+        """What set the block: the prefix's numbers, or the country's conversion counts."""
+        if block.kind == "prefix":
+            return self._keys.prefix(block.app, block.subject, "pv")
+        return self._keys.country(block.app, block.subject, "cv")
+
+    async def index(self, block: Block) -> None:
+        """List a block a guard's script has just set."""
+        await self._client.hset(Keys.BLOCKS, block.id, msgspec.json.encode(block).decode())
 
     async def active(self, app: str) -> list[Block]:
         """The app's blocks still in force (expired ones are dropped from the index)."""
         now = time.time()
         blocks = [
-            msgspec.json.decode(raw, type=Block) for raw in (await self._client.hvals(Keys.BLOCKS))
+            msgspec.json.decode(raw, type=Block) for raw in await self._client.hvals(Keys.BLOCKS)
         ]
         expired = [block.id for block in blocks if block.until <= now]
         if expired:
@@ -89,60 +78,19 @@ class BlockStore:
         return sorted(live, key=lambda block: block.created_at)
 
     async def lift(self, app: str, block_id: str) -> Block | None:
+        """Lift a block and forget the evidence that set it, so it does not trip again at
+        once; None when ``app`` has no such block."""
         raw = await self._client.hget(Keys.BLOCKS, block_id)
         block = None if raw is None else msgspec.json.decode(raw, type=Block)
         if block is None or block.app != app:
             return None
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.delete(Keys.block(app, block.kind, block.subject))
-            pipe.hdel(Keys.BLOCKS, block_id)
-            await pipe.execute()
+        # Separate commands: on Redis Cluster the block, its evidence and the index live
+        # in different slots. An interrupted lift leaves the block listed until it expires.
+        await self._client.delete(self.key(block))
+        await self._client.delete(self.evidence(block))
+        await self._client.hdel(Keys.BLOCKS, block_id)
         return block
 
 
-class PrefixVelocity:
-    """Distinct numbers per prefix within a window (a Lua script over a sorted set)."""
-
-    def __init__(self, client: Redis, scripts: Scripts) -> None:
-        self._client = client
-        self._scripts = scripts
-
-    async def record(self, app: str, prefix: str, number: str, window: float) -> int:
-        result = await self._scripts.run(
-            "prefix_velocity", [Keys.prefix_velocity(app, prefix)], [number, int(window * 1000)]
-        )
-        return int(result)  # type: ignore[call-overload]
-
-    async def reset(self, app: str, prefix: str) -> None:
-        await self._client.delete(Keys.prefix_velocity(app, prefix))
-
-
-class ConversionGuard:
-    """Verifications started and approved per (app, country), over a sliding window."""
-
-    def __init__(self, storage: Storage) -> None:
-        self._counter = SlidingWindowCounterRateLimiter(storage)
-
-    @staticmethod
-    def _item(window: float) -> limits.RateLimitItem:
-        return limits.RateLimitItemPerSecond(_UNBOUNDED, max(1, int(window)))
-
-    async def started(self, app: str, country: str, window: float) -> None:
-        await self._counter.hit(self._item(window), "conv-started", app, country)
-
-    async def approved(self, app: str, country: str, window: float) -> None:
-        await self._counter.hit(self._item(window), "conv-approved", app, country)
-
-    async def counts(self, app: str, country: str, window: float) -> tuple[int, int]:
-        """(started, approved) within the window."""
-        item = self._item(window)
-        started, approved = await asyncio.gather(
-            self._counter.get_window_stats(item, "conv-started", app, country),
-            self._counter.get_window_stats(item, "conv-approved", app, country),
-        )
-        return _UNBOUNDED - started.remaining, _UNBOUNDED - approved.remaining
-
-    async def reset(self, app: str, country: str, window: float) -> None:
-        item = self._item(window)
-        await self._counter.clear(item, "conv-started", app, country)
-        await self._counter.clear(item, "conv-approved", app, country)
+def new_block_id() -> str:
+    return random_id("blk_")

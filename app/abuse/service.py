@@ -1,40 +1,53 @@
 """The abuse policy around sends and checks: what runs before, and what is counted after.
 
 Order of a send: test numbers (exempt from everything), client IP lists, geo
-permissions, number type, active blocks, the pumping guards, the rate limits, and
-last the app's pre-send hook, so that throttled floods never reach it.
+permissions, number type (all pure), then in the send's first round trip the blocks, the
+pumping guards and the rate limits (:mod:`app.abuse.admission`), and last the app's
+pre-send hook, so that throttled floods never reach it.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
 from app.abuse import policy
+from app.abuse.admission import (
+    LIMITED,
+    SendAdmission,
+    number_counter,
+    queue_give_back,
+    refusal_error,
+)
+from app.abuse.guards import Block
 from app.abuse.hook import HookRequest, ask_hook
-from app.abuse.throttle import RuleState, counters, send_counters
+from app.abuse.throttle import RuleState, counter, state
 from app.errors import OtpgateError
-from app.phone import normalize_phone, phone_digest
+from app.phone import normalize_phone
+from app.store.throttles import Counter, Refusal, queue_counters, read_counters
 
 if TYPE_CHECKING:
     import httpx
 
-    from app.abuse.guards import Block, BlockStore, ConversionGuard, PrefixVelocity
+    from app.abuse.guards import BlockStore
     from app.abuse.rules import AppPolicies
-    from app.abuse.throttle import RateCounter, RuleName, Throttle
+    from app.abuse.throttle import RuleName
     from app.phone import Phone
+    from app.store.keys import Keys
+    from app.store.redis import Batch, Scripts
 
 __all__ = ["AbuseService", "Clearance"]
 
 
 class Clearance(msgspec.Struct, frozen=True):
-    """A send may go ahead: with a fixed code (a test number), and the limits it took."""
+    """A send may go ahead: with a fixed code (a test number), the limits it took, and
+    what it took (given back if a later step refuses the send)."""
 
     test_code: str | None = None
     limits: list[RuleState] = msgspec.field(default_factory=list)
+    taken: list[tuple[list[Counter], int]] = msgspec.field(default_factory=list)
 
 
 class AbuseService:
@@ -42,135 +55,163 @@ class AbuseService:
         self,
         *,
         policies: AppPolicies,
-        throttle: Throttle,
         blocks: BlockStore,
-        velocity: PrefixVelocity,
-        conversion: ConversionGuard,
+        scripts: Scripts,
+        keys: Keys,
         http: httpx.AsyncClient,
-        pepper: bytes,
     ) -> None:
         self._policies = policies
-        self._throttle = throttle
         self._blocks = blocks
-        self._velocity = velocity
-        self._conversion = conversion
+        self._scripts = scripts
+        self._keys = keys
         self._http = http
-        self._pepper = pepper
 
     # -- sends -----------------------------------------------------------------------
 
-    async def clear_send(
-        self, app: str, phone: Phone, number: str, client_ip: str | None, purpose: str
-    ) -> Clearance:
-        """Everything that must hold before a code goes to ``phone``; raises if not."""
+    def admit_send(
+        self, app: str, phone: Phone, number: str, client_ip: str | None
+    ) -> str | SendAdmission:
+        """The pure checks of a send (raising if one refuses); a test number's fixed
+        code, or the parts its first round trip must run."""
         rules = self._policies.abuse(app)
         test = policy.test_number(rules, phone.e164, datetime.now(UTC))
         if test is not None:
-            return Clearance(test_code=test.code)
+            return test.code
         policy.check_client_ip(rules, client_ip)
         policy.check_country(rules, phone)
         policy.check_number_type(rules, phone)
-        if not policy.is_safe(rules, phone.e164):
-            await self._guard_pumping(app, phone, number)
-        taken = await self._throttle.acquire(self._send_counters(app, phone, number, client_ip))
-        if rules.hook_url:
-            await ask_hook(
-                self._http, rules, HookRequest(app, phone.e164, phone.region, client_ip, purpose)
-            )
-        return Clearance(limits=taken)
+        limits = self._policies.limits(app)
+        network = policy.client_network(client_ip, limits.ipv6_prefix) if client_ip else None
+        return SendAdmission(self._keys, app, phone, number, network, limits, rules)
 
-    def _send_counters(
-        self, app: str, phone: Phone, number: str, client_ip: str | None
-    ) -> list[RateCounter]:
-        rules = self._policies.limits(app)
-        network = policy.client_network(client_ip, rules.ipv6_prefix) if client_ip else None
-        return send_counters(rules, app, number, network, phone.region)
+    def send_counter(self, app: str, subject: str) -> Counter | None:
+        """The number's send throttle, which the store's send script checks and takes."""
+        limits = self._policies.limits(app).send_per_number
+        return number_counter(self._keys, subject, "send_per_number", limits)
 
-    async def _guard_pumping(self, app: str, phone: Phone, number: str) -> None:
+    async def settle_send(
+        self,
+        app: str,
+        admission: SendAdmission,
+        results: list[Any],
+        request: HookRequest,
+        refused: OtpgateError | None = None,
+        number_refusal: Refusal | None = None,
+    ) -> Clearance:
+        """Read the first round trip's answers; raise the refusal (after giving back
+        what was taken, and listing new blocks), else ask the app's hook.
+
+        ``refused``: the store's own refusal (the cooldown, the send budget), which comes
+        first; ``number_refusal``: the number's throttle, the first of the throttles.
+        """
+        admitted, refusals = admission.read(results)
+        if number_refusal is not None:
+            refusals.insert(0, (LIMITED, number_refusal))
+        if refusals or refused is not None:
+            await self._undo(admitted.taken, [r for _, r in refusals if isinstance(r, Block)])
+            raise refused or refusal_error(refusals)
         rules = self._policies.abuse(app)
-        prefix = policy.number_prefix(phone.e164, rules.prefix_digits)
-        block = await self._blocks.matching(app, prefix, phone.region)
-        if block is not None:
-            raise _suspected(block)
-        distinct = await self._velocity.record(app, prefix, number, rules.prefix_window)
-        if distinct > rules.prefix_max_numbers:
-            raise _suspected(
-                await self._blocks.add(
-                    app, "prefix", prefix,
-                    f"{distinct} numbers under {prefix} within {rules.prefix_window:g} s",
-                    rules.prefix_block,
-                )
-            )  # fmt: skip
-        started, approved = await self._conversion.counts(
-            app, phone.region, rules.conversion_window
-        )
-        if started >= rules.conversion_min_sends and approved < rules.conversion_min_rate * started:
-            raise _suspected(
-                await self._blocks.add(
-                    app, "country", phone.region,
-                    f"{approved} of {started} verifications approved within "
-                    f"{rules.conversion_window:g} s",
-                    rules.conversion_hold,
-                )
-            )  # fmt: skip
+        if rules.hook_url:
+            try:
+                await ask_hook(self._http, rules, request)
+            except OtpgateError:
+                await self.give_back(admitted.taken)
+                raise
+        return Clearance(limits=admitted.limits, taken=admitted.taken)
 
-    async def verification_started(self, app: str, country: str) -> None:
-        await self._conversion.started(app, country, self._policies.abuse(app).conversion_window)
+    async def _undo(self, taken: list[tuple[list[Counter], int]], blocks: list[Block]) -> None:
+        batch = self._scripts.batch()
+        queue_give_back(batch, taken)
+        await batch.run()
+        for block in blocks:
+            await self._blocks.index(block)  # no-op when already listed
+
+    async def give_back(self, taken: list[tuple[list[Counter], int]]) -> None:
+        """Return what a send took when a later step refused it."""
+        if taken:
+            batch = self._scripts.batch()
+            queue_give_back(batch, taken)
+            await batch.run()
+
+    def started(self, batch: Batch, app: str, country: str) -> None:
+        """Count a verification started, for the conversion guard (in the record step)."""
+        self._conversion(batch, app, country, "S", 1)
+
+    def approved(self, batch: Batch, app: str, country: str, amount: int = 1) -> None:
+        """Count an approval (``amount`` -1: take back one counted before it was sure)."""
+        self._conversion(batch, app, country, "A", amount)
+
+    def _conversion(self, batch: Batch, app: str, country: str, which: str, amount: int) -> None:
+        window = int(self._policies.abuse(app).conversion_window * 1000)
+        key = self._keys.country(app, country, "cv")
+        batch.script("conversion_hit", [key], [which, window, amount])
 
     # -- checks ----------------------------------------------------------------------
 
-    def _check_counters(self, app: str, number: str) -> list[RateCounter]:
-        return counters(
-            "wrong_checks_per_number",
-            self._policies.limits(app).wrong_checks_per_number,
-            app,
-            number,
+    def wrong_counter(self, app: str, subject: str) -> Counter | None:
+        """The number's wrong-code budget, read and taken by the store's check scripts."""
+        limits = self._policies.limits(app).wrong_checks_per_number
+        return number_counter(self._keys, subject, "wrong_checks_per_number", limits)
+
+    def queue_check(
+        self, batch: Batch, app: str, client_ip: str | None
+    ) -> tuple[list[Counter], int | None]:
+        """Queue the checks-per-IP throttle (none without a ``client_ip``): its counters
+        and the index of its answer in ``batch``."""
+        if client_ip is None:
+            return [], None
+        limits = self._policies.limits(app)
+        network = policy.client_network(client_ip, limits.ipv6_prefix)
+        found = counter(
+            "checks_per_ip", self._keys.network_window(app, network, "ci"), limits.checks_per_ip
         )
+        return found, queue_counters(batch, found, "take") if found else None
 
-    async def clear_check(self, app: str, number: str, client_ip: str | None) -> None:
-        """Refuse a check when the number's wrong-code budget or the IP's checks are spent."""
-        await self._throttle.ensure_available(self._check_counters(app, number))
-        if client_ip is not None:
-            rules = self._policies.limits(app)
-            network = policy.client_network(client_ip, rules.ipv6_prefix)
-            await self._throttle.acquire(
-                counters("checks_per_ip", rules.checks_per_ip, app, network)
-            )
-
-    async def wrong_code(self, app: str, number: str) -> None:
-        await self._throttle.hit(self._check_counters(app, number))
-
-    async def approved(self, app: str, country: str) -> None:
-        await self._conversion.approved(app, country, self._policies.abuse(app).conversion_window)
+    @staticmethod
+    def read_check(counters: list[Counter], result: Any) -> tuple[list[Counter], int] | Refusal:
+        answer = read_counters(counters, result)
+        return answer if isinstance(answer, Refusal) else (counters, answer[0])
 
     # -- dashboards ------------------------------------------------------------------
 
     def _dashboard_counters(
         self, app: str, to: str | None, country: str | None, client_ip: str | None
-    ) -> list[RateCounter]:
+    ) -> list[list[Counter]]:
+        """Every counter of the number and/or IP, grouped by slot."""
         rules = self._policies.limits(app)
         network = None if client_ip is None else policy.client_network(client_ip, rules.ipv6_prefix)
-        found = counters("send_per_app", rules.send_per_app, app)
+        groups = [counter("send_per_app", self._keys.app_window(app), rules.send_per_app)]
         if to is not None:
             phone = normalize_phone(to, country)
-            number = phone_digest(self._pepper, phone.e164)
-            found += [
-                *counters("send_per_number", rules.send_per_number, app, number),
-                *self._check_counters(app, number),
-                *counters("send_per_country", rules.send_per_country, app, phone.region),
-            ]
+            subject = self._keys.subject(app, self._keys.number(phone.e164))
+            groups.append(
+                [c for c in (self.send_counter(app, subject), self.wrong_counter(app, subject))
+                 if c is not None]
+            )  # fmt: skip
+            key = self._keys.country(app, phone.region, "w")
+            groups.append(counter("send_per_country", key, rules.send_per_country))
         if network is not None:
-            found += [
-                *counters("send_per_ip", rules.send_per_ip, app, network),
-                *counters("checks_per_ip", rules.checks_per_ip, app, network),
-            ]
-        return found
+            sends = self._keys.network_window(app, network, "si")
+            checks = self._keys.network_window(app, network, "ci")
+            groups.append(counter("send_per_ip", sends, rules.send_per_ip))
+            groups.append(counter("checks_per_ip", checks, rules.checks_per_ip))
+        return [group for group in groups if group]
 
     async def limits(
         self, app: str, to: str | None, country: str | None, client_ip: str | None
     ) -> list[RuleState]:
         """Every rule that applies to the number and/or IP, and where it stands."""
-        return await self._throttle.states(self._dashboard_counters(app, to, country, client_ip))
+        groups = self._dashboard_counters(app, to, country, client_ip)
+        batch = self._scripts.batch()
+        for group in groups:
+            queue_counters(batch, group, "view")
+        results = await batch.run()
+        found: list[RuleState] = []
+        for group, result in zip(groups, results, strict=True):
+            answer = read_counters(group, result)
+            assert not isinstance(answer, Refusal)  # a view refuses nothing
+            found += [state(room) for room in answer[1]]
+        return found
 
     async def reset_limits(
         self, app: str, to: str | None, country: str | None, client_ip: str | None
@@ -182,12 +223,16 @@ class AbuseService:
         if to is None and client_ip is None:
             raise OtpgateError("invalid_request", "give `to` and/or `client_ip`")
         wanted = [
-            counter
-            for counter in self._dashboard_counters(app, to, country, client_ip)
-            if counter.rule not in {"send_per_app", "send_per_country"}
+            c
+            for group in self._dashboard_counters(app, to, country, client_ip)
+            for c in group
+            if c.rule not in {"send_per_app", "send_per_country"}
         ]
-        await self._throttle.clear(wanted)
-        return sorted({counter.rule for counter in wanted})
+        batch = self._scripts.batch()
+        for found in wanted:
+            batch.command("DEL", found.key)
+        await batch.run()
+        return cast("list[RuleName]", sorted({found.rule for found in wanted}))
 
     async def blocks(self, app: str) -> list[Block]:
         return await self._blocks.active(app)
@@ -197,19 +242,4 @@ class AbuseService:
         block = await self._blocks.lift(app, block_id)
         if block is None:
             raise OtpgateError("block_not_found", f"no active block {block_id!r}")
-        if block.kind == "prefix":
-            await self._velocity.reset(app, block.subject)
-        if block.kind == "country":
-            await self._conversion.reset(
-                app, block.subject, self._policies.abuse(app).conversion_window
-            )
         return block
-
-
-def _suspected(block: Block) -> OtpgateError:
-    return OtpgateError(
-        "suspected_fraud",
-        f"sends to this {block.kind} are blocked: {block.reason}",
-        retry_after=max(1.0, block.until - time.time()),
-        block_id=block.id,
-    )

@@ -19,7 +19,7 @@ from app.store.keys import Keys
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from redis.asyncio import Redis
+    from app.store.redis import StoreClient
 
 __all__ = ["SCOPES", "ApiKey", "ApiKeyStore", "key_digest"]
 
@@ -60,7 +60,7 @@ class ApiKeyStore:
             ``default``; it is checked without Redis and never stored there.
     """
 
-    def __init__(self, client: Redis, bootstrap_key: str | None = None) -> None:
+    def __init__(self, client: StoreClient, bootstrap_key: str | None = None) -> None:
         self._client = client
         self._bootstrap = None if bootstrap_key is None else _sha256(bootstrap_key)
 

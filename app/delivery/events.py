@@ -33,11 +33,8 @@ from app.store.keys import Keys
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from redis.asyncio import Redis
-    from redis.asyncio.client import Pipeline
-
     from app.delivery.destinations import Address
-    from app.store.redis import Scripts
+    from app.store.redis import Batch, Scripts, StoreClient
 
 __all__ = ["Event", "EventBus", "EventDispatcher", "EventTarget", "check_destination"]
 
@@ -89,21 +86,20 @@ class EventTarget(msgspec.Struct, frozen=True):
 class EventBus:
     """Queues events for the apps that asked for them."""
 
-    def __init__(self, client: Redis, targets: Mapping[str, EventTarget]) -> None:
+    def __init__(self, client: StoreClient, targets: Mapping[str, EventTarget]) -> None:
         self._client = client
         self._targets = targets
 
     def wants(self, app: str) -> bool:
         return app in self._targets
 
-    def queue(self, pipe: Pipeline, app: str, kind: EventType, data: dict[str, Any]) -> None:
-        """XADD the event to ``pipe`` (nothing when the app has no ``events_url``)."""
+    def queue(self, batch: Batch, app: str, kind: EventType, data: dict[str, Any]) -> None:
+        """Queue the event's XADD into ``batch`` (nothing when the app has no ``events_url``)."""
         if app not in self._targets:
             return
         event = Event(random_id("evt_"), kind, app, time.time(), data)
-        pipe.xadd(
-            STREAM, {"event": msgspec.json.encode(event)}, maxlen=_MAX_STREAM, approximate=True
-        )
+        payload = msgspec.json.encode(event)
+        batch.command("XADD", STREAM, "MAXLEN", "~", _MAX_STREAM, "*", "event", payload)
 
     async def dead(self, app: str) -> list[Event]:
         entries = await self._client.xrevrange(DEAD, count=_MAX_DEAD)
@@ -129,7 +125,7 @@ class EventDispatcher:
 
     def __init__(
         self,
-        client: Redis,
+        client: StoreClient,
         scripts: Scripts,
         http: httpx.AsyncClient,
         targets: Mapping[str, EventTarget],

@@ -3,7 +3,7 @@
 A send, an approval, an ending and a final delivery report each become counter
 increments (:class:`~app.delivery.stats.Stats`) and, for apps that listen, an event
 (:class:`~app.delivery.events.EventBus`). Each method returns an :data:`Entry`: the
-commands to queue into a pipeline, so the caller sends them in the round trip it makes
+commands to queue into a batch, so the caller sends them in the round trip it makes
 anyway (with the script that changed the state), or alone with :meth:`Ledger.write`.
 """
 
@@ -14,39 +14,36 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-    from redis.asyncio.client import Pipeline
-
     from app.delivery.events import EventBus, EventType
     from app.delivery.stats import Stats
     from app.providers.reports import DeliveryReport
+    from app.store.redis import Batch, Scripts
 
 __all__ = ["Entry", "Ledger"]
 
-#: Commands for a pipeline: statistics and events of one happening.
-Entry = Callable[["Pipeline"], None]
+#: Commands for a batch: statistics and events of one happening.
+Entry = Callable[["Batch"], None]
 _FINAL = frozenset({"delivered", "undelivered", "failed"})
 
 
-def _nothing(pipe: Pipeline) -> None:
+def _nothing(batch: Batch) -> None:
     return None
 
 
 class Ledger:
     """Statistics and events of every app, fed from here only."""
 
-    def __init__(self, client: Redis, stats: Stats, events: EventBus) -> None:
-        self._client = client
+    def __init__(self, scripts: Scripts, stats: Stats, events: EventBus) -> None:
+        self._scripts = scripts
         self._stats = stats
         self._events = events
 
     async def write(self, *entries: Entry) -> None:
         """Send ``entries`` in one round trip of their own."""
-        async with self._client.pipeline(transaction=False) as pipe:
-            for entry in entries:
-                entry(pipe)
-            if len(pipe):
-                await pipe.execute()
+        batch = self._scripts.batch()
+        for entry in entries:
+            entry(batch)
+        await batch.run()
 
     def sent(
         self,
@@ -64,31 +61,41 @@ class Ledger:
         test number's message, which reaches no provider and counts nowhere."""
         accepted = error_code is None
 
-        def entry(pipe: Pipeline) -> None:
+        def entry(batch: Batch) -> None:
             if counted:
                 self._stats.queue(
-                    pipe, app,
+                    batch, app,
                     {"sends": 1, "verifications": 1 if number == 1 else 0,
                      "failed": 0 if accepted else 1},
                     provider=provider, country=country, reason=error_code,
                 )  # fmt: skip
             if not accepted and number == 1:
                 self._events.queue(
-                    pipe, app, "verification.failed",
+                    batch, app, "verification.failed",
                     {"verification_id": verification_id, "status": "failed",
                      "provider": provider, "error_code": error_code},
                 )  # fmt: skip
 
         return entry
 
-    def approved(
-        self, app: str, verification_id: str, *, provider: str | None, country: str, counted: bool
+    def approval_counts(
+        self, app: str, *, provider: str | None, country: str, amount: int = 1
     ) -> Entry:
-        def entry(pipe: Pipeline) -> None:
-            if counted:
-                self._stats.queue(pipe, app, {"approved": 1}, provider=provider, country=country)
+        """An approval's statistics (``amount`` -1 takes back one counted too early)."""
+
+        def entry(batch: Batch) -> None:
+            self._stats.queue(batch, app, {"approved": amount}, provider=provider, country=country)
+
+        return entry
+
+    def approved_event(self, app: str, verification_id: str) -> Entry:
+        """The app's event of an approval (only once the approval is sure)."""
+        if not self._events.wants(app):
+            return _nothing
+
+        def entry(batch: Batch) -> None:
             self._events.queue(
-                pipe, app, "verification.approved",
+                batch, app, "verification.approved",
                 {"verification_id": verification_id, "status": "approved"},
             )  # fmt: skip
 
@@ -99,12 +106,12 @@ class Ledger:
         if not self._events.wants(app):
             return _nothing
 
-        def entry(pipe: Pipeline) -> None:
+        def entry(batch: Batch) -> None:
             kind: EventType = (
                 "verification.expired" if status == "expired" else "verification.canceled"
             )
             self._events.queue(
-                pipe, app, kind, {"verification_id": verification_id, "status": status}
+                batch, app, kind, {"verification_id": verification_id, "status": status}
             )
 
         return entry
@@ -127,15 +134,15 @@ class Ledger:
         at = report.occurred_at.timestamp() if report.occurred_at else time.time()
         seconds = _since(sent_at_ms, at) if delivered else None
 
-        def entry(pipe: Pipeline) -> None:
+        def entry(batch: Batch) -> None:
             self._stats.queue(
-                pipe, app, {"delivered" if delivered else "undelivered": 1},
+                batch, app, {"delivered" if delivered else "undelivered": 1},
                 provider=provider, country=country,
                 reason=None if delivered else (report.error_code or report.provider_status),
                 delivery_seconds=seconds,
             )  # fmt: skip
             self._events.queue(
-                pipe, app, "message.delivered" if delivered else "message.failed",
+                batch, app, "message.delivered" if delivered else "message.failed",
                 {"verification_id": verification_id, "provider": provider, "status": status,
                  "provider_message_id": report.provider_message_id,
                  "error_code": report.error_code},
@@ -146,8 +153,8 @@ class Ledger:
     def unmatched(self, provider: str) -> Entry:
         """A report for a message nobody knows: counted apart, since it has no app."""
 
-        def entry(pipe: Pipeline) -> None:
-            self._stats.queue_unmatched(pipe, provider)
+        def entry(batch: Batch) -> None:
+            self._stats.queue_unmatched(batch, provider)
 
         return entry
 

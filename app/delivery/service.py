@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from app.delivery.ledger import Ledger
     from app.providers.accounts import ProviderConfig
     from app.providers.base import Reports
-    from app.store.verifications import VerificationStore
+    from app.store.reports import ReportStore
 
 __all__ = ["DeliveryService"]
 
@@ -47,7 +47,7 @@ class DeliveryService:
     def __init__(
         self,
         *,
-        store: VerificationStore,
+        store: ReportStore,
         ledger: Ledger,
         providers: Mapping[str, ProviderConfig],
         pepper: bytes,

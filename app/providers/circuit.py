@@ -3,7 +3,7 @@ shares it (two Lua scripts: ``circuit_allow`` and ``circuit_record``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 
@@ -11,9 +11,7 @@ from app.providers.config import CircuitSettings
 from app.store.keys import Keys
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
-    from app.store.redis import Scripts
+    from app.store.redis import Batch, Scripts, StoreClient
 
 __all__ = ["CircuitBreaker", "CircuitSettings", "CircuitState", "ProviderHealth"]
 
@@ -52,24 +50,36 @@ def _percentile(values: list[float], percent: float) -> float | None:
 
 
 class CircuitBreaker:
-    def __init__(self, client: Redis, scripts: Scripts, settings: CircuitSettings) -> None:
+    def __init__(self, client: StoreClient, scripts: Scripts, settings: CircuitSettings) -> None:
         self._client = client
         self._scripts = scripts
         self._settings = settings
 
-    async def allow(self, provider: str) -> bool:
-        """Whether an attempt may go to ``provider`` now (half-open: one probe at a time)."""
-        result = await self._scripts.run(
+    def queue_allow(self, batch: Batch, provider: str) -> int:
+        """Queue asking whether an attempt may go to ``provider`` now (half-open: one probe
+        at a time); :meth:`read_allow` reads the answer."""
+        s = self._settings
+        return batch.script(
             "circuit_allow",
             _keys(provider)[:1],
-            [int(self._settings.open_for * 1000), int(self._settings.probe_timeout * 1000)],
+            [int(s.open_for * 1000), int(s.probe_timeout * 1000)],
         )
+
+    @staticmethod
+    def read_allow(result: list[Any]) -> bool:
         return bool(int(result[1]))
 
-    async def record(self, provider: str, *, ok: bool, latency_ms: float) -> CircuitState:
-        """Count an attempt; an error of the number (permanent) counts as the provider working."""
+    async def allow(self, provider: str) -> bool:
+        """Whether an attempt may go to ``provider`` now, in a round trip of its own."""
+        batch = self._scripts.batch()
+        self.queue_allow(batch, provider)
+        return self.read_allow((await batch.run())[0])
+
+    def queue_record(self, batch: Batch, provider: str, *, ok: bool, latency_ms: float) -> int:
+        """Queue counting an attempt; an error of the number (permanent) counts as the
+        provider working."""
         s = self._settings
-        result = await self._scripts.run(
+        return batch.script(
             "circuit_record",
             _keys(provider),
             [
@@ -77,7 +87,12 @@ class CircuitBreaker:
                 s.min_requests, s.error_rate,
             ],
         )  # fmt: skip
-        state: CircuitState = result[0]
+
+    async def record(self, provider: str, *, ok: bool, latency_ms: float) -> CircuitState:
+        """Count an attempt in a round trip of its own; the circuit's state after it."""
+        batch = self._scripts.batch()
+        self.queue_record(batch, provider, ok=ok, latency_ms=latency_ms)
+        state: CircuitState = (await batch.run())[0][0]
         return state
 
     async def health(self, provider: str) -> ProviderHealth:

@@ -15,7 +15,7 @@ from app.providers.base import OutgoingMessage, SendResult
 from app.store.keys import Keys
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    from app.store.redis import StoreClient
 
 __all__ = ["OutboxEntry", "OutboxProvider"]
 
@@ -37,7 +37,7 @@ class OutboxProvider:
 
     name = "outbox"
 
-    def __init__(self, client: Redis, *, max_messages: int, ttl: float) -> None:
+    def __init__(self, client: StoreClient, *, max_messages: int, ttl: float) -> None:
         self._client = client
         self._max = max_messages
         self._ttl_ms = int(ttl * 1000)

@@ -12,19 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from app.metrics import SMS_ATTEMPTS
 from app.phone import mask_phone
 from app.providers.base import SendResult
+from app.providers.circuit import CircuitBreaker
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from app.providers.base import OutgoingMessage, Provider
-    from app.providers.circuit import CircuitBreaker
+    from app.store.redis import Batch
 
 __all__ = ["Attempt", "Delivery", "ProviderRouter", "route_for"]
 
@@ -84,18 +85,37 @@ class ProviderRouter:
     def route(self, app: str, calling_code: int) -> list[str]:
         return route_for(self._routes.get(app, self._default_routes), calling_code)
 
-    async def send(self, app: str, message: OutgoingMessage, calling_code: int) -> Delivery:
+    def queue_allow(self, batch: Batch, app: str, calling_code: int) -> int:
+        """Queue the circuit's answer for the route's first provider (so the caller can
+        ask it in a round trip it makes anyway); pass it to :meth:`send`."""
+        return self._breaker.queue_allow(batch, self.route(app, calling_code)[0])
+
+    @staticmethod
+    def read_allow(result: list[Any]) -> bool:
+        return CircuitBreaker.read_allow(result)
+
+    async def send(
+        self,
+        app: str,
+        message: OutgoingMessage,
+        calling_code: int,
+        *,
+        first_allowed: bool | None = None,
+    ) -> Delivery:
+        """Walk the route. The circuits of the providers tried are recorded by the caller
+        (:meth:`queue_records`), in the round trip that records the message."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._deadline
         attempts: list[Attempt] = []
         result = SendResult.failed("retryable", "no_provider", "every provider was skipped")
         last: str | None = None
-        for name in self.route(app, calling_code):
+        for position, name in enumerate(self.route(app, calling_code)):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 result = SendResult.failed("retryable", "deadline", "the send deadline passed")
                 break
-            if not await self._breaker.allow(name):
+            allowed = first_allowed if position == 0 and first_allowed is not None else None
+            if not (await self._breaker.allow(name) if allowed is None else allowed):
                 attempts.append(Attempt(name, "skipped", "circuit_open"))
                 SMS_ATTEMPTS.labels(name, "skipped").inc()
                 continue
@@ -103,9 +123,6 @@ class ProviderRouter:
             result, latency_ms = await self._attempt(
                 self._providers[name], message, min(remaining, self._attempt_timeout)
             )
-            # A permanent error is the number's fault: the provider itself answered fine.
-            working = result.accepted or result.error_kind == "permanent"
-            await self._breaker.record(name, ok=working, latency_ms=latency_ms)
             outcome = "accepted" if result.accepted else str(result.error_kind)
             attempts.append(Attempt(name, outcome, result.error_code, round(latency_ms, 1)))
             SMS_ATTEMPTS.labels(name, outcome).inc()
@@ -116,6 +133,16 @@ class ProviderRouter:
             if result.accepted or result.error_kind == "permanent":
                 break
         return Delivery(last, result, attempts)
+
+    def queue_records(self, batch: Batch, delivery: Delivery) -> None:
+        """Queue each attempt's outcome into its provider's circuit."""
+        for attempt in delivery.attempts:
+            if attempt.outcome != "skipped":
+                # A permanent error is the number's fault: the provider itself answered fine.
+                ok = attempt.outcome in {"accepted", "permanent"}
+                self._breaker.queue_record(
+                    batch, attempt.provider, ok=ok, latency_ms=attempt.latency_ms
+                )
 
     @staticmethod
     async def _attempt(

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 from app.store.keys import Keys
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
     from app.store.redis import Scripts
 
 __all__ = ["IdempotencyEntries"]
@@ -18,8 +16,8 @@ __all__ = ["IdempotencyEntries"]
 class IdempotencyEntries:
     """One JSON entry per (app, key); the phases and their meaning are the caller's."""
 
-    def __init__(self, client: Redis, scripts: Scripts) -> None:
-        self._client = client
+    def __init__(self, scripts: Scripts) -> None:
+        self._client = scripts.client
         self._scripts = scripts
 
     @staticmethod

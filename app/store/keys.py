@@ -1,64 +1,105 @@
 """Every Redis key name otpgate uses, built here and nowhere else.
 
-All keys of one verification share the hash tag ``{v:<tag>}``. The tag is derived from
-(app, number, purpose) and is also the first part of the verification id, so the
-pending-verification index and the verification record land in one Redis Cluster slot
-and the create-or-resend script can touch both atomically. No key contains a phone number
-or a code: numbers appear only as keyed digests.
+Keys are grouped by Redis Cluster hash tag, so that each script touches one slot:
+
+- ``{n<tag>}``: one (app, number): its verifications (records and per-purpose indexes)
+  and its per-number throttles. A number's *subject* (13 characters derived from the app
+  and the number's digest: the 5-character tag, then 8 that tell numbers of one tag
+  apart) begins every verification id, so the id alone names the slot and the number's
+  throttles.
+- ``{i<tag>}``: one client network's throttles; ``{a<tag>}``: one app's budget;
+  ``{c<tag>}``: one (app, country): its budget, conversion counters and block;
+  ``{p<tag>}``: one (app, number prefix): its distinct-number set and block.
+- ``{events}``, ``{<provider>}`` (circuits), ``{<app>}`` (statistics, idempotency).
+
+No key contains a phone number, an IP address or a code: they appear only as keyed
+digests. Names are short on purpose: a key's name is stored with it, and a stored
+verification should cost well under a kilobyte.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 
 from app.ids import ID_LENGTH, base32, is_verification_id, random_id
+from app.phone import phone_digest
 
-__all__ = ["PREFIX", "Keys"]
+__all__ = ["PREFIX", "SUBJECT_LENGTH", "TAG_LENGTH", "Keys", "short_digest"]
 
 PREFIX = "otp:"
-_TAG_LEN = 5  # 25 bits: spreads verifications over all cluster slots
+#: Characters of a slot tag: 25 bits, which spread keys over all 16,384 cluster slots.
+TAG_LENGTH = 5
+#: Characters of a number's subject: its tag and 40 more bits.
+SUBJECT_LENGTH = 13
+
+
+def short_digest(pepper: bytes, *parts: str, size: int = 16) -> str:
+    """A keyed digest of ``parts`` as unpadded base64url (``size`` bytes: 22 characters
+    for 16): what stands for a number, an IP or a lookup in names and records."""
+    mac = hmac.new(pepper, "\x00".join(parts).encode(), hashlib.sha256).digest()[:size]
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def _tag(pepper: bytes, *parts: str, length: int = TAG_LENGTH) -> str:
+    mac = hmac.new(pepper, "\x00".join(("tag", *parts)).encode(), hashlib.sha256).digest()
+    return base32(mac, length)
 
 
 def _digest(*parts: str) -> str:
-    """A short, fixed-length name for ``parts`` (a prefix or a subject never shows)."""
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+    """An unkeyed short name for ``parts`` (for subjects that are not personal data)."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
 
 
 class Keys:
-    """Key names for one deployment; ``pepper`` keys the digests of numbers."""
+    """Key names for one deployment; ``pepper`` keys every digest."""
 
     def __init__(self, pepper: bytes) -> None:
         self._pepper = pepper
 
-    def lookup(self, app: str, phone_digest: str, purpose: str) -> str:
-        """Digest naming the pending verification of (app, number, purpose)."""
-        message = "\x00".join(("lookup", app, phone_digest, purpose)).encode()
-        return hmac.new(self._pepper, message, hashlib.sha256).hexdigest()
+    # -- digests -------------------------------------------------------------------------
+
+    def number(self, e164: str) -> str:
+        """The digest that stands for a phone number everywhere in Redis."""
+        return phone_digest(self._pepper, e164)
+
+    def lookup(self, app: str, number: str, purpose: str) -> str:
+        """The digest naming (app, number, purpose): its index of verifications."""
+        return short_digest(self._pepper, "lookup", app, number, purpose)
+
+    def subject(self, app: str, number: str) -> str:
+        """The subject of (app, number): its slot tag and what tells it from others there."""
+        return _tag(self._pepper, "number", app, number, length=SUBJECT_LENGTH)
 
     @staticmethod
-    def tag_of_lookup(lookup: str) -> str:
-        return base32(bytes.fromhex(lookup), _TAG_LEN)
+    def subject_of(verification_id: str) -> str:
+        return verification_id[4 : 4 + SUBJECT_LENGTH]
+
+    # -- verifications -------------------------------------------------------------------
 
     @staticmethod
-    def new_verification_id(lookup: str) -> str:
-        tag = Keys.tag_of_lookup(lookup)
-        return "ver_" + tag + random_id("", ID_LENGTH - _TAG_LEN)
+    def new_verification_id(subject: str) -> str:
+        return "ver_" + subject + random_id("", ID_LENGTH - SUBJECT_LENGTH)
 
     is_verification_id = staticmethod(is_verification_id)
 
     @staticmethod
     def verification(verification_id: str) -> str:
-        tag = verification_id[4 : 4 + _TAG_LEN]
-        return f"{PREFIX}{{v:{tag}}}:ver:{verification_id}"
+        """The record of a verification (a hash), in its number's slot."""
+        tag, rest = verification_id[4 : 4 + TAG_LENGTH], verification_id[4 + TAG_LENGTH :]
+        return f"{PREFIX}{{n{tag}}}:v:{rest}"
 
     @staticmethod
-    def pending(lookup: str) -> str:
-        return f"{PREFIX}{{v:{Keys.tag_of_lookup(lookup)}}}:pending:{lookup}"
+    def index(subject: str, lookup: str) -> str:
+        """The newest verification of (app, number, purpose) and, while it is pending,
+        its send state: ``"<id> <last send> <sends> <max sends> <cooldown> <pending until>"``."""
+        return f"{PREFIX}{{n{subject[:TAG_LENGTH]}}}:i:{lookup}"
 
     @staticmethod
-    def latest(lookup: str) -> str:
-        return f"{PREFIX}{{v:{Keys.tag_of_lookup(lookup)}}}:latest:{lookup}"
+    def number_window(subject: str, rule: str) -> str:
+        """A per-number throttle (``rule``: ``sn`` sends, ``wn`` wrong codes)."""
+        return f"{PREFIX}{{n{subject[:TAG_LENGTH]}}}:w:{rule}:{subject[TAG_LENGTH:]}"
 
     @staticmethod
     def provider_message(provider: str, provider_message_id: str) -> str:
@@ -66,11 +107,39 @@ class Keys:
 
         No hash tag: these keys spread over the cluster, one lookup each.
         """
-        return f"{PREFIX}pmid:{provider}:{provider_message_id}"
+        return f"{PREFIX}x:{provider}:{provider_message_id}"
+
+    # -- throttles and guards ------------------------------------------------------------
+
+    def network_window(self, app: str, network: str, rule: str) -> str:
+        """A client network's throttle (``rule``: ``si`` sends, ``ci`` checks)."""
+        digest = short_digest(self._pepper, "network", app, network, size=12)
+        return f"{PREFIX}{{i{_tag(self._pepper, 'network', app, network)}}}:w:{rule}:{digest}"
+
+    def app_window(self, app: str) -> str:
+        """The app's send budget."""
+        return f"{PREFIX}{{a{_tag(self._pepper, 'app', app)}}}:w:sa:{_digest(app)}"
+
+    def country(self, app: str, country: str, what: str) -> str:
+        """One (app, country): ``w`` its send budget, ``cv`` its conversion counters,
+        ``b`` its block."""
+        tag = _tag(self._pepper, "country", app, country)
+        return f"{PREFIX}{{c{tag}}}:{what}:{_digest(app, country)}"
+
+    def prefix(self, app: str, prefix: str, what: str) -> str:
+        """One (app, number prefix): ``pv`` the distinct numbers sent to under it (a
+        sorted set), ``b`` its block."""
+        tag = _tag(self._pepper, "prefix", app, prefix)
+        return f"{PREFIX}{{p{tag}}}:{what}:{short_digest(self._pepper, 'prefix', app, prefix)}"
+
+    #: Every block in force, by id (for listing and lifting).
+    BLOCKS = f"{PREFIX}blocks"
+
+    # -- idempotency and API keys ------------------------------------------------------------
 
     @staticmethod
     def idempotency(app: str, key: str) -> str:
-        digest = hashlib.sha256(key.encode()).hexdigest()
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         return f"{PREFIX}idem:{{{app}}}:{digest}"
 
     @staticmethod
@@ -78,28 +147,8 @@ class Keys:
         return f"{PREFIX}apikey:{digest}"
 
     API_KEY_INDEX = f"{PREFIX}apikeys"
-    #: Everything under this prefix is the dev outbox, which shows message bodies.
-    DEV_PREFIX = f"{PREFIX}dev:"
-    OUTBOX = f"{DEV_PREFIX}outbox"
 
-    # -- abuse ---------------------------------------------------------------------------
-
-    #: Prefix of the `limits` library's counters (it builds the rest of each name).
-    LIMITS_PREFIX = f"{PREFIX}limits"
-    #: Every block in force, by id (for listing and lifting).
-    BLOCKS = f"{PREFIX}blocks"
-
-    @staticmethod
-    def block(app: str, kind: str, subject: str) -> str:
-        """The block of one prefix or country of ``app``, expiring with the block."""
-        return f"{PREFIX}block:{_digest(app, kind, subject)}"
-
-    @staticmethod
-    def prefix_velocity(app: str, prefix: str) -> str:
-        """The distinct numbers recently sent to under ``prefix`` (a sorted set)."""
-        return f"{PREFIX}pfx:{_digest(app, prefix)}"
-
-    # -- providers -------------------------------------------------------------------------
+    # -- providers -----------------------------------------------------------------------
 
     @staticmethod
     def circuit(provider: str) -> str:
@@ -124,6 +173,10 @@ class Keys:
         return f"{PREFIX}stats:{{{app}}}:{kind}:{bucket}"
 
     # -- dev -----------------------------------------------------------------------------
+
+    #: Everything under this prefix is the dev outbox, which shows message bodies.
+    DEV_PREFIX = f"{PREFIX}dev:"
+    OUTBOX = f"{DEV_PREFIX}outbox"
 
     @staticmethod
     def outbox_to(e164: str) -> str:

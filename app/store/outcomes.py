@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from app.store.throttles import Refusal, Room
+
 __all__ = [
     "Approved",
     "Canceled",
@@ -14,6 +16,7 @@ __all__ = [
     "MessageRecord",
     "NewRecord",
     "Pending",
+    "Precheck",
     "Refused",
     "ReportApplied",
     "ReportUpdate",
@@ -25,22 +28,30 @@ __all__ = [
 
 
 class Pending(msgspec.Struct, frozen=True):
-    """The pending verification of (app, number, purpose), as its index holds it."""
+    """The newest verification of (app, number, purpose), as its index holds it."""
 
     verification_id: str
     last_send_ms: int
     sends: int
     max_sends: int
     cooldown_ms: int
+    pending_until_ms: int  # 0 once it has ended
+
+
+class Precheck(msgspec.Struct, frozen=True):
+    """What a send to a number would meet, read before anything was hashed or counted."""
+
+    now_ms: int
+    pending: Pending | None  # only while that verification is pending
+    refusal: Refusal | None  # the number's send throttle is spent
 
 
 class NewRecord(msgspec.Struct, frozen=True):
-    """What a new verification's record starts with (numbers only as digests)."""
+    """What a new verification's record starts with (the number only masked)."""
 
     app: str
     purpose: str
     masked_to: str
-    number: str  # the keyed digest of the number
     region: str
     channel: str
     locale: str
@@ -48,9 +59,8 @@ class NewRecord(msgspec.Struct, frozen=True):
 
     def fields(self) -> list[str]:
         return [
-            "app", self.app, "purpose", self.purpose, "to", self.masked_to, "ph", self.number,
-            "region", self.region, "channel", self.channel, "locale", self.locale,
-            "lk", self.lookup,
+            "a", self.app, "u", self.purpose, "t", self.masked_to, "C", self.region,
+            "h", self.channel, "l", self.locale, "k", self.lookup,
         ]  # fmt: skip
 
 
@@ -67,10 +77,11 @@ class Sent(msgspec.Struct, frozen=True):
     max_attempts: int
     max_sends: int
     cooldown_ms: int
+    limits: list[Room] = msgspec.field(default_factory=list)  # the number's, after this send
 
 
 class Conflict(msgspec.Struct, frozen=True):
-    """Another request changed the pending index meanwhile: read it again."""
+    """Another request changed the index meanwhile: read it again."""
 
     current_id: str
 
@@ -90,7 +101,9 @@ class Reservation(msgspec.Struct, frozen=True):
     attempts_used: int
     max_attempts: int
     lookup: str
-    codes: list[tuple[int, str]]  # (send number, argon2 hash)
+    params: str  # the argon2 cost the hashes were made with
+    country: str
+    codes: list[tuple[int, str, str]]  # (send number, hash, provider of its message)
 
 
 class Unavailable(msgspec.Struct, frozen=True):
@@ -109,10 +122,10 @@ class Approved(msgspec.Struct, frozen=True):
 
 
 class Settled(msgspec.Struct, frozen=True):
-    """A check's verdict did not approve: ``locked``, ``pending`` (attempts left) or
-    ``stale`` (a resend replaced the matched code meanwhile)."""
+    """A check's verdict did not approve: ``locked``, ``pending`` (attempts left),
+    ``stale`` (a resend replaced the matched code meanwhile) or ``released``."""
 
-    outcome: Literal["locked", "pending", "stale"]
+    outcome: Literal["locked", "pending", "stale", "released"]
 
 
 class Ended(msgspec.Struct, frozen=True):

@@ -1,60 +1,49 @@
-"""The Redis client and the Lua scripts that make every state change atomic."""
+"""The Redis client (one server, Cluster or Sentinel, from one URL), the Lua scripts, and
+batches: the commands and scripts of one step of a request, sent in one round trip.
+
+A batch is a redis-py pipeline: on one server (or Sentinel's primary) one round trip; on
+Cluster redis-py splits it by node and sends every node's part at once, so a step costs
+one round trip per node, in parallel. Scripts go into it as raw ``EVALSHA`` commands:
+redis-py refuses its ``Script`` objects in cluster pipelines, not the command itself.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError, RedisError
 
-from app.store.keys import Keys
+from app.store.urls import client_for, parse_redis_url
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from redis.asyncio.client import Pipeline
-    from redis.commands.core import AsyncScript
+    from redis.asyncio.cluster import ClusterPipeline
 
-__all__ = ["Readiness", "Scripts", "connect", "limits_storage"]
+__all__ = ["Batch", "Readiness", "Scripts", "StoreClient", "connect", "parse_redis_url"]
 
 _LUA_DIR = Path(__file__).parent / "lua"
+StoreClient = Redis | RedisCluster
 
 
-def connect(url: str, *, timeout: float) -> Redis:
-    """A pooled client for ``url``; commands fail fast when Redis does not answer.
+def connect(url: str, *, timeout: float) -> StoreClient:
+    """A pooled client for ``url`` (``redis://``, ``rediss://``, ``unix://``,
+    ``redis+cluster://``, ``redis+sentinel://`` and their TLS variants).
 
-    The pool reconnects by itself, so the service recovers as soon as Redis is back.
+    Every command and every batch gives up after ``timeout`` seconds (503 upstream);
+    nothing is retried, since a script that ran before its answer was lost must not run
+    twice. The pool reconnects by itself, so the service recovers when Redis is back.
     """
-    return Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        health_check_interval=30,
-    )
-
-
-def limits_storage(url: str, *, timeout: float) -> RedisStorage:
-    """The `limits` library's async Redis storage on the same server, over redis-py."""
-    scheme, rest = url.split("://", 1)
-    limits_scheme = {"redis": "async+redis", "rediss": "async+rediss", "unix": "async+redis+unix"}
-    if scheme not in limits_scheme:
-        raise ValueError(f"unsupported Redis URL scheme {scheme!r}")
-    return RedisStorage(
-        f"{limits_scheme[scheme]}://{rest}",
-        implementation="redispy",
-        key_prefix=Keys.LIMITS_PREFIX,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-    )
+    return client_for(parse_redis_url(url), timeout=timeout)
 
 
 class Readiness:
     """Whether the store answers (for ``/readyz``)."""
 
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: StoreClient) -> None:
         self._client = client
 
     async def ready(self) -> bool:
@@ -62,76 +51,93 @@ class Readiness:
 
 
 class Scripts:
-    """The scripts in ``lua/``, each prefixed with ``_lib.lua``.
+    """The scripts in ``lua/``, each prefixed with ``_lib.lua``, called by SHA.
 
-    redis-py's ``register_script`` calls them by SHA and reloads a script when Redis
-    answers NOSCRIPT (after a restart or SCRIPT FLUSH); :meth:`load` warms the cache at
-    start so the first request does not pay for it.
+    When Redis answers NOSCRIPT (a restart, a promoted replica) the script is loaded
+    and the call made again. :meth:`load` warms every node's cache at start.
     """
 
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: StoreClient) -> None:
         prelude = (_LUA_DIR / "_lib.lua").read_text()
-        self._scripts: dict[str, AsyncScript] = {
-            path.stem: client.register_script(prelude + "\n" + path.read_text())
+        self.bodies = {
+            path.stem: prelude + "\n" + path.read_text()
             for path in sorted(_LUA_DIR.glob("*.lua"))
             if not path.name.startswith("_")
         }
-        self._client = client
+        self.shas = {name: _sha1(body) for name, body in self.bodies.items()}
+        self.client = client
 
     async def load(self) -> None:
-        for script in self._scripts.values():
-            await self._client.script_load(script.script)
+        for body in self.bodies.values():
+            await self.client.script_load(body)  # on Cluster: every primary
 
-    async def run(self, name: str, keys: list[str], args: list[Any]) -> list[Any]:
-        """Run script ``name`` (the file's stem) with ``keys`` and ``args``."""
-        return await self._scripts[name](keys=keys, args=args)
+    async def run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        """Run script ``name`` (the file's stem) with ``keys`` and ``args`` alone."""
+        batch = self.batch()
+        batch.script(name, keys, args)
+        return (await batch.run())[0]
 
-    async def run_many(self, name: str, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
-        """Run script ``name`` once per ``(keys, args)``, all in one round trip (not one
-        transaction: each call is atomic on its own). Results in the order of ``calls``."""
-        if not calls:
+    def batch(self) -> Batch:
+        return Batch(self)
+
+
+def _sha1(body: str) -> str:
+    return hashlib.sha1(body.encode()).hexdigest()  # noqa: S324 - what Redis names scripts by
+
+
+class Batch:
+    """The commands and scripts of one step, sent together; results in queue order.
+
+    Not a transaction: each script is atomic on its own, and the commands beside it are
+    counters, pointers and events that need no atomicity with it.
+    """
+
+    def __init__(self, scripts: Scripts) -> None:
+        self._scripts = scripts
+        self._pipe: Pipeline | ClusterPipeline = scripts.client.pipeline(transaction=False)
+        self._calls: list[tuple[str, list[str], list[Any]] | None] = []
+        self._waits = 0
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def script(self, name: str, keys: list[str], args: list[Any]) -> int:
+        """Queue script ``name``; returns the index of its result."""
+        sha = self._scripts.shas[name]
+        self._pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+        self._calls.append((name, keys, args))
+        return len(self._calls) - 1
+
+    def command(self, *args: Any, **options: Any) -> int:
+        """Queue one plain command (``"SET", key, value, "PX", ms``)."""
+        self._pipe.execute_command(*args, **options)
+        self._calls.append(None)
+        return len(self._calls) - 1
+
+    async def run(self) -> list[Any]:
+        """Send everything; raise the first error, after running forgotten scripts again."""
+        if not self._calls:
             return []
-        script = self._scripts[name]
-        async with self._client.pipeline(transaction=False) as pipe:
-            for keys, args in calls:
-                pipe.evalsha(script.sha, len(keys), *keys, *args)
-            results = await pipe.execute(raise_on_error=False)
+        results = list(await self._pipe.execute(raise_on_error=False))
         if any(isinstance(result, NoScriptError) for result in results):
-            # Redis forgot the script (a restart): load it, then run what did not run.
-            await self._client.script_load(script.script)
-            for index, result in enumerate(results):
-                if isinstance(result, NoScriptError):
-                    results[index] = await self.run(name, *calls[index])
+            results = await self._again(results)
         for result in results:
             if isinstance(result, Exception):
                 raise result
-        return list(results)
+        return results
 
-    async def run_with(
-        self,
-        name: str,
-        keys: list[str],
-        args: list[Any],
-        queue: Callable[[Pipeline], object],
-    ) -> Any:
-        """Run script ``name`` and the commands ``queue`` adds to a pipeline, in one round
-        trip (not one transaction: the commands are counters and pointers that need no
-        atomicity with the script). Returns the script's result.
-
-        redis-py only reloads scripts on NOSCRIPT outside pipelines, so a script Redis
-        has forgotten runs again on its own; the other commands ran already.
-        """
-        script = self._scripts[name]
-        async with self._client.pipeline(transaction=False) as pipe:
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
-            queue(pipe)
-            results = await pipe.execute(raise_on_error=False)
-        for failure in results[1:]:
-            if isinstance(failure, Exception):
-                raise failure
-        first = results[0]
-        if isinstance(first, NoScriptError):
-            return await self.run(name, keys, args)
-        if isinstance(first, Exception):
-            raise first
-        return first
+    async def _again(self, results: list[Any]) -> list[Any]:
+        """Load the scripts Redis forgot and run those calls once more, alone."""
+        client = self._scripts.client
+        for index, result in enumerate(results):
+            call = self._calls[index] if index < len(self._calls) else None
+            if isinstance(result, NoScriptError) and call is not None:
+                name, keys, args = call
+                await client.script_load(self._scripts.bodies[name])
+                try:
+                    results[index] = await client.evalsha(
+                        self._scripts.shas[name], len(keys), *keys, *args
+                    )
+                except RedisError as exc:
+                    results[index] = exc
+        return results

@@ -1,15 +1,16 @@
 """Verifications in Redis: every state change one Lua script, every answer a typed value.
 
-This module owns the keys and scripts of verifications (the record, the pending index,
-the latest pointer, the pointers from providers' message ids) and turns each script's
-reply into a struct, so nothing above it reads a Lua reply by position.
+This module owns the keys and scripts of verifications (the record, the per-purpose
+index, the number's throttles the scripts take, the pointers from providers' message
+ids) and turns each script's reply into a struct, so nothing above it reads a Lua reply
+by position. A request's steps queue their scripts into a :class:`~app.store.redis.Batch`
+with the other parts of the same round trip (``queue_*``), then read the answers
+(``read_*``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-
-import msgspec
 
 from app.store.keys import Keys
 from app.store.outcomes import (
@@ -18,79 +19,113 @@ from app.store.outcomes import (
     Conflict,
     Ended,
     MessageRecord,
-    NewRecord,
     Pending,
+    Precheck,
     Refused,
-    ReportApplied,
-    ReportUpdate,
     Reservation,
     Sent,
     Settled,
     Unavailable,
 )
+from app.store.records import StoredVerification, decode, decode_message, encode_attempts
+from app.store.throttles import Refusal, rates_args, refusal_of, rooms_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from redis.asyncio import Redis
-    from redis.asyncio.client import Pipeline
-
-    from app.store.redis import Scripts
+    from app.store.outcomes import NewRecord
+    from app.store.redis import Batch, Scripts
+    from app.store.throttles import Counter
     from app.verify.config import Policy
 
 __all__ = ["VerificationStore"]
 
 
-class VerificationStore:
-    """Reads and changes verifications; ``pepper`` keys the digests in key names."""
+def _rates(throttle: Counter | None) -> list[int]:
+    return rates_args(throttle.rates if throttle else ())
 
-    def __init__(self, client: Redis, scripts: Scripts, pepper: bytes) -> None:
-        self._client = client
+
+def _window(throttle: Counter | None, subject: str, rule: str) -> str:
+    return throttle.key if throttle else Keys.number_window(subject, rule)
+
+
+class VerificationStore:
+    """Reads and changes verifications; ``keys`` names them."""
+
+    def __init__(self, scripts: Scripts, keys: Keys) -> None:
         self._scripts = scripts
-        self.keys = Keys(pepper)
+        self._client = scripts.client
+        self.keys = keys
+
+    def batch(self) -> Batch:
+        return self._scripts.batch()
 
     # -- sends -----------------------------------------------------------------------
 
-    async def pending(self, lookup: str) -> Pending | None:
-        raw = await self._client.get(Keys.pending(lookup))
-        if raw is None:
-            return None
-        verification_id, *numbers = raw.split(" ")
-        return Pending(verification_id, *map(int, numbers))
+    def queue_precheck(
+        self, batch: Batch, subject: str, lookup: str, throttle: Counter | None
+    ) -> int:
+        keys = [Keys.index(subject, lookup), _window(throttle, subject, "sn")]
+        return batch.script("admit_number", keys, _rates(throttle))
 
-    async def send(
+    @staticmethod
+    def read_precheck(result: list[Any], throttle: Counter | None) -> Precheck:
+        now, index, rate = int(result[0]), result[1], int(result[2])
+        refusal = refusal_of(throttle, rate, float(result[5])) if throttle and rate else None
+        pending = _pending(index)
+        return Precheck(
+            now, pending if pending and pending.pending_until_ms > now else None, refusal
+        )
+
+    def queue_send(
         self,
-        lookup: str,
+        batch: Batch,
+        subject: str,
+        record: NewRecord,
         *,
         expected: str | None,
         verification_id: str,
         code_hash: str,
-        message: dict[str, Any],
+        params: str,
+        message_id: str,
         policy: Policy,
         retention_ms: int,
-        record: NewRecord,
-    ) -> Sent | Conflict | Refused:
-        """Create the verification (``expected`` None) or resend for ``expected``."""
-        result = await self._scripts.run(
-            "send",
-            [Keys.pending(lookup), Keys.verification(verification_id), Keys.latest(lookup)],
-            [
-                expected or "", verification_id, code_hash, int(policy.code_ttl * 1000),
-                retention_ms, int(policy.resend_cooldown * 1000), policy.max_sends,
-                policy.max_attempts, policy.resend_policy, msgspec.json.encode(message),
-                *([] if expected else record.fields()),
-            ],
-        )  # fmt: skip
+        throttle: Counter | None,
+    ) -> int:
+        """Queue creating the verification (``expected`` None) or resending for it."""
+        keys = [
+            Keys.index(subject, record.lookup), Keys.verification(verification_id),
+            _window(throttle, subject, "sn"),
+        ]  # fmt: skip
+        args = [
+            expected or "", verification_id, code_hash, int(policy.code_ttl * 1000), retention_ms,
+            int(policy.resend_cooldown * 1000), policy.max_sends, policy.max_attempts,
+            policy.resend_policy, message_id, params, *_rates(throttle),
+            *([] if expected else record.fields()),
+        ]  # fmt: skip
+        return batch.script("send", keys, args)
+
+    @staticmethod
+    def read_send(
+        result: list[Any], throttle: Counter | None
+    ) -> Sent | Conflict | Refused | Refusal:
         outcome, current = result[0], result[1]
         if outcome == "conflict":
             return Conflict(current)
-        numbers = [int(value) for value in result[2:]]
+        numbers = [int(value) for value in result[2:14]]
         if outcome in {"cooldown", "max_sends"}:
             return Refused(outcome, current, sends=numbers[3], retry_ms=numbers[8])
-        return Sent(outcome == "created", current, *numbers[:8])
+        if outcome == "limited":
+            assert throttle is not None
+            return refusal_of(throttle, numbers[9], numbers[0] + numbers[8])
+        rooms = rooms_of([throttle], result[14:]) if throttle else []
+        now, expires, last_send, sends, attempts, max_attempts, max_sends, cooldown = numbers[:8]
+        return Sent(
+            outcome == "created", current, now, expires, last_send, sends, attempts,
+            max_attempts, max_sends, cooldown, limits=rooms,
+        )  # fmt: skip
 
-    async def record_message(
+    def queue_record_message(
         self,
+        batch: Batch,
         verification_id: str,
         lookup: str,
         number: int,
@@ -98,106 +133,114 @@ class VerificationStore:
         *,
         fail: bool,
         retention_ms: int,
-        pointer: tuple[str, str, int] | None,
-        also: Callable[[Pipeline], object],
+        pointer_ms: int,
     ) -> None:
-        """Store what became of message ``number`` (failing the verification if ``fail``),
-        the pointer ``(provider, provider message id, ttl ms)`` to it, and the commands
-        ``also`` queues, in one round trip."""
-
-        def queue(pipe: Pipeline) -> None:
-            if pointer is not None:
-                provider, provider_message_id, keep_ms = pointer
-                pipe.set(
-                    Keys.provider_message(provider, provider_message_id),
-                    f"{verification_id} {number}",
-                    px=keep_ms,
-                )
-            also(pipe)
-
-        await self._scripts.run_with(
+        """Queue storing what the route made of message ``number`` (failing the
+        verification if ``fail``) and the pointer from the provider's message id to it."""
+        subject = Keys.subject_of(verification_id)
+        batch.script(
             "record_message",
-            [Keys.verification(verification_id), Keys.pending(lookup)],
+            [Keys.verification(verification_id), Keys.index(subject, lookup)],
             [
-                f"m:{number}", msgspec.json.encode(message), "failed" if fail else "",
-                retention_ms, message.get("provider") or "",
+                number, "failed" if fail else "", retention_ms, message.get("provider") or "-",
+                message["status"], message.get("provider_message_id") or "",
+                encode_attempts(message.get("attempts") or []), message.get("error_code") or "",
+                message.get("error_kind") or "",
             ],
-            queue,
         )  # fmt: skip
+        provider, provider_message_id = message.get("provider"), message.get("provider_message_id")
+        if provider and provider_message_id:
+            batch.command(
+                "SET", Keys.provider_message(provider, provider_message_id),
+                f"{verification_id} {number}", "PX", pointer_ms,
+            )  # fmt: skip
 
     async def message(self, verification_id: str, number: int) -> MessageRecord:
         """Message ``number`` of a verification, and where the verification stands."""
-        status, expires, stored, provider = await self._client.hmget(
-            Keys.verification(verification_id),
-            ["status", "expires", f"m:{number}", f"p:{number}"],
-        )
+        fields = await self._client.hgetall(Keys.verification(verification_id))
+        if not fields:
+            return MessageRecord(None, None, None, recorded=False)
         return MessageRecord(
-            status=status,
-            expires_ms=int(expires) if expires else None,
-            message=msgspec.json.decode(stored) if stored else None,
-            recorded=provider is not None,
+            status=fields.get("s"),
+            expires_ms=int(fields["E"]) if "E" in fields else None,
+            message=decode_message(fields, number),
+            recorded=f"p{number}" in fields,
         )
 
     # -- reads -----------------------------------------------------------------------
 
-    async def read(self, app: str, verification_id: str) -> dict[str, str] | None:
-        """The record of ``app``'s verification (None: unknown, gone, or another app's)."""
+    async def read(self, app: str, verification_id: str) -> StoredVerification | None:
+        """``app``'s verification (None: unknown, gone, or another app's)."""
         if not Keys.is_verification_id(verification_id):
             return None
-        record: dict[str, str] = await self._client.hgetall(Keys.verification(verification_id))
-        return record if record.get("app") == app else None
+        fields: dict[str, str] = await self._client.hgetall(Keys.verification(verification_id))
+        return decode(fields) if fields.get("a") == app else None
 
-    async def subject(self, app: str, verification_id: str) -> tuple[str, str] | None:
-        """(number digest, country) of ``app``'s verification, for its throttles."""
-        if not Keys.is_verification_id(verification_id):
-            return None
-        owner, number, region = await self._client.hmget(
-            Keys.verification(verification_id), ["app", "ph", "region"]
-        )
-        return (number, region) if owner == app else None
+    def queue_latest(self, batch: Batch, subject: str, lookup: str) -> int:
+        """Queue reading the newest verification of (app, number, purpose)."""
+        return batch.command("GET", Keys.index(subject, lookup))
 
-    async def latest(self, lookup: str) -> str | None:
-        """The newest verification of (app, number, purpose), while it is kept."""
-        latest: str | None = await self._client.get(Keys.latest(lookup))
-        return latest
+    @staticmethod
+    def read_latest(result: str | None) -> str | None:
+        found = _pending(result or "")
+        return found.verification_id if found else None
 
     # -- checks ----------------------------------------------------------------------
 
-    async def reserve_attempt(self, app: str, verification_id: str) -> Reservation | Unavailable:
-        """Count one check attempt before any comparison, atomically."""
-        result = await self._scripts.run(
-            "reserve_attempt", [Keys.verification(verification_id)], [app]
-        )
-        if result[0] == "ok":
-            pairs = result[4:]
-            codes = [(int(pairs[i]), pairs[i + 1]) for i in range(0, len(pairs), 2)]
-            return Reservation(int(result[1]), int(result[2]), result[3], codes)
-        if result[0] == "status":
+    def queue_reserve(
+        self, batch: Batch, app: str, verification_id: str, wrong: Counter | None
+    ) -> int:
+        """Queue counting one check attempt (the number's wrong-code budget read first)."""
+        subject = Keys.subject_of(verification_id)
+        keys = [Keys.verification(verification_id), _window(wrong, subject, "wn")]
+        return batch.script("reserve_attempt", keys, [app, *_rates(wrong)])
+
+    @staticmethod
+    def read_reserve(
+        result: list[Any], wrong: Counter | None
+    ) -> Reservation | Unavailable | Refusal:
+        outcome = result[0]
+        if outcome == "ok":
+            rows = result[6:]
+            codes = [(int(rows[i]), rows[i + 1], rows[i + 2]) for i in range(0, len(rows), 3)]
+            return Reservation(
+                int(result[1]), int(result[2]), result[3], result[4], result[5], codes
+            )
+        if outcome == "limited":
+            assert wrong is not None
+            return refusal_of(wrong, int(result[1]), float(result[4]))
+        if outcome == "status":
             return Unavailable(result[1])
-        return Unavailable(result[0], just_expired=result[0] == "expired")
+        return Unavailable(outcome, just_expired=outcome == "expired")
 
-    async def approve(
-        self, verification_id: str, lookup: str, code_number: int, retention_ms: int
-    ) -> Approved | Settled | Ended:
-        """Approve if still pending and code ``code_number`` still stands."""
-        return await self._conclude(verification_id, lookup, "approve", code_number, retention_ms)
-
-    async def lock(self, verification_id: str, lookup: str, retention_ms: int) -> Settled | Ended:
-        """Lock the verification once its last attempt was used on a wrong code."""
-        settled = await self._conclude(verification_id, lookup, "lock", "", retention_ms)
-        assert not isinstance(settled, Approved)
-        return settled
-
-    async def _conclude(
-        self, verification_id: str, lookup: str, verdict: str, number: int | str, retention: int
-    ) -> Approved | Settled | Ended:
-        result = await self._scripts.run(
+    def queue_conclude(
+        self,
+        batch: Batch,
+        verification_id: str,
+        lookup: str,
+        verdict: str,
+        *,
+        code: int = 0,
+        retention_ms: int = 0,
+        wrong: Counter | None = None,
+    ) -> int:
+        """Queue a check's verdict: ``approve`` with the matched ``code``, ``miss``
+        (counted against the number's wrong-code budget), or ``release`` the attempt."""
+        subject = Keys.subject_of(verification_id)
+        keys = [
+            Keys.verification(verification_id), Keys.index(subject, lookup),
+            _window(wrong, subject, "wn"),
+        ]  # fmt: skip
+        return batch.script(
             "conclude",
-            [Keys.verification(verification_id), Keys.pending(lookup)],
-            [verdict, number, retention],
+            keys,
+            [verdict, code, retention_ms, *_rates(wrong if verdict == "miss" else None)],
         )
+
+    @staticmethod
+    def read_conclude(result: list[Any]) -> Approved | Settled | Ended:
         if result[0] == "approved":
-            return Approved(result[2])
+            return Approved(result[1])
         if result[0] == "status":
             return Ended(result[1])
         return Settled(result[0])
@@ -208,9 +251,10 @@ class VerificationStore:
         self, app: str, verification_id: str, lookup: str, retention_ms: int
     ) -> Canceled:
         """Cancel a pending verification (see :class:`Canceled` for the outcomes)."""
+        subject = Keys.subject_of(verification_id)
         result = await self._scripts.run(
             "cancel",
-            [Keys.verification(verification_id), Keys.pending(lookup)],
+            [Keys.verification(verification_id), Keys.index(subject, lookup)],
             [app, retention_ms],
         )
         if result == ["canceled", "again"]:
@@ -219,38 +263,9 @@ class VerificationStore:
             return Canceled("not_pending", result[1])
         return Canceled(result[0])
 
-    # -- delivery reports ------------------------------------------------------------
 
-    async def find_messages(
-        self, provider: str, provider_message_ids: list[str]
-    ) -> list[tuple[str, int] | None]:
-        """(verification id, message number) of each of a provider's message ids, while
-        kept; one round trip whatever their number."""
-        if not provider_message_ids:
-            return []
-        keys = [Keys.provider_message(provider, pmid) for pmid in provider_message_ids]
-        found = []
-        for reference in await self._client.mget(keys):
-            verification_id, _, number = (reference or "").partition(" ")
-            found.append((verification_id, int(number)) if number else None)
-        return found
-
-    async def apply_reports(self, updates: list[ReportUpdate]) -> list[ReportApplied]:
-        """Apply each report to its message (the timeline grows, the status only moves
-        forward, a duplicate changes nothing), all in one round trip."""
-        calls = [_report_call(update) for update in updates]
-        return [_applied(result) for result in await self._scripts.run_many("apply_report", calls)]
-
-
-def _report_call(update: ReportUpdate) -> tuple[list[str], list[Any]]:
-    args = [update.number, update.status, update.provider_status, update.error_code or ""]
-    return [Keys.verification(update.verification_id)], [*args, update.occurred_ms or ""]
-
-
-def _applied(result: list[Any]) -> ReportApplied:
-    if result[0] == "gone":
-        return ReportApplied("gone")
-    outcome, old, status, sent_at, app, region, provider = result
-    return ReportApplied(
-        outcome, old or "", status, int(sent_at) if sent_at else None, app, region, provider
-    )
+def _pending(index: str) -> Pending | None:
+    if not index:
+        return None
+    verification_id, *numbers = index.split(" ")
+    return Pending(verification_id, *(int(n) for n in numbers))

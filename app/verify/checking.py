@@ -1,19 +1,29 @@
-"""A check: find the verification -> admit (wrong-code and per-IP budgets) -> reserve an
-attempt -> compare off the loop -> approve or count the miss -> answer.
+"""A check in two round trips: reserve -> compare -> settle.
 
-The attempt is counted before the comparison, atomically, so concurrent guesses can
-never take more than the budget; a right code approves only if the verification is still
-pending and that code still stands, so two right checks approve exactly once.
+1. reserve: one attempt counted atomically before any comparison (the number's
+   wrong-code budget read first), beside the client network's throttle;
+2. compare the code against the hashes that still work, off the event loop;
+3. settle: approve (only if still pending and that code still stands, so two right
+   checks approve exactly once) or count the miss and lock on the last attempt, beside
+   the approval's statistics and conversion count.
+
+An approval's statistics go out with the verdict, before it is known, so that a check
+costs two round trips; in the rare case the verdict is not an approval (a concurrent
+check won, or a resend replaced the code) they are taken back. Events go out only once
+the approval is sure. A check by number first reads which verification is the newest.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from app.abuse.throttle import rate_limited
 from app.errors import OtpgateError
 from app.metrics import CHECKS
-from app.phone import normalize_phone, phone_digest
+from app.phone import normalize_phone
+from app.store.keys import Keys
 from app.store.outcomes import Approved, Ended, Unavailable
+from app.store.throttles import Refusal
 from app.verify.messages import TEST_PROVIDER
 from app.verify.models import CheckResult
 
@@ -21,6 +31,8 @@ if TYPE_CHECKING:
     from app.abuse.service import AbuseService
     from app.delivery.ledger import Ledger
     from app.store.outcomes import Reservation
+    from app.store.redis import Batch
+    from app.store.throttles import Counter
     from app.store.verifications import VerificationStore
     from app.verify.codes import CodeHasher
     from app.verify.models import CheckVerification, VerificationStatus
@@ -58,93 +70,128 @@ class CheckFlow:
         hasher: CodeHasher,
         abuse: AbuseService,
         ledger: Ledger,
-        pepper: bytes,
         retention_ms: int,
     ) -> None:
         self._store = store
         self._hasher = hasher
         self._abuse = abuse
         self._ledger = ledger
-        self._pepper = pepper
         self._retention_ms = retention_ms
 
     async def check(self, app: str, request: CheckVerification) -> CheckResult:
         """Compare a typed code with the verification's codes; approve on a match."""
-        verification_id, number, region = await self._find(app, request)
-        await self._abuse.clear_check(app, number, request.client_ip)
-        reserved = await self._store.reserve_attempt(app, verification_id)
-        if isinstance(reserved, Unavailable):
+        verification_id = request.id or await self._newest(app, request)
+        wrong = self._abuse.wrong_counter(app, Keys.subject_of(verification_id))
+        reserved = await self._reserve(app, verification_id, request.client_ip, wrong)
+        found = await self._hasher.match(
+            [code_hash for _, code_hash, _ in reserved.codes],
+            verification_id, request.code, reserved.params,
+        )  # fmt: skip
+        if found is not None:
+            send, _, provider = reserved.codes[found]
+            approved = await self._approve(app, verification_id, reserved, send, provider)
+            if approved is not None:
+                return approved
+        return await self._missed(verification_id, reserved, wrong)
+
+    async def _newest(self, app: str, request: CheckVerification) -> str:
+        if request.to is None:
+            raise OtpgateError(
+                "invalid_request", "give the verification `id`, or `to` and `purpose`"
+            )
+        keys = self._store.keys
+        number = keys.number(normalize_phone(request.to, request.country).e164)
+        batch = self._store.batch()
+        index = self._store.queue_latest(
+            batch, keys.subject(app, number), keys.lookup(app, number, request.purpose)
+        )
+        latest = self._store.read_latest((await batch.run())[index])
+        if latest is None:
+            raise OtpgateError(
+                "verification_not_found", "no verification for this number and purpose"
+            )
+        return latest
+
+    async def _reserve(
+        self, app: str, verification_id: str, client_ip: str | None, wrong: Counter | None
+    ) -> Reservation:
+        """Count an attempt beside the network's throttle; either refusing undoes both."""
+        batch = self._store.batch()
+        reserving = self._store.queue_reserve(batch, app, verification_id, wrong)
+        network, limiting = self._abuse.queue_check(batch, app, client_ip)
+        results = await batch.run()
+        reserved = self._store.read_reserve(results[reserving], wrong)
+        taken = None if limiting is None else self._abuse.read_check(network, results[limiting])
+        if isinstance(reserved, Unavailable | Refusal):
+            if taken is not None and not isinstance(taken, Refusal):
+                await self._abuse.give_back([taken])
+            if isinstance(reserved, Refusal):
+                raise rate_limited(reserved)
             if reserved.just_expired:  # this check is the one that found it expired
                 await self._ledger.write(self._ledger.ended(app, verification_id, "expired"))
             raise not_checkable(verification_id, reserved.status)
-        found = await self._hasher.match(
-            [code_hash for _, code_hash in reserved.codes], verification_id, request.code
-        )
-        if found is not None:
-            send = reserved.codes[found][0]
-            approved = await self._approve(app, verification_id, region, reserved, send)
-            if approved is not None:
-                return approved
-        return await self._missed(app, verification_id, number, reserved)
+        if isinstance(taken, Refusal):
+            undo = self._store.batch()
+            self._store.queue_conclude(undo, verification_id, reserved.lookup, "release")
+            await undo.run()
+            raise rate_limited(taken)
+        return reserved
 
     async def _approve(
-        self, app: str, verification_id: str, region: str, reserved: Reservation, code: int
+        self, app: str, verification_id: str, reserved: Reservation, code: int, provider: str
     ) -> CheckResult | None:
         """Approve with the matched code; None when a resend replaced it meanwhile."""
-        settled = await self._store.approve(
-            verification_id, reserved.lookup, code, self._retention_ms
-        )
-        if isinstance(settled, Ended):
-            # A concurrent check approved (or ended) it first: this code is consumed.
-            raise not_checkable(verification_id, settled.status)
+        counted = provider != TEST_PROVIDER
+        known = None if provider == "-" else provider
+        batch = self._store.batch()
+        settling = self._store.queue_conclude(
+            batch, verification_id, reserved.lookup, "approve", code=code,
+            retention_ms=self._retention_ms,
+        )  # fmt: skip
+        self._count_approval(batch, app, reserved.country, known, counted, 1)
+        settled = self._store.read_conclude((await batch.run())[settling])
         if not isinstance(settled, Approved):
+            undo = self._store.batch()
+            self._count_approval(undo, app, reserved.country, known, counted, -1)
+            await undo.run()
+            if isinstance(settled, Ended):
+                # A concurrent check approved (or ended) it first: this code is consumed.
+                raise not_checkable(verification_id, settled.status)
             return None  # stale
         CHECKS.labels("approved").inc()
-        await self._abuse.approved(app, region)
-        await self._ledger.write(
-            self._ledger.approved(
-                app, verification_id, provider=settled.provider or None, country=region,
-                counted=settled.provider != TEST_PROVIDER,
-            )
-        )  # fmt: skip
+        await self._ledger.write(self._ledger.approved_event(app, verification_id))
         remaining = reserved.max_attempts - reserved.attempts_used
         return CheckResult(verification_id, "approved", valid=True, attempts_remaining=remaining)
 
+    def _count_approval(
+        self, batch: Batch, app: str, country: str, provider: str | None, counted: bool, sign: int
+    ) -> None:
+        """Queue an approval's statistics and conversion count (``sign`` -1 takes them back)."""
+        if counted:
+            self._ledger.approval_counts(app, provider=provider, country=country, amount=sign)(
+                batch
+            )
+            self._abuse.approved(batch, app, country, sign)
+
     async def _missed(
-        self, app: str, verification_id: str, number: str, reserved: Reservation
+        self, verification_id: str, reserved: Reservation, wrong: Counter | None
     ) -> CheckResult:
         """A wrong code: counted against the number; the last attempt locks."""
         CHECKS.labels("wrong").inc()
-        await self._abuse.wrong_code(app, number)
+        batch = self._store.batch()
+        settling = self._store.queue_conclude(
+            batch, verification_id, reserved.lookup, "miss", retention_ms=self._retention_ms,
+            wrong=wrong,
+        )  # fmt: skip
+        settled = self._store.read_conclude((await batch.run())[settling])
         remaining = reserved.max_attempts - reserved.attempts_used
         if remaining > 0:
             return CheckResult(
                 verification_id, "pending", valid=False, attempts_remaining=remaining
             )
-        settled = await self._store.lock(verification_id, reserved.lookup, self._retention_ms)
         status = "max_attempts_reached" if not isinstance(settled, Ended) else settled.status
         if status == "gone":  # the record expired away meanwhile
             status = "expired"
         return CheckResult(
             verification_id, cast("VerificationStatus", status), valid=False, attempts_remaining=0
         )
-
-    async def _find(self, app: str, request: CheckVerification) -> tuple[str, str, str]:
-        """The verification to check, its number's digest and its country."""
-        if request.id is not None:
-            subject = await self._store.subject(app, request.id)
-            if subject is None:
-                raise OtpgateError("verification_not_found", f"no verification {request.id!r}")
-            return request.id, *subject
-        if request.to is None:
-            raise OtpgateError(
-                "invalid_request", "give the verification `id`, or `to` and `purpose`"
-            )
-        phone = normalize_phone(request.to, request.country)
-        number = phone_digest(self._pepper, phone.e164)
-        latest = await self._store.latest(self._store.keys.lookup(app, number, request.purpose))
-        if latest is None:
-            raise OtpgateError(
-                "verification_not_found", "no verification for this number and purpose"
-            )
-        return latest, number, phone.region

@@ -1,6 +1,7 @@
 """Codes and their hashes: generation, peppered argon2id hashing, comparison.
 
-At rest a code exists only as ``argon2id(HMAC-SHA256(pepper, verification_id + code))``.
+At rest a code exists only as ``argon2id(HMAC-SHA256(pepper, verification_id + code))``
+(with a random salt).
 The HMAC binds the code to one verification and to a secret that never enters Redis, so a
 dump of Redis alone cannot be brute-forced offline; argon2id makes each guess expensive
 even for someone who also holds the pepper.
@@ -9,6 +10,7 @@ even for someone who also holds the pepper.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import os
@@ -16,8 +18,7 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.low_level import Type, hash_secret_raw
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from app.verify.config import Argon2Settings
 
 __all__ = ["CodeHasher", "code_digest", "generate_code"]
+
+_SALT_LENGTH = 16
+_HASH_LENGTH = 32
 
 
 def generate_code(length: int) -> str:
@@ -40,6 +44,11 @@ def code_digest(pepper: bytes, verification_id: str, code: str) -> bytes:
 class CodeHasher:
     """argon2id over peppered code digests, run in worker threads.
 
+    A hash is stored as the unpadded base64 of its 16-byte salt and 32-byte output (64
+    characters, the most a Redis hash keeps in its compact listpack encoding; argon2's
+    own ``$argon2id$…`` text is 97), beside the cost parameters it was made with
+    (:attr:`params`), so a change of settings never breaks a code already sent.
+
     argon2-cffi releases the GIL while hashing, so a pool of one thread per core keeps
     every core busy and leaves the event loop free to answer other requests.
 
@@ -51,34 +60,45 @@ class CodeHasher:
 
     def __init__(self, pepper: bytes, params: Argon2Settings, threads: int = 0) -> None:
         self._pepper = pepper
-        self._hasher = PasswordHasher(
-            time_cost=params.time_cost,
-            memory_cost=params.memory_cost,
-            parallelism=params.parallelism,
-            hash_len=32,
-            salt_len=16,
-            type=Type.ID,
-        )
+        self._cost = (params.time_cost, params.memory_cost, params.parallelism)
+        self.params = ",".join(map(str, self._cost))
         self._pool = ThreadPoolExecutor(
             max_workers=threads or os.cpu_count() or 1, thread_name_prefix="argon2"
         )
 
-    def hash_sync(self, verification_id: str, code: str) -> str:
-        return self._hasher.hash(code_digest(self._pepper, verification_id, code))
+    @staticmethod
+    def _raw(digest: bytes, salt: bytes, cost: tuple[int, int, int]) -> bytes:
+        time_cost, memory_cost, parallelism = cost
+        return hash_secret_raw(
+            digest, salt, time_cost, memory_cost, parallelism, _HASH_LENGTH, Type.ID
+        )
 
-    def match_sync(self, hashes: Sequence[str], verification_id: str, code: str) -> int | None:
-        """Index of the first hash that ``code`` matches, or None.
+    def hash_sync(self, verification_id: str, code: str) -> str:
+        salt = secrets.token_bytes(_SALT_LENGTH)
+        raw = self._raw(code_digest(self._pepper, verification_id, code), salt, self._cost)
+        return base64.b64encode(salt + raw).decode().rstrip("=")
+
+    def match_sync(
+        self, hashes: Sequence[str], verification_id: str, code: str, params: str | None = None
+    ) -> int | None:
+        """Index of the first hash that ``code`` matches, or None. ``params``: the cost
+        the hashes were made with ("t,m,p"; this hasher's own when omitted).
 
         Every hash is checked, so the time taken does not tell which one matched.
         """
+        cost = tuple(int(part) for part in params.split(",")) if params else self._cost
         digest = code_digest(self._pepper, verification_id, code)
         found: int | None = None
         for index, encoded in enumerate(hashes):
             try:
-                self._hasher.verify(encoded, digest)
-            except (VerificationError, InvalidHashError):
+                stored = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+            except ValueError:
                 continue
-            if found is None:
+            if len(stored) != _SALT_LENGTH + _HASH_LENGTH:
+                continue
+            salt, expected = stored[:_SALT_LENGTH], stored[_SALT_LENGTH:]
+            actual = self._raw(digest, salt, cost)  # type: ignore[arg-type]
+            if hmac.compare_digest(actual, expected) and found is None:
                 found = index
         return found
 
@@ -86,10 +106,12 @@ class CodeHasher:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self.hash_sync, verification_id, code)
 
-    async def match(self, hashes: Sequence[str], verification_id: str, code: str) -> int | None:
+    async def match(
+        self, hashes: Sequence[str], verification_id: str, code: str, params: str | None = None
+    ) -> int | None:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._pool, self.match_sync, list(hashes), verification_id, code
+            self._pool, self.match_sync, list(hashes), verification_id, code, params
         )
 
     def close(self) -> None:

@@ -1,6 +1,6 @@
-"""Verification records: from the Redis hash (and the store's results) to API views.
+"""Verifications as the store reads them, and the store's results, as API views.
 
-Pure functions; the field names are the ones the Lua scripts write.
+Pure functions.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from app.verify.models import (
 
 if TYPE_CHECKING:
     from app.store.outcomes import Sent
+    from app.store.records import StoredVerification
     from app.verify.models import Channel, VerificationStatus
 
 __all__ = ["detail_from_record", "message_view", "utc", "view_from_send"]
@@ -31,14 +32,13 @@ def utc(ms: int | str) -> datetime:
 
 
 def message_view(
-    stored: str | dict[str, Any], now_ms: float | None = None, report_timeout_ms: float = 0
+    data: dict[str, Any], now_ms: float | None = None, report_timeout_ms: float = 0
 ) -> MessageView:
-    """A message as stored in the record (JSON), or as the service just built it.
+    """A message as the store read it, or as the service just built it.
 
     Read at ``now_ms``, a message still not final ``report_timeout_ms`` after it was
     sent reads as ``unknown``.
     """
-    data = msgspec.json.decode(stored) if isinstance(stored, str) else stored
     created = data.get("created_at")
     status = data["status"]
     if (
@@ -65,7 +65,6 @@ def message_view(
         provider_message_id=data.get("provider_message_id"),
         error_code=data.get("error_code"),
         created_at=utc(created) if created is not None else None,
-        # Lua's cjson writes an empty list as {}: "or []" reads both as empty.
         attempts=msgspec.convert(data.get("attempts") or [], list[AttemptView]),
         timeline=timeline,
     )
@@ -92,33 +91,26 @@ def view_from_send(
 
 
 def detail_from_record(
-    record: dict[str, str], now_ms: float, report_timeout_ms: float
+    record: StoredVerification, now_ms: float, report_timeout_ms: float
 ) -> VerificationDetail:
     """The view of a record read at ``now_ms``; a pending one past its expiry is expired."""
-    status = record["status"]
-    expires = int(record["expires"])
-    if status == "pending" and expires <= now_ms:
+    status = record.status
+    if status == "pending" and record.expires_ms <= now_ms:
         status = "expired"
-    sends = int(record["sends"])
-    messages = [
-        message_view(record[f"m:{n}"], now_ms, report_timeout_ms)
-        for n in range(1, sends + 1)
-        if f"m:{n}" in record
-    ]
-    attempts_remaining = int(record["max_attempts"]) - int(record["attempts"])
+    messages = [message_view(message, now_ms, report_timeout_ms) for message in record.messages]
     pending = status == "pending"
     return VerificationDetail(
-        id=record["id"],
-        to=record["to"],
-        purpose=record["purpose"],
-        channel=cast("Channel", record["channel"]),
+        id=record.id,
+        to=record.masked_to,
+        purpose=record.purpose,
+        channel=cast("Channel", record.channel),
         status=cast("VerificationStatus", status),
-        created_at=utc(record["created"]),
-        expires_at=utc(expires),
-        resend_after=utc(int(record["last_send"]) + int(record["cooldown"])) if pending else None,
-        attempts_remaining=attempts_remaining if pending else 0,
-        sends=sends,
-        sends_remaining=int(record["max_sends"]) - sends if pending else 0,
+        created_at=utc(record.created_ms),
+        expires_at=utc(record.expires_ms),
+        resend_after=utc(record.last_send_ms + record.cooldown_ms) if pending else None,
+        attempts_remaining=record.max_attempts - record.attempts if pending else 0,
+        sends=record.sends,
+        sends_remaining=record.max_sends - record.sends if pending else 0,
         message=messages[-1] if messages else None,
         messages=messages,
     )

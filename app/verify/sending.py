@@ -1,14 +1,17 @@
 """A send, as one pipeline: admit -> create or resend -> deliver -> record -> view.
 
-- admit: the abuse policy and the throttles (:class:`~app.abuse.service.AbuseService`);
-- create or resend: a fresh code, hashed off the loop, stored by the send script, which
-  enforces the cooldown and the send budget (:class:`~app.store.verifications.VerificationStore`);
-- deliver: through the route's providers (:class:`~app.providers.router.ProviderRouter`),
-  or nowhere for a test number;
-- record: the message on the verification, the pointer from the provider's message id,
-  and the statistics and events of the send (:class:`~app.delivery.ledger.Ledger`), in
-  one round trip;
-- view: what the API answers.
+Each step is one round trip to Redis (on Cluster: one per node, in parallel):
+
+1. admit: the pending verification and the number's throttle (``admit_number``) beside
+   every abuse rule's script (:mod:`app.abuse.admission`); then the app's hook;
+2. create or resend: a fresh code, hashed off the loop, stored by the send script, which
+   enforces the cooldown, the send budget and the number's throttle, beside the circuit
+   of the route's first provider;
+3. deliver: through the route's providers (:class:`~app.providers.router.ProviderRouter`),
+   or nowhere for a test number (the dev outbox is a round trip of its own);
+4. record: the message, the provider-id pointer, the circuits, statistics, events and
+   the conversion guard's count;
+5. view: what the API answers.
 
 An ``Idempotency-Key`` wraps the pipeline (:mod:`app.verify.idempotency`): claimed before
 it, moved to "sending" between create-or-resend and deliver, completed after record.
@@ -16,96 +19,44 @@ it, moved to "sending" between create-or-resend and deliver, completed after rec
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from app.abuse.throttle import RuleState
+from app.abuse.hook import HookRequest
+from app.abuse.service import Clearance
+from app.abuse.throttle import rate_limited, state
 from app.errors import OtpgateError
 from app.ids import random_id
-from app.phone import mask_phone, phone_digest
+from app.phone import mask_phone
 from app.providers.base import SendResult
 from app.providers.router import Delivery
 from app.store.outcomes import Conflict, NewRecord, Refused
+from app.store.throttles import Refusal
 from app.verify.codes import generate_code
-from app.verify.config import Policy
 from app.verify.idempotency import Claim, fingerprint
 from app.verify.messages import TEST_PROVIDER, delivery_failed, outgoing_message
-from app.verify.models import VerificationView
 from app.verify.records import message_view, view_from_send
+from app.verify.resends import refusal, resendable
+from app.verify.send_steps import Reserved, Started, Target
 
 if TYPE_CHECKING:
-    from app.abuse.service import AbuseService, Clearance
+    from app.abuse.service import AbuseService
     from app.delivery.ledger import Ledger
     from app.phone import Phone
     from app.providers.router import ProviderRouter
     from app.settings import Settings
-    from app.store.outcomes import Pending
     from app.store.verifications import VerificationStore
     from app.verify.codes import CodeHasher
+    from app.verify.config import Policy
     from app.verify.idempotency import IdempotencyStore
     from app.verify.models import MessageView, StartVerification
     from app.verify.texts import MessageTexts
 
 __all__ = ["SendFlow", "Started"]
 
-# A send reads the pending index again when another request changed it in between.
+# A send reads the index again when another request changed it in between.
 _SEND_TRIES = 3
-# The pre-check against the local clock only refuses clear cases; the script decides.
-_CLOCK_SLACK_MS = 250
-
-
-class Started(msgspec.Struct, frozen=True):
-    """A send's outcome: the verification, whether it was an idempotent replay, and the
-    rate limits it took (for the RateLimit headers)."""
-
-    view: VerificationView
-    replayed: bool = False
-    limits: list[RuleState] = msgspec.field(default_factory=list)
-
-
-class _Reserved(msgspec.Struct, frozen=True):
-    """A send the store accepted, before anything went to a provider."""
-
-    verification_id: str
-    lookup: str
-    created: bool
-    policy: Policy
-    code: str
-    #: the message as queued on the record; deliver and record complete it
-    message: dict[str, Any]
-    #: the 201 to answer, less its message
-    view: VerificationView
-    limits: list[RuleState]
-
-
-def _refusal(reason: str, verification_id: str, sends: int, retry_ms: float) -> OtpgateError:
-    """The answer to a resend the cooldown or the send budget refuses."""
-    if reason == "cooldown":
-        return OtpgateError(
-            "resend_cooldown",
-            "a code was sent to this number moments ago",
-            retry_after=retry_ms / 1000,
-            verification_id=verification_id,
-        )
-    return OtpgateError(
-        "max_sends_reached",
-        f"this verification already sent {sends} codes",
-        verification_id=verification_id,
-    )
-
-
-def _resendable(pending: Pending | None) -> str | None:
-    """The id of the pending verification, unless its index already rules a resend out."""
-    if pending is None:
-        return None
-    wait_ms = pending.last_send_ms + pending.cooldown_ms - time.time() * 1000
-    if wait_ms > _CLOCK_SLACK_MS:
-        raise _refusal("cooldown", pending.verification_id, pending.sends, wait_ms)
-    if pending.sends >= pending.max_sends:
-        raise _refusal("max_sends", pending.verification_id, pending.sends, 0)
-    return pending.verification_id
 
 
 class SendFlow:
@@ -125,6 +76,7 @@ class SendFlow:
     ) -> None:
         self._settings = settings
         self._store = store
+        self._keys = store.keys
         self._hasher = hasher
         self._abuse = abuse
         self._router = router
@@ -164,97 +116,138 @@ class SendFlow:
         await self._idempotency.complete(found, started.view)
         return started
 
+    def _target(self, app: str, phone: Phone, purpose: str, locale: str, test: bool) -> Target:
+        number = self._keys.number(phone.e164)
+        subject = self._keys.subject(app, number)
+        lookup = self._keys.lookup(app, number, purpose)
+        record = NewRecord(
+            app, purpose, mask_phone(phone.e164), phone.region, "sms", locale, lookup
+        )
+        throttle = None if test else self._abuse.send_counter(app, subject)
+        return Target(number, subject, lookup, record, throttle)
+
     async def _reserve(
         self, app: str, phone: Phone, request: StartVerification, locale: str
-    ) -> _Reserved:
+    ) -> Reserved:
         """Admit the send, then create the verification or resend (no provider yet)."""
+        number = self._keys.number(phone.e164)
+        admission = self._abuse.admit_send(app, phone, number, request.client_ip)
+        test_code = admission if isinstance(admission, str) else None
+        target = self._target(app, phone, request.purpose, locale, test_code is not None)
+        batch = self._store.batch()
+        precheck = self._store.queue_precheck(batch, target.subject, target.lookup, target.throttle)
+        if not isinstance(admission, str):
+            admission.queue(batch)
+        results = await batch.run()
+        checked = self._store.read_precheck(results[precheck], target.throttle)
+        try:
+            expected, early = resendable(checked.pending, checked.now_ms), None
+        except OtpgateError as exc:
+            expected, early = None, exc
+        if isinstance(admission, str):
+            if early is not None:
+                raise early
+            clearance = Clearance(test_code=test_code)
+        else:
+            hook = HookRequest(app, phone.e164, phone.region, request.client_ip, request.purpose)
+            clearance = await self._abuse.settle_send(
+                app, admission, results, hook, early, checked.refusal
+            )
+        try:
+            return await self._create_or_resend(app, phone, target, expected, clearance)
+        except OtpgateError:
+            await self._abuse.give_back(clearance.taken)
+            raise
+
+    async def _create_or_resend(
+        self, app: str, phone: Phone, target: Target, expected: str | None, clearance: Clearance
+    ) -> Reserved:
         policy = self._settings.policy_for(app)
-        number = phone_digest(self._settings.secret_pepper, phone.e164)
-        lookup = self._store.keys.lookup(app, number, request.purpose)
-        # Cooldown and send budget first: they cost one read, admitting costs several.
-        expected = _resendable(await self._store.pending(lookup))
-        clearance = await self._abuse.clear_send(
-            app, phone, number, request.client_ip, request.purpose
-        )
-        record = NewRecord(
-            app, request.purpose, mask_phone(phone.e164), number, phone.region, "sms", locale,
-            lookup,
-        )  # fmt: skip
         for attempt in range(_SEND_TRIES):
             if attempt:
-                expected = _resendable(await self._store.pending(lookup))
-            reserved = await self._create_or_resend(
-                lookup, expected, policy, clearance, record, to=phone.e164
-            )
-            if reserved is None:
-                continue
-            if reserved.created and clearance.test_code is None:
-                await self._abuse.verification_started(app, phone.region)
-            return reserved
+                batch = self._store.batch()
+                index = self._store.queue_precheck(batch, target.subject, target.lookup, None)
+                checked = self._store.read_precheck((await batch.run())[index], None)
+                expected = resendable(checked.pending, checked.now_ms)
+            reserved = await self._try_send(app, phone, target, expected, policy, clearance)
+            if reserved is not None:
+                return reserved
         raise OtpgateError(
             "resend_cooldown",
             "another request is sending a code to this number",
             retry_after=policy.resend_cooldown or 1,
         )
 
-    async def _create_or_resend(
+    async def _try_send(
         self,
-        lookup: str,
+        app: str,
+        phone: Phone,
+        target: Target,
         expected: str | None,
         policy: Policy,
         clearance: Clearance,
-        record: NewRecord,
-        *,
-        to: str,
-    ) -> _Reserved | None:
+    ) -> Reserved | None:
         """One try of the send script; None when another request got there first."""
-        verification_id = expected or self._store.keys.new_verification_id(lookup)
+        verification_id = expected or self._keys.new_verification_id(target.subject)
         code = clearance.test_code or generate_code(policy.code_length)
-        message: dict[str, Any] = {
-            "id": random_id("msg_"),
-            "provider": TEST_PROVIDER if clearance.test_code else None,
-            "status": "queued",
-        }
-        outcome = await self._store.send(
-            lookup,
-            expected=expected,
-            verification_id=verification_id,
-            code_hash=await self._hasher.hash(verification_id, code),
-            message=message,
-            policy=policy,
-            retention_ms=self._retention_ms,
-            record=record,
+        message_id = random_id("msg_")
+        code_hash = await self._hasher.hash(verification_id, code)
+        batch = self._store.batch()
+        sending = self._store.queue_send(
+            batch, target.subject, target.record, expected=expected,
+            verification_id=verification_id, code_hash=code_hash,
+            params=self._hasher.params, message_id=message_id, policy=policy,
+            retention_ms=self._retention_ms, throttle=target.throttle,
+        )  # fmt: skip
+        allow = (
+            None
+            if clearance.test_code
+            else self._router.queue_allow(batch, app, phone.calling_code)
         )
+        results = await batch.run()
+        outcome = self._store.read_send(results[sending], target.throttle)
         if isinstance(outcome, Conflict):
             return None
         if isinstance(outcome, Refused):
-            raise _refusal(outcome.reason, outcome.verification_id, outcome.sends, outcome.retry_ms)
-        message["created_at"] = outcome.now_ms
-        view = view_from_send(outcome, to, record.purpose)
-        return _Reserved(
-            verification_id, lookup, outcome.created, policy, code, message, view, clearance.limits
+            raise refusal(outcome.reason, outcome.verification_id, outcome.sends, outcome.retry_ms)
+        if isinstance(outcome, Refusal):
+            raise rate_limited(outcome)
+        message = {
+            "id": message_id, "provider": TEST_PROVIDER if clearance.test_code else None,
+            "status": "queued", "created_at": outcome.now_ms,
+        }  # fmt: skip
+        view = view_from_send(outcome, phone.e164, target.record.purpose)
+        taken = msgspec.structs.replace(
+            clearance, limits=[*clearance.limits, *map(state, outcome.limits)]
         )
+        first = None if allow is None else self._router.read_allow(results[allow])
+        return Reserved(
+            verification_id, target.lookup, outcome.created, policy, code, message_id, message,
+            view, taken, first,
+        )  # fmt: skip
 
-    async def _complete(self, app: str, phone: Phone, locale: str, reserved: _Reserved) -> Started:
+    async def _complete(self, app: str, phone: Phone, locale: str, reserved: Reserved) -> Started:
         """Deliver the reserved message, record what became of it, answer the view."""
         delivery = await self._deliver(app, phone, locale, reserved)
         message = await self._record(app, phone, reserved, delivery)
         view = msgspec.structs.replace(reserved.view, message=message)
-        return Started(view, limits=reserved.limits)
+        return Started(view, limits=reserved.clearance.limits)
 
-    async def _deliver(self, app: str, phone: Phone, locale: str, reserved: _Reserved) -> Delivery:
+    async def _deliver(self, app: str, phone: Phone, locale: str, reserved: Reserved) -> Delivery:
         """Through the route's providers; a test number's message goes nowhere."""
         if reserved.message["provider"] == TEST_PROVIDER:
             return Delivery(TEST_PROVIDER, SendResult.ok(None), [])
         outgoing = outgoing_message(
-            self._texts, reserved.message["id"], phone, locale, reserved.code, reserved.policy
+            self._texts, reserved.message_id, phone, locale, reserved.code, reserved.policy
         )
-        return await self._router.send(app, outgoing, phone.calling_code)
+        return await self._router.send(
+            app, outgoing, phone.calling_code, first_allowed=reserved.first_allowed
+        )
 
     async def _record(
-        self, app: str, phone: Phone, reserved: _Reserved, delivery: Delivery
+        self, app: str, phone: Phone, reserved: Reserved, delivery: Delivery
     ) -> MessageView:
-        """The message's outcome on the record, with its statistics and events."""
+        """The message's outcome on the record, with circuits, statistics and events."""
         result, number = delivery.result, reserved.view.sends
         message = {
             **reserved.message,
@@ -267,20 +260,22 @@ class SendFlow:
         else:
             message |= {"status": "failed", "error_code": result.error_code,
                         "error_kind": result.error_kind}  # fmt: skip
-        pointer = None
-        if result.provider_message_id and delivery.provider:
-            keep_ms = self._retention_ms + int(reserved.policy.code_ttl * 1000)
-            pointer = (delivery.provider, result.provider_message_id, keep_ms)
-        await self._store.record_message(
-            reserved.verification_id, reserved.lookup, number, message,
+        counted = delivery.provider != TEST_PROVIDER
+        batch = self._store.batch()
+        self._store.queue_record_message(
+            batch, reserved.verification_id, reserved.lookup, number, message,
             fail=not result.accepted and number == 1, retention_ms=self._retention_ms,
-            pointer=pointer,
-            also=self._ledger.sent(
-                app, reserved.verification_id, number=number, provider=delivery.provider,
-                country=phone.region, error_code=None if result.accepted else result.error_code,
-                counted=delivery.provider != TEST_PROVIDER,
-            ),
+            pointer_ms=self._retention_ms + int(reserved.policy.code_ttl * 1000),
         )  # fmt: skip
+        self._router.queue_records(batch, delivery)
+        self._ledger.sent(
+            app, reserved.verification_id, number=number, provider=delivery.provider,
+            country=phone.region, error_code=None if result.accepted else result.error_code,
+            counted=counted,
+        )(batch)  # fmt: skip
+        if reserved.created and counted:
+            self._abuse.started(batch, app, phone.region)
+        await batch.run()
         if not result.accepted:
             raise delivery_failed(reserved.verification_id, message, result.error_message)
         return message_view(message)

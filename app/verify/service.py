@@ -15,6 +15,7 @@ from app.verify.records import detail_from_record
 if TYPE_CHECKING:
     from app.delivery.ledger import Ledger
     from app.settings import Settings
+    from app.store.records import StoredVerification
     from app.store.verifications import VerificationStore
     from app.verify.checking import CheckFlow
     from app.verify.models import (
@@ -74,7 +75,7 @@ class VerificationService:
     async def cancel(self, app: str, verification_id: str) -> VerificationDetail:
         """Cancel a pending verification; its codes stop working at once."""
         record = await self._record(app, verification_id)
-        done = await self._store.cancel(app, verification_id, record["lk"], self._retention_ms)
+        done = await self._store.cancel(app, verification_id, record.lookup, self._retention_ms)
         if done.outcome in {"canceled", "expired"}:  # this call is the one that ended it
             await self._ledger.write(self._ledger.ended(app, verification_id, done.outcome))
         if done.outcome == "expired":
@@ -89,7 +90,7 @@ class VerificationService:
             )
         return await self.get(app, verification_id)
 
-    async def _record(self, app: str, verification_id: str) -> dict[str, str]:
+    async def _record(self, app: str, verification_id: str) -> StoredVerification:
         record = await self._store.read(app, verification_id)
         if record is None:
             raise OtpgateError("verification_not_found", f"no verification {verification_id!r}")

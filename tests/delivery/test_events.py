@@ -141,9 +141,9 @@ async def test_an_event_a_crashed_worker_took_is_delivered_by_another(redis: Red
     with serve(receiver.app) as url:
         targets = {"default": EventTarget(f"{url}/events", SECRET, allow_private=True)}
         bus = EventBus(redis, targets)
-        async with redis.pipeline(transaction=False) as pipe:
-            bus.queue(pipe, "default", "verification.approved", {"verification_id": "ver_x"})
-            await pipe.execute()
+        batch = Scripts(redis).batch()
+        bus.queue(batch, "default", "verification.approved", {"verification_id": "ver_x"})
+        await batch.run()
         await redis.xgroup_create(STREAM, "dispatchers", id="0", mkstream=True)
         # a worker reads the event and dies before delivering or acknowledging it
         taken = await redis.xreadgroup("dispatchers", "crashed-worker", {STREAM: ">"}, count=1)
@@ -302,9 +302,9 @@ async def test_the_dispatcher_waits_out_a_redis_outage(tmp_path: Any) -> None:
                 await asyncio.sleep(0.3)
                 assert not running.done()  # Redis is down: it waits instead of dying
                 server.start()
-                async with client.pipeline(transaction=False) as pipe:
-                    EventBus(client, targets).queue(pipe, "default", "verification.canceled", {})
-                    await pipe.execute()
+                batch = Scripts(client).batch()
+                EventBus(client, targets).queue(batch, "default", "verification.canceled", {})
+                await batch.run()
                 await receiver.wait_for(1, within=10)
                 dispatcher.stop()
                 await asyncio.wait_for(running, timeout=5)
@@ -329,10 +329,11 @@ async def _deliver_one(redis: Redis, url: str, resolver: RebindingResolver) -> E
     import ipaddress
 
     targets = {"default": EventTarget(url, SECRET)}  # no allow_private: the check applies
-    async with redis.pipeline(transaction=False) as pipe:
-        bus = EventBus(redis, targets)
-        bus.queue(pipe, "default", "verification.approved", {"verification_id": "v"})
-        await pipe.execute()
+    batch = Scripts(redis).batch()
+    EventBus(redis, targets).queue(
+        batch, "default", "verification.approved", {"verification_id": "v"}
+    )
+    await batch.run()
     await redis.xgroup_create(STREAM, "dispatchers", id="0", mkstream=True)
     # Only 127.0.0.1 counts as "public" here; the rebound 127.0.0.2 is the private address.
     only_first = ipaddress.ip_address("127.0.0.1")

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from app.apps.keys import ApiKeyStore
 from app.delivery.stats import Stats
+from app.store.redis import Scripts
 from tests.conftest import AUTH, latest_code
 
 CN = ["+8613800138000", "+8613900139000", "+8613700137000"]
@@ -64,9 +65,9 @@ async def test_old_buckets_fall_out_of_the_window(redis: Redis) -> None:
     stats = Stats(redis)
     now = 1_800_000_000.0
     for seconds_ago in (30, 3000, 7200, 90000):
-        async with redis.pipeline(transaction=False) as pipe:
-            stats.queue(pipe, "app", {"sends": 1}, now=now - seconds_ago)
-            await pipe.execute()
+        batch = Scripts(redis).batch()
+        stats.queue(batch, "app", {"sends": 1}, now=now - seconds_ago)
+        await batch.run()
     sends = {w: (await stats.read("app", w, now=now)).total.sends for w in ("1h", "24h", "7d")}
     assert sends == {"1h": 2, "24h": 3, "7d": 4}
 
@@ -75,11 +76,9 @@ async def test_median_time_to_delivery(redis: Redis) -> None:
     stats = Stats(redis)
     now = 1_800_000_000.0
     for seconds in (1, 4, 4, 7, 100):
-        async with redis.pipeline(transaction=False) as pipe:
-            stats.queue(
-                pipe, "app", {"delivered": 1}, provider="p", delivery_seconds=seconds, now=now
-            )
-            await pipe.execute()
+        batch = Scripts(redis).batch()
+        stats.queue(batch, "app", {"delivered": 1}, provider="p", delivery_seconds=seconds, now=now)
+        await batch.run()
     view = await stats.read("app", "1h", now=now)
     assert view.total.median_delivery_seconds == 5.0  # the bucket (3, 5] holds the median
     assert view.by_provider["p"].median_delivery_seconds == 5.0

@@ -4,37 +4,29 @@
 -- KEYS[1] verification record
 -- ARGV[1] message number   ARGV[2] status   ARGV[3] provider's status
 -- ARGV[4] error code ("" if none)   ARGV[5] when it happened, ms ("" if unknown)
--- Returns {outcome, old status, new status, message created_at, app, region, provider}
+-- Returns {outcome, old status, new status, message sent at, app, country, provider}
 -- outcome: changed | kept | duplicate | gone
-local record = KEYS[1]
-local field = 'm:' .. ARGV[1]
-local raw = redis.call('HGET', record, field)
-if not raw then return {'gone'} end
-local message = cjson.decode(raw)
-local timeline = message['timeline']
-if type(timeline) ~= 'table' then timeline = {} end
-local context = redis.call('HMGET', record, 'app', 'region')
-local function answer(outcome, old)
-  return {outcome, old, message['status'], tostring(message['created_at'] or ''),
-          context[1] or '', context[2] or '', tostring(message['provider'] or '')}
+local record, n = KEYS[1], ARGV[1]
+local f = redis.call('HMGET', record, 'q' .. n, 'R' .. n, 'o' .. n, 'a', 'C', 'p' .. n)
+if not f[1] then return {'gone'} end
+local old, events = f[1], tonumber(f[2] or '0')
+local function answer(outcome, status)
+  return {outcome, old, status, f[3] or '', f[4] or '', f[5] or '', f[6] or ''}
 end
-for _, event in ipairs(timeline) do
-  if event['status'] == ARGV[2] and event['provider_status'] == ARGV[3] then
-    return answer('duplicate', message['status'])
-  end
+for k = 1, events do
+  local event = cjson.decode(redis.call('HGET', record, 'r' .. n .. '.' .. k))
+  if event[1] == ARGV[2] and event[2] == ARGV[3] then return answer('duplicate', old) end
 end
-local event = {status = ARGV[2], provider_status = ARGV[3], received_at = now_ms()}
-if ARGV[4] ~= '' then event['error_code'] = ARGV[4] end
-if ARGV[5] ~= '' then event['occurred_at'] = tonumber(ARGV[5]) end
-table.insert(timeline, event)
-message['timeline'] = timeline
+local occurred = cjson.null
+if ARGV[5] ~= '' then occurred = tonumber(ARGV[5]) end
+local error_code = cjson.null
+if ARGV[4] ~= '' then error_code = ARGV[4] end
+redis.call('HSET', record, 'r' .. n .. '.' .. (events + 1),
+  cjson.encode({ARGV[2], ARGV[3], now_ms(), occurred, error_code}), 'R' .. n, events + 1)
 local rank = {queued = 0, sent = 1, delivered = 2, undelivered = 2, failed = 2, skipped = 2}
-local old = message['status']
-local outcome = 'kept'
 if rank[ARGV[2]] > (rank[old] or 1) then
-  message['status'] = ARGV[2]
-  if ARGV[4] ~= '' then message['error_code'] = ARGV[4] end
-  outcome = 'changed'
+  redis.call('HSET', record, 'q' .. n, ARGV[2])
+  if ARGV[4] ~= '' then redis.call('HSET', record, 'z' .. n, ARGV[4]) end
+  return answer('changed', ARGV[2])
 end
-redis.call('HSET', record, field, cjson.encode(message))
-return answer(outcome, old)
+return answer('kept', old)

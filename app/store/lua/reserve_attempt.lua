@@ -1,28 +1,35 @@
 -- Count one check attempt before the code is compared, so concurrent guesses can never
--- take more than the budget; hand back the hashes of the codes that still work.
--- KEYS[1] verification record
+-- take more than the budget; hand back the hashes of the codes that still work. The
+-- number's wrong-code budget is read first: when it is spent, nothing is counted.
+-- KEYS[1] verification record   KEYS[2] the number's wrong-code throttle
 -- ARGV[1] app that asks (a verification of another app is "not found")
+-- ARGV[2..] the wrong-code throttle's rates (count, then limit/window pairs)
 -- Returns {'not_found'} | {'status', s} | {'expired'} | {'exhausted', max}
---       | {'ok', attempts_used, max_attempts, lookup, n1, hash1, n2, hash2, ...}
+--       | {'limited', rate, limit, window, free at ms}
+--       | {'ok', attempts_used, max_attempts, lookup, argon2 params, country,
+--          n1, hash1, provider1, n2, ...} (provider: of that send's message, "-" if none)
 local record = KEYS[1]
-local f = redis.call('HMGET', record, 'app', 'status', 'expires', 'attempts', 'max_attempts',
-  'sends', 'lk')
+local f = redis.call('HMGET', record, 'a', 's', 'E', 'x', 'X', 'N', 'k', 'A', 'C')
 if not f[1] or f[1] ~= ARGV[1] then return {'not_found'} end
 if f[2] ~= 'pending' then return {'status', f[2]} end
 local now = now_ms()
 if tonumber(f[3]) <= now then
-  expire_now(record, now)
+  expire_now(record)
   return {'expired'}
 end
+local rates = read_rates(ARGV, 2)
+local rate, reset = window_refusal(KEYS[2], now, rates)
+if rate then return {'limited', rate, rates[2 * rate - 1], rates[2 * rate], reset} end
 local max_attempts = tonumber(f[5])
 if tonumber(f[4]) >= max_attempts then return {'exhausted', max_attempts} end
-local used = redis.call('HINCRBY', record, 'attempts', 1)
-local result = {'ok', used, max_attempts, f[7]}
+local used = redis.call('HINCRBY', record, 'x', 1)
+local result = {'ok', used, max_attempts, f[7], f[8], f[9]}
 for n = 1, tonumber(f[6]) do
-  local code = redis.call('HMGET', record, 'c:' .. n, 'ce:' .. n)
+  local code = redis.call('HMGET', record, 'c' .. n, 'e' .. n, 'p' .. n)
   if code[1] and tonumber(code[2]) > now then
     table.insert(result, n)
     table.insert(result, code[1])
+    table.insert(result, code[3] or '-')
   end
 end
 return result

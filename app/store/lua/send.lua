@@ -1,41 +1,37 @@
--- Create a verification, or resend a code for the pending one: cooldown, send budget,
--- code storage and the pending index change together or not at all.
--- KEYS[1] pending index of (app, number, purpose): "<id> <last_send> <sends> <max_sends> <cooldown>"
--- KEYS[2] record of the target verification (the pending one, or the new id)
--- KEYS[3] latest verification of (app, number, purpose), kept as long as its record
--- ARGV[1] id the caller expects to resend ("" to create a new verification)
--- ARGV[2] target id        ARGV[3] code hash       ARGV[4] code ttl ms
--- ARGV[5] retention ms     ARGV[6] cooldown ms     ARGV[7] max sends
--- ARGV[8] max attempts     ARGV[9] resend policy ("replace" | "keep")
--- ARGV[10] message JSON    ARGV[11..] field/value pairs of a new record
--- Returns {outcome, id, now, expires, last_send, sends, attempts, max_attempts, max_sends, cooldown, retry_ms}
--- outcome: created | resent | conflict | cooldown | max_sends
-local index, record = KEYS[1], KEYS[2]
+-- Create a verification, or resend a code for the pending one: the cooldown, the send
+-- budget, the per-number throttle, the code and the index change together or not at all.
+-- KEYS[1] index of (app, number, purpose)   KEYS[2] record of the target verification
+-- KEYS[3] the number's send throttle (a moving window)
+-- ARGV[1] id the caller expects to resend ("" to create)   ARGV[2] target id
+-- ARGV[3] code hash   ARGV[4] code ttl ms   ARGV[5] retention ms   ARGV[6] cooldown ms
+-- ARGV[7] max sends   ARGV[8] max attempts   ARGV[9] resend policy ("replace" | "keep")
+-- ARGV[10] message id   ARGV[11] argon2 parameters of the hash ("t,m,p")
+-- ARGV[12..] the throttle's rates (count, then limit/window pairs), then the field/value
+--            pairs of a new record
+-- Returns {outcome, id, now, expires, last_send, sends, attempts, max_attempts, max_sends,
+--          cooldown, retry_ms, rate, limit, window, then (remaining, resets at) per rate of
+--          the throttle after this send}
+-- outcome: created | resent | conflict | cooldown | max_sends | limited
+local index, record, throttle = KEYS[1], KEYS[2], KEYS[3]
 local expected, id = ARGV[1], ARGV[2]
 local ttl, retention = tonumber(ARGV[4]), tonumber(ARGV[5])
+local rates, fields_at = read_rates(ARGV, 12)
 local now = now_ms()
 
--- The index expires with the newest code and is released when a verification ends, so
--- an entry in it means a pending verification.
-local current = redis.call('GET', index)
-local current_id = current and string.match(current, '^(%S+)') or ''
-
+local current = read_index(index)
+local pending = current and current.pending > now
 local sends, attempts, max_attempts, max_sends, cooldown
 if expected == '' then
-  if current_id ~= '' then return {'conflict', current_id} end
-  sends, attempts = 1, 0
+  if pending then return {'conflict', current.id} end
+  sends, attempts = 0, 0
   max_attempts, max_sends, cooldown = tonumber(ARGV[8]), tonumber(ARGV[7]), tonumber(ARGV[6])
-  redis.call('DEL', record)
-  redis.call('HSET', record, 'id', id, 'status', 'pending', 'created', now, 'attempts', 0,
-    'max_attempts', max_attempts, 'max_sends', max_sends, 'cooldown', cooldown,
-    'policy', ARGV[9], unpack(ARGV, 11))
 else
-  if current_id ~= expected then return {'conflict', current_id} end
-  local f = redis.call('HMGET', record, 'last_send', 'sends', 'attempts', 'max_attempts',
-    'max_sends', 'cooldown', 'policy', 'status', 'expires')
-  if f[8] ~= 'pending' or tonumber(f[9]) <= now then
-    redis.call('DEL', index)  -- stale entry; the caller starts a new verification
-    return {'conflict', ''}
+  if not pending or current.id ~= expected then
+    return {'conflict', pending and current.id or ''}
+  end
+  local f = redis.call('HMGET', record, 'L', 'N', 'x', 'X', 'S', 'D', 's', 'E')
+  if f[7] ~= 'pending' or tonumber(f[8]) <= now then
+    return {'conflict', ''}  -- a stale index; the caller starts a new verification
   end
   local last_send = tonumber(f[1])
   sends, attempts = tonumber(f[2]), tonumber(f[3])
@@ -44,22 +40,38 @@ else
   local refused = nil
   if wait > 0 then refused = 'cooldown' elseif sends >= max_sends then refused = 'max_sends' end
   if refused then
-    return {refused, id, now, tonumber(f[9]), last_send, sends, attempts, max_attempts,
-      max_sends, cooldown, math.max(wait, 0)}
+    return {refused, id, now, tonumber(f[8]), last_send, sends, attempts, max_attempts,
+      max_sends, cooldown, math.max(wait, 0), 0, 0, 0}
   end
-  if f[7] == 'replace' then clear_codes(record) end
-  sends = sends + 1
 end
 
-local message = cjson.decode(ARGV[10])
-message['created_at'] = now
+local rate, reset = window_refusal(throttle, now, rates)
+if rate then
+  return {'limited', id, now, 0, 0, sends, attempts, max_attempts, max_sends, cooldown,
+    reset - now, rate, rates[2 * rate - 1], rates[2 * rate]}
+end
+
+if expected == '' then
+  redis.call('DEL', record)
+  redis.call('HSET', record, 'id', id, 's', 'pending', 'T', now, 'x', 0, 'X', max_attempts,
+    'S', max_sends, 'D', cooldown, 'P', ARGV[9], 'A', ARGV[11],
+    unpack(ARGV, fields_at))
+elseif redis.call('HGET', record, 'P') == 'replace' then
+  clear_codes(record)
+end
+sends = sends + 1
 local expires = now + ttl
-redis.call('HSET', record, 'c:' .. sends, ARGV[3], 'ce:' .. sends, expires,
-  'sends', sends, 'last_send', now, 'expires', expires, 'updated', now,
-  'm:' .. sends, cjson.encode(message))
+redis.call('HSET', record, 'c' .. sends, ARGV[3], 'e' .. sends, expires, 'N', sends,
+  'L', now, 'E', expires, 'i' .. sends, ARGV[10], 'o' .. sends, now, 'q' .. sends, 'queued')
 redis.call('PEXPIRE', record, ttl + retention)
-redis.call('SET', index, table.concat({id, now, sends, max_sends, cooldown}, ' '), 'PX', ttl)
-redis.call('SET', KEYS[3], id, 'PX', ttl + retention)
+redis.call('SET', index, table.concat({id, now, sends, max_sends, cooldown, expires}, ' '),
+  'PX', ttl + retention)
 local outcome = 'resent'
 if expected == '' then outcome = 'created' end
-return {outcome, id, now, expires, now, sends, attempts, max_attempts, max_sends, cooldown, 0}
+local answer = {outcome, id, now, expires, now, sends, attempts, max_attempts, max_sends,
+  cooldown, 0, 0, 0, 0}
+if #rates > 0 then
+  window_take(throttle, now, rates)
+  for _, value in ipairs(window_room(throttle, now, rates)) do table.insert(answer, value) end
+end
+return answer

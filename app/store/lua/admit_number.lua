@@ -1,0 +1,14 @@
+-- What a send to this number would meet, read before anything is hashed or counted:
+-- the pending verification's send state and the number's send throttle. Changes nothing.
+-- KEYS[1] index of (app, number, purpose)   KEYS[2] the number's send throttle
+-- ARGV[1..] the throttle's rates (count, then limit/window pairs)
+-- Returns {now, index value or "", rate, limit, window, free at ms, remaining, resets at,
+--          ... per rate} (rate 0: room left)
+local rates = read_rates(ARGV, 1)
+local now = now_ms()
+local index = redis.call('GET', KEYS[1]) or ''
+local rate, reset = window_refusal(KEYS[2], now, rates)
+local answer = {now, index, 0, 0, 0, 0}
+if rate then answer = {now, index, rate, rates[2 * rate - 1], rates[2 * rate], reset} end
+for _, value in ipairs(window_room(KEYS[2], now, rates)) do table.insert(answer, value) end
+return answer

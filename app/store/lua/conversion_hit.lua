@@ -1,0 +1,7 @@
+-- Count a verification started ("S") or approved ("A") to one country, for the guard.
+-- KEYS[1] the country's conversion counters   ARGV[1] "S" | "A"   ARGV[2] window ms
+-- ARGV[3] how many (-1 takes back an approval counted ahead of its confirmation)
+local window = tonumber(ARGV[2])
+counter_add(KEYS[1], ARGV[1], now_ms(), window, tonumber(ARGV[3] or '1'))
+redis.call('PEXPIRE', KEYS[1], 2 * window)
+return 1
