@@ -119,7 +119,9 @@ async def flow(client: Any, n: int) -> tuple[int, int, str]:
     """One send to a fresh number and a right check; their round trips and the id."""
     to = number(n, "139")
     body = {"to": to, "client_ip": f"203.0.{n // 250 % 250}.{n % 250 + 1}"}
-    sent_trips, sent = await RoundTrips.of(client.post("/v1/verifications", json=body, headers=AUTH))
+    sent_trips, sent = await RoundTrips.of(
+        client.post("/v1/verifications", json=body, headers=AUTH)
+    )
     outbox = await client.get("/dev/outbox", params={"to": to, "format": "json"})
     code = re.search(r"\d{6}", outbox.json()[0]["text"])
     assert sent.status_code == 201 and code, sent.text
