@@ -7,13 +7,12 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar, Router
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
 
 from app import __version__
 from app.abuse.api import AbuseController
-from app.apps.auth import authenticate
 from app.delivery.api import AdminDeliveryController, CallbackController
 from app.dev.outbox import OutboxController
 from app.http.openapi import DocumentedStructs, openapi_config
@@ -49,17 +48,10 @@ def _lifespan(settings: Settings) -> Any:
 def create_app(settings: Settings | None = None) -> Litestar:
     """The otpgate ASGI app for ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings()
-    v1 = Router(
-        "/",
-        route_handlers=[
-            VerificationController,
-            AbuseController,
-            ProviderController,
-            AdminDeliveryController,
-        ],
-        guards=[authenticate],
-    )
-    handlers: list[Any] = [v1, CallbackController, HealthController, MetricsController]
+    handlers: list[Any] = [
+        VerificationController, AbuseController, ProviderController, AdminDeliveryController,
+        CallbackController, HealthController, MetricsController,
+    ]  # fmt: skip
     if settings.env in {"dev", "test"}:
         handlers.append(OutboxController)
     return Litestar(

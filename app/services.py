@@ -120,7 +120,7 @@ def _services(
     stats = Stats(client)
     ledger = Ledger(scripts, stats, events)
     outbox = OutboxProvider(
-        client, max_messages=settings.outbox_max_messages, ttl=settings.outbox_ttl
+        scripts, max_messages=settings.outbox_max_messages, ttl=settings.outbox_ttl
     )
     breaker = CircuitBreaker(client, scripts, settings.circuit)
     abuse = AbuseService(

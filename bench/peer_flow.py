@@ -47,7 +47,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import psutil
 import redis
 from redis.asyncio import Redis
@@ -56,6 +55,7 @@ from redis.asyncio import Redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from lean_http import LeanClient, LeanHTTPError, LeanResponse
 from peers.django_phone_verify import peer
 
 import bench
@@ -102,9 +102,7 @@ class Target:
     def inbox(self, client: Redis) -> Inbox:
         raise NotImplementedError
 
-    async def flow(
-        self, client: httpx.AsyncClient, inbox: Inbox, to: str, samples: Samples
-    ) -> bool:
+    async def flow(self, client: LeanClient, inbox: Inbox, to: str, samples: Samples) -> bool:
         raise NotImplementedError
 
     def after_load(self, flows: int) -> None:
@@ -155,9 +153,7 @@ class Otpgate(Target):
     def redis_url(self) -> str:
         return (self.data_dir / "redis.url").read_text().strip()
 
-    async def flow(
-        self, client: httpx.AsyncClient, inbox: Inbox, to: str, samples: Samples
-    ) -> bool:
+    async def flow(self, client: LeanClient, inbox: Inbox, to: str, samples: Samples) -> bool:
         return await bench.flow(client, inbox, self.auth, to, samples)
 
 
@@ -172,7 +168,7 @@ class PeerOutbox:
         return [json.loads(item) for item in items]
 
 
-def peer_problem(response: httpx.Response) -> str:
+def peer_problem(response: LeanResponse) -> str:
     """``<status> <reason>`` and the first message DRF gave, if any."""
     detail = ""
     with contextlib.suppress(ValueError):
@@ -205,12 +201,12 @@ async def peer_step(
     """Like ``Samples.step`` for a 200, but naming DRF's message on an error."""
     started = time.perf_counter()
     try:
-        response: httpx.Response = await request
+        response: LeanResponse = await request
         elapsed = time.perf_counter() - started
         if response.status_code != 200:
             raise UnexpectedResponse(peer_problem(response))
         value: str = parse(response.json())
-    except (httpx.HTTPError, UnexpectedResponse, ValueError) as exc:
+    except (LeanHTTPError, UnexpectedResponse, ValueError) as exc:
         reason = str(exc) if isinstance(exc, UnexpectedResponse) else type(exc).__name__
         samples.errors[f"{kind}: {reason}"] += 1
         return None
@@ -255,9 +251,7 @@ class DjangoPhoneVerify(Target):
         assert self.peer is not None
         return self.peer.outbox_url
 
-    async def flow(
-        self, client: httpx.AsyncClient, inbox: Inbox, to: str, samples: Samples
-    ) -> bool:
+    async def flow(self, client: LeanClient, inbox: Inbox, to: str, samples: Samples) -> bool:
         register = client.post("/api/phone/register", json={"phone_number": to})
         token = await peer_step(samples, "send", register, session_token)
         if token is None:
@@ -310,7 +304,7 @@ class Run:
 
 async def drive(
     target: Target,
-    client: httpx.AsyncClient,
+    client: LeanClient,
     inbox: Inbox,
     numbers: Iterator[str],
     concurrency: int,
@@ -334,11 +328,8 @@ async def load(
     target: Target, concurrency: int, duration: float, warmup: float, round_: int
 ) -> Run:
     numbers = phone_numbers()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with (
-        httpx.AsyncClient(
-            base_url=target.base_url, limits=limits, timeout=REQUEST_TIMEOUT, trust_env=False
-        ) as client,
+        LeanClient(target.base_url, max_connections=concurrency, timeout=REQUEST_TIMEOUT) as client,
         Redis.from_url(target.redis_url, decode_responses=True) as outbox,  # type: ignore[attr-defined]
     ):
         inbox = target.inbox(outbox)

@@ -43,6 +43,24 @@ async def test_every_v1_route_needs_a_key(client: AsyncTestClient[Any]) -> None:
         assert (await client.request(method, path, json={})).status_code == 401
 
 
+async def test_every_registered_v1_route_refuses_a_request_without_a_key(
+    client: AsyncTestClient[Any],
+) -> None:
+    """Each controller's guard authenticates: a route added without one is caught here."""
+    app = client.app
+    seen = 0
+    for route in app.routes:
+        if not route.path.startswith("/v1/") or route.path.startswith("/v1/callbacks/"):
+            continue  # providers' callbacks carry a path token and a signature, not a key
+        path = route.path.replace("{verification_id:str}", "ver_" + "0" * 26)
+        path = path.replace("{", "").replace(":str}", "").replace("}", "")
+        for method in sorted(route.methods - {"OPTIONS", "HEAD"}):
+            response = await client.request(method, path, json={})
+            assert response.status_code == 401, (method, route.path, response.text)
+            seen += 1
+    assert seen >= 10
+
+
 async def test_health_needs_no_key(client: AsyncTestClient[Any]) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/readyz")).json() == {"status": "ready"}

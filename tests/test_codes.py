@@ -139,6 +139,28 @@ def test_masking_keeps_head_and_tail(e164: str, masked: str) -> None:
     assert mask_phone(e164) == masked
 
 
+def test_masking_keeps_the_calling_code_phonenumbers_finds_for_every_region() -> None:
+    import phonenumbers
+
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        example = phonenumbers.example_number_for_type(
+            region, phonenumbers.PhoneNumberType.MOBILE
+        ) or phonenumbers.example_number(region)
+        if example is None:
+            continue
+        e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+        code = f"+{example.country_code}"
+        national = e164[len(code) :]
+        head = min(3, max(0, len(national) - 6))
+        tail = min(4, max(0, len(national) - head - 2))
+        hidden = len(national) - head - tail
+        expected = code + national[:head] + "*" * hidden + national[len(national) - tail :]
+        assert mask_phone(e164) == expected, region
+        checked += 1
+    assert checked > 200
+
+
 def test_phone_digest_is_keyed() -> None:
     assert phone_digest(PEPPER, "+8613800138000") != phone_digest(b"q" * 32, "+8613800138000")
     assert "13800138000" not in phone_digest(PEPPER, "+8613800138000")

@@ -3,7 +3,9 @@
 Authentication is a guard rather than a middleware: guards run inside the route's own
 exception handling, so a 401 or 403 passes through every middleware's ``send`` like any
 other response (the Prometheus middleware counts it with its real status), and an
-``async`` guard runs on the event loop instead of a worker thread.
+``async`` guard runs on the event loop instead of a worker thread. It is one guard per
+route (authentication, then the scope), since Litestar copies the route handler for
+every guard of every request.
 """
 
 from __future__ import annotations
@@ -19,12 +21,10 @@ if TYPE_CHECKING:
 
     from app.apps.keys import ApiKey, ApiKeyStore
 
-__all__ = ["authenticate", "requires_scope"]
+__all__ = ["requires_scope"]
 
 
-async def authenticate(
-    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
-) -> None:
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
     """``Authorization: Bearer <key>``; the key's record becomes ``request.user``."""
     header = connection.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
@@ -42,13 +42,15 @@ async def authenticate(
         )
     connection.scope["user"] = record
     connection.scope["auth"] = record.id
+    return record
 
 
 def requires_scope(scope: str) -> Guard:
-    """A guard that admits keys holding ``scope`` (after :func:`authenticate`)."""
+    """A guard that authenticates the request and admits keys holding ``scope``."""
 
     async def guard(connection: ASGIConnection[Any, ApiKey, Any, Any], _: BaseRouteHandler) -> None:
-        if scope not in connection.user.scopes:
+        record = await authenticate(connection)
+        if scope not in record.scopes:
             raise PermissionDeniedException(f"this route needs an API key with scope {scope!r}")
 
     return guard

@@ -15,7 +15,7 @@ from app.providers.base import OutgoingMessage, SendResult
 from app.store.keys import Keys
 
 if TYPE_CHECKING:
-    from app.store.redis import StoreClient
+    from app.store.redis import Scripts
 
 __all__ = ["OutboxEntry", "OutboxProvider"]
 
@@ -37,8 +37,9 @@ class OutboxProvider:
 
     name = "outbox"
 
-    def __init__(self, client: StoreClient, *, max_messages: int, ttl: float) -> None:
-        self._client = client
+    def __init__(self, scripts: Scripts, *, max_messages: int, ttl: float) -> None:
+        self._scripts = scripts
+        self._client = scripts.client
         self._max = max_messages
         self._ttl_ms = int(ttl * 1000)
 
@@ -51,16 +52,14 @@ class OutboxProvider:
             sent_at=time.time(),
         )
         encoded = msgspec.json.encode(entry)
-        async with self._client.pipeline(transaction=True) as pipe:
-            # all messages for the page, and the last few per number for `?to=`
-            for key, length in (
-                (Keys.OUTBOX, self._max),
-                (Keys.outbox_to(message.to), _PER_NUMBER),
-            ):
-                pipe.lpush(key, encoded)
-                pipe.ltrim(key, 0, length - 1)
-                pipe.pexpire(key, self._ttl_ms)
-            await pipe.execute()
+        # All messages for the page, and the last few per number for `?to=`: two hash
+        # slots, so one batch (not a transaction, which Cluster refuses across slots).
+        batch = self._scripts.batch()
+        for key, length in ((Keys.OUTBOX, self._max), (Keys.outbox_to(message.to), _PER_NUMBER)):
+            batch.command("LPUSH", key, encoded)
+            batch.command("LTRIM", key, 0, length - 1)
+            batch.command("PEXPIRE", key, self._ttl_ms)
+        await batch.run()
         return SendResult.ok(entry.id)
 
     async def messages(self, to: str | None = None, limit: int = 50) -> list[OutboxEntry]:

@@ -57,6 +57,9 @@ class Keys:
 
     def __init__(self, pepper: bytes) -> None:
         self._pepper = pepper
+        # Names of apps and countries are few and asked for on every send: kept. Names
+        # that stand for numbers, networks or prefixes are made afresh each time.
+        self._bounded: dict[tuple[str, ...], str] = {}
 
     # -- digests -------------------------------------------------------------------------
 
@@ -118,13 +121,19 @@ class Keys:
 
     def app_window(self, app: str) -> str:
         """The app's send budget."""
-        return f"{PREFIX}{{a{_tag(self._pepper, 'app', app)}}}:w:sa:{_digest(app)}"
+        if (name := self._bounded.get(("a", app))) is None:
+            name = f"{PREFIX}{{a{_tag(self._pepper, 'app', app)}}}:w:sa:{_digest(app)}"
+            self._bounded["a", app] = name
+        return name
 
     def country(self, app: str, country: str, what: str) -> str:
         """One (app, country): ``w`` its send budget, ``cv`` its conversion counters,
         ``b`` its block."""
-        tag = _tag(self._pepper, "country", app, country)
-        return f"{PREFIX}{{c{tag}}}:{what}:{_digest(app, country)}"
+        if (name := self._bounded.get(("c", app, country, what))) is None:
+            tag = _tag(self._pepper, "country", app, country)
+            name = f"{PREFIX}{{c{tag}}}:{what}:{_digest(app, country)}"
+            self._bounded["c", app, country, what] = name
+        return name
 
     def prefix(self, app: str, prefix: str, what: str) -> str:
         """One (app, number prefix): ``pv`` the distinct numbers sent to under it (a
