@@ -17,6 +17,7 @@ parser, reconnection and Sentinel's failover handling stay redis-py's.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +56,17 @@ class Readiness:
 
 
 class Scripts:
-    """The scripts in ``lua/``, each prefixed with ``_lib.lua``, called by SHA.
+    """The scripts in ``lua/``, each prefixed with the ``_lib.lua`` functions it calls,
+    called by SHA.
 
     When Redis answers NOSCRIPT (a restart, a promoted replica) the script is loaded
     and the call made again. :meth:`load` warms every node's cache at start.
     """
 
     def __init__(self, client: StoreClient) -> None:
-        prelude = (_LUA_DIR / "_lib.lua").read_text()
+        library = _library((_LUA_DIR / "_lib.lua").read_text())
         self.bodies = {
-            path.stem: prelude + "\n" + path.read_text()
+            path.stem: _with_library(path.read_text(), library)
             for path in sorted(_LUA_DIR.glob("*.lua"))
             if not path.name.startswith("_")
         }
@@ -84,6 +86,37 @@ class Scripts:
 
     def batch(self) -> Batch:
         return Batch(self)
+
+
+_FUNCTION = re.compile(r"^local function (\w+)\(", re.MULTILINE)
+
+
+def _library(text: str) -> dict[str, str]:
+    """``_lib.lua`` as its functions by name (comment lines left out: they document the
+    file, and Redis would only skip them)."""
+    starts = [match.start() for match in _FUNCTION.finditer(text)]
+    chunks: dict[str, str] = {}
+    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        lines = [line for line in text[start:end].splitlines() if not line.startswith("--")]
+        body = "\n".join(lines).strip()
+        chunks[_FUNCTION.match(body).group(1)] = body  # type: ignore[union-attr]
+    return chunks
+
+
+def _with_library(script: str, library: dict[str, str]) -> str:
+    """``script`` after the library functions it calls, and the ones those call, in the
+    library's order: a script's body runs on every call and defines each function it
+    holds, so an unused one would cost every call its definition."""
+    needed: set[str] = set()
+    pending = [script]
+    while pending:
+        text = pending.pop()
+        for name, body in library.items():
+            if name not in needed and re.search(rf"\b{name}\(", text):
+                needed.add(name)
+                pending.append(body)
+    prelude = [body for name, body in library.items() if name in needed]
+    return "\n\n".join([*prelude, script])
 
 
 def _sha1(body: str) -> str:

@@ -58,12 +58,19 @@ local function read_rates(argv, at)
 end
 
 -- Moving window (exact, as the `limits` library counts it): a list of send times, newest
--- first, as long as the rule's largest limit. A rate is exhausted when its limit-th
--- newest entry is still inside its window. Returns the exhausted rate's position and
--- when it frees up, or nil.
-local function window_refusal(key, now, rates)
+-- first, as long as the rule's largest limit, read once per request. A rate is exhausted
+-- when its limit-th newest entry is still inside its window.
+local function window_read(key, rates)
+  local deepest = 0
+  for i = 1, #rates, 2 do deepest = math.max(deepest, rates[i]) end
+  if deepest == 0 then return {} end
+  return redis.call('LRANGE', key, 0, deepest - 1)
+end
+
+-- The exhausted rate's position and when it frees up, or nil.
+local function window_refusal(entries, now, rates)
   for i = 1, #rates, 2 do
-    local entry = redis.call('LINDEX', key, rates[i] - 1)
+    local entry = entries[rates[i]]
     if entry and tonumber(entry) > now - rates[i + 1] then
       return (i + 1) / 2, tonumber(entry) + rates[i + 1]
     end
@@ -71,7 +78,7 @@ local function window_refusal(key, now, rates)
   return nil
 end
 
-local function window_take(key, now, rates)
+local function window_take(key, entries, now, rates)
   local deepest, longest = 1, 1
   for i = 1, #rates, 2 do
     deepest = math.max(deepest, rates[i])
@@ -80,67 +87,19 @@ local function window_take(key, now, rates)
   redis.call('LPUSH', key, now)
   redis.call('LTRIM', key, 0, deepest - 1)
   redis.call('PEXPIRE', key, longest)
-end
-
--- Sliding-window counter (the `limits` library's estimate, for large budgets): a count
--- per fixed window and the previous window's, weighted by how much of it still overlaps.
--- Kept in one hash, fields s<n> (window start), c<n> (count), p<n> (previous count).
-local function counter_state(key, name, now, window)
-  local f = redis.call('HMGET', key, 's' .. name, 'c' .. name, 'p' .. name)
-  local start, current, previous = tonumber(f[1]) or 0, tonumber(f[2]) or 0, tonumber(f[3]) or 0
-  local aligned = now - (now % window)
-  if start ~= aligned then
-    if start == aligned - window then previous = current else previous = 0 end
-    current, start = 0, aligned
-  end
-  local estimate = math.floor(previous * (start + window - now) / window) + current
-  return start, current, previous, estimate
-end
-
-local function counter_add(key, name, now, window, amount)
-  local start, current, previous = counter_state(key, name, now, window)
-  redis.call('HSET', key, 's' .. name, start, 'c' .. name, math.max(0, current + amount),
-    'p' .. name, previous)
-end
-
-local function budget_refusal(key, now, rates)
-  for i = 1, #rates, 2 do
-    local start, _, _, estimate = counter_state(key, (i + 1) / 2, now, rates[i + 1])
-    if estimate + 1 > rates[i] then return (i + 1) / 2, start + rates[i + 1] end
-  end
-  return nil
-end
-
-local function budget_take(key, now, rates)
-  local longest = 1
-  for i = 1, #rates, 2 do
-    counter_add(key, (i + 1) / 2, now, rates[i + 1], 1)
-    longest = math.max(longest, rates[i + 1])
-  end
-  redis.call('PEXPIRE', key, 2 * longest)
-end
-
-local function refusal(kind, key, now, rates)
-  if kind == 'w' then return window_refusal(key, now, rates) end
-  return budget_refusal(key, now, rates)
-end
-
-local function take(kind, key, now, rates)
-  if kind == 'w' then window_take(key, now, rates) else budget_take(key, now, rates) end
+  table.insert(entries, 1, now)
 end
 
 -- What is left of each rate, for the RateLimit headers and the admin view: a flat list
 -- of (remaining, resets at ms) per rate.
-local function window_room(key, now, rates)
+local function window_room(entries, now, rates)
   local room = {}
   for i = 1, #rates, 2 do
     local limit, window = rates[i], rates[i + 1]
-    local entries = redis.call('LRANGE', key, 0, limit - 1)
     local count, oldest = 0, nil
-    for _, entry in ipairs(entries) do
-      if tonumber(entry) > now - window then
-        count, oldest = count + 1, tonumber(entry)
-      end
+    for k = 1, math.min(limit, #entries) do
+      local at = tonumber(entries[k])
+      if at > now - window then count, oldest = count + 1, at end
     end
     table.insert(room, limit - count)
     table.insert(room, oldest and oldest + window or now)
@@ -148,17 +107,106 @@ local function window_room(key, now, rates)
   return room
 end
 
-local function budget_room(key, now, rates)
+-- Sliding-window counters (the `limits` library's estimate, for large budgets): a count
+-- per fixed window and the previous window's, weighted by how much of it still overlaps.
+-- Kept in one hash, fields s<name> (window start), c<name> (count), p<name> (previous
+-- count); all the counters of a key are read with one HMGET.
+local function counters_read(key, names, windows, now)
+  local fields = {}
+  for _, name in ipairs(names) do
+    table.insert(fields, 's' .. name)
+    table.insert(fields, 'c' .. name)
+    table.insert(fields, 'p' .. name)
+  end
+  if #fields == 0 then return {} end
+  local f = redis.call('HMGET', key, unpack(fields))
+  local states = {}
+  for j, name in ipairs(names) do
+    local window = windows[j]
+    local start = tonumber(f[3 * j - 2]) or 0
+    local current, previous = tonumber(f[3 * j - 1]) or 0, tonumber(f[3 * j]) or 0
+    local aligned = now - (now % window)
+    if start ~= aligned then
+      if start == aligned - window then previous = current else previous = 0 end
+      current, start = 0, aligned
+    end
+    states[j] = {name = name, window = window, start = start, current = current,
+      previous = previous}
+  end
+  return states
+end
+
+local function counter_estimate(state, now)
+  return math.floor(state.previous * (state.start + state.window - now) / state.window)
+    + state.current
+end
+
+local function counters_add(key, states, amount)
+  local fields = {}
+  for _, state in ipairs(states) do
+    state.current = math.max(0, state.current + amount)
+    for _, value in ipairs({'s' .. state.name, state.start, 'c' .. state.name, state.current,
+        'p' .. state.name, state.previous}) do
+      table.insert(fields, value)
+    end
+  end
+  if #fields > 0 then redis.call('HSET', key, unpack(fields)) end
+end
+
+-- A budget's rates are counters named 1, 2, ... in one hash.
+local function budget_read(key, now, rates)
+  local names, windows = {}, {}
+  for i = 1, #rates, 2 do
+    table.insert(names, (i + 1) / 2)
+    table.insert(windows, rates[i + 1])
+  end
+  return counters_read(key, names, windows, now)
+end
+
+local function budget_refusal(states, now, rates)
+  for i = 1, #rates, 2 do
+    local state = states[(i + 1) / 2]
+    if counter_estimate(state, now) + 1 > rates[i] then
+      return (i + 1) / 2, state.start + rates[i + 1]
+    end
+  end
+  return nil
+end
+
+local function budget_take(key, states, rates)
+  local longest = 1
+  for i = 1, #rates, 2 do longest = math.max(longest, rates[i + 1]) end
+  counters_add(key, states, 1)
+  redis.call('PEXPIRE', key, 2 * longest)
+end
+
+local function budget_room(states, now, rates)
   local room = {}
   for i = 1, #rates, 2 do
-    local start, _, _, estimate = counter_state(key, (i + 1) / 2, now, rates[i + 1])
-    table.insert(room, math.max(0, rates[i] - estimate))
-    table.insert(room, start + rates[i + 1])
+    local state = states[(i + 1) / 2]
+    table.insert(room, math.max(0, rates[i] - counter_estimate(state, now)))
+    table.insert(room, state.start + rates[i + 1])
   end
   return room
 end
 
-local function room(kind, key, now, rates)
-  if kind == 'w' then return window_room(key, now, rates) end
-  return budget_room(key, now, rates)
+-- A throttle of either kind ("w" moving window, "b" budget): read once, then judged,
+-- taken and measured from what was read.
+local function throttle_read(kind, key, now, rates)
+  if kind == 'w' then return window_read(key, rates) end
+  return budget_read(key, now, rates)
+end
+
+local function throttle_refusal(kind, state, now, rates)
+  if kind == 'w' then return window_refusal(state, now, rates) end
+  return budget_refusal(state, now, rates)
+end
+
+local function throttle_take(kind, key, state, now, rates)
+  if kind == 'w' then window_take(key, state, now, rates) else budget_take(key, state, rates) end
+end
+
+local function throttle_room(kind, state, now, rates)
+  if kind == 'w' then return window_room(state, now, rates) end
+  return budget_room(state, now, rates)
 end

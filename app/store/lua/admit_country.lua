@@ -11,8 +11,8 @@ if ARGV[2] == '1' then
   local block = redis.call('GET', KEYS[1])
   if block then return {'blocked', block} end
   local window = tonumber(ARGV[3])
-  local _, _, _, started = counter_state(KEYS[2], 'S', now, window)
-  local _, _, _, approved = counter_state(KEYS[2], 'A', now, window)
+  local seen = counters_read(KEYS[2], {'S', 'A'}, {window, window}, now)
+  local started, approved = counter_estimate(seen[1], now), counter_estimate(seen[2], now)
   if started >= tonumber(ARGV[4]) and approved < tonumber(ARGV[5]) * started then
     local hold = tonumber(ARGV[6])
     block = cjson.encode({id = ARGV[7], app = ARGV[8], kind = 'country', subject = ARGV[9],
@@ -24,7 +24,8 @@ if ARGV[2] == '1' then
   end
 end
 local rates = read_rates(ARGV, 10)
-local rate, reset = budget_refusal(KEYS[3], now, rates)
+local states = budget_read(KEYS[3], now, rates)
+local rate, reset = budget_refusal(states, now, rates)
 if rate then return {'limited', rate, rates[2 * rate - 1], rates[2 * rate], reset} end
-if ARGV[1] == 'take' and #rates > 0 then budget_take(KEYS[3], now, rates) end
+if ARGV[1] == 'take' and #rates > 0 then budget_take(KEYS[3], states, rates) end
 return {'ok', now}

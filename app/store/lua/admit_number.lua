@@ -7,8 +7,9 @@
 local rates = read_rates(ARGV, 1)
 local now = now_ms()
 local index = redis.call('GET', KEYS[1]) or ''
-local rate, reset = window_refusal(KEYS[2], now, rates)
+local entries = window_read(KEYS[2], rates)
+local rate, reset = window_refusal(entries, now, rates)
 local answer = {now, index, 0, 0, 0, 0}
 if rate then answer = {now, index, rate, rates[2 * rate - 1], rates[2 * rate], reset} end
-for _, value in ipairs(window_room(KEYS[2], now, rates)) do table.insert(answer, value) end
+for _, value in ipairs(window_room(entries, now, rates)) do table.insert(answer, value) end
 return answer

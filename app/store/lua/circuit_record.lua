@@ -12,47 +12,61 @@ local window = tonumber(ARGV[4])
 local bucket_ms = math.max(1, math.floor(window / 10))
 local now = now_ms()
 local bucket = math.floor(now / bucket_ms)
+local mine = 'b:' .. bucket .. (ok and ':ok' or ':fail')
 
 redis.call('LPUSH', latencies, ARGV[2])
 redis.call('LTRIM', latencies, 0, 199)
-redis.call('HINCRBY', circuit, 'b:' .. bucket .. (ok and ':ok' or ':fail'), 1)
 
-local oldest = bucket - 9
-local succeeded, failed = 0, 0
-local fields = redis.call('HKEYS', circuit)
-for _, field in ipairs(fields) do
+-- One read of the whole hash (state, failures and at most 20 bucket counts).
+local fields = redis.call('HGETALL', circuit)
+local state, failures, stale, counted = 'closed', 0, {}, 0
+local succeeded, failed = ok and 1 or 0, ok and 0 or 1
+for i = 1, #fields, 2 do
+  local field, value = fields[i], fields[i + 1]
   local b, kind = string.match(field, '^b:(%d+):(%a+)$')
+  if field == mine then counted = tonumber(value) end
   if b then
-    if tonumber(b) < oldest then
-      redis.call('HDEL', circuit, field)
+    if tonumber(b) < bucket - 9 then
+      table.insert(stale, field)
     elseif kind == 'ok' then
-      succeeded = succeeded + tonumber(redis.call('HGET', circuit, field))
+      succeeded = succeeded + tonumber(value)
     else
-      failed = failed + tonumber(redis.call('HGET', circuit, field))
+      failed = failed + tonumber(value)
     end
+  elseif field == 'state' then
+    state = value
+  elseif field == 'failures' then
+    failures = tonumber(value)
   end
 end
 
-local state = redis.call('HGET', circuit, 'state') or 'closed'
-local failures = 0
+local changes = {mine, counted + 1}
 if ok then
-  redis.call('HSET', circuit, 'failures', 0)
   if state == 'half_open' then
-    for _, field in ipairs(redis.call('HKEYS', circuit)) do
-      if string.sub(field, 1, 2) == 'b:' then redis.call('HDEL', circuit, field) end
+    for i = 1, #fields, 2 do
+      if string.sub(fields[i], 1, 2) == 'b:' then table.insert(stale, fields[i]) end
     end
-    redis.call('HSET', circuit, 'state', 'closed')
+    changes = {'state', 'closed'}
     state, succeeded, failed = 'closed', 0, 0
   end
+  failures = 0
+  table.insert(changes, 'failures')
+  table.insert(changes, 0)
 else
-  failures = redis.call('HINCRBY', circuit, 'failures', 1)
+  failures = failures + 1
+  table.insert(changes, 'failures')
+  table.insert(changes, failures)
   local total = succeeded + failed
   if state == 'half_open' or (state == 'closed' and (failures >= tonumber(ARGV[3])
       or (total >= tonumber(ARGV[5]) and failed / total >= tonumber(ARGV[6])))) then
-    redis.call('HSET', circuit, 'state', 'open', 'opened_at', now, 'probe_until', 0)
+    for _, value in ipairs({'state', 'open', 'opened_at', now, 'probe_until', 0}) do
+      table.insert(changes, value)
+    end
     state = 'open'
   end
 end
+if #stale > 0 then redis.call('HDEL', circuit, unpack(stale)) end
+redis.call('HSET', circuit, unpack(changes))
 redis.call('PEXPIRE', circuit, window * 10)
 redis.call('PEXPIRE', latencies, window * 10)
 return {state, failures, succeeded, failed}

@@ -12,7 +12,7 @@ local verdict, retention = ARGV[1], tonumber(ARGV[3])
 local now = now_ms()
 if verdict == 'miss' then
   local rates = read_rates(ARGV, 4)
-  if #rates > 0 then window_take(KEYS[3], now, rates) end
+  if #rates > 0 then window_take(KEYS[3], {}, now, rates) end
 end
 local f = redis.call('HMGET', record, 's', 'x', 'X')
 if not f[1] then return {'status', 'gone'} end

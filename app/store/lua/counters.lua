@@ -11,16 +11,18 @@ for j = 1, #KEYS do
   local kind = ARGV[at]
   local rates, next_at = read_rates(ARGV, at + 1)
   at = next_at
-  specs[j] = {kind, rates}
+  local state = throttle_read(kind, KEYS[j], now, rates)
+  specs[j] = {kind, rates, state}
   if mode ~= 'view' then
-    local rate, reset = refusal(kind, KEYS[j], now, rates)
+    local rate, reset = throttle_refusal(kind, state, now, rates)
     if rate then return {j, rate, rates[2 * rate - 1], rates[2 * rate], reset} end
   end
 end
 local answer = {0, now}
 for j = 1, #KEYS do
-  if mode == 'take' then take(specs[j][1], KEYS[j], now, specs[j][2]) end
-  for _, value in ipairs(room(specs[j][1], KEYS[j], now, specs[j][2])) do
+  local kind, rates, state = specs[j][1], specs[j][2], specs[j][3]
+  if mode == 'take' then throttle_take(kind, KEYS[j], state, now, rates) end
+  for _, value in ipairs(throttle_room(kind, state, now, rates)) do
     table.insert(answer, value)
   end
 end

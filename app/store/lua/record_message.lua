@@ -8,10 +8,14 @@
 -- Returns 1 when stored, 0 when the record is gone.
 local record, index, n = KEYS[1], KEYS[2], ARGV[1]
 if redis.call('EXISTS', record) == 0 then return 0 end
-redis.call('HSET', record, 'p' .. n, ARGV[4], 'q' .. n, ARGV[5], 'w' .. n, ARGV[7])
+local fields = {'p' .. n, ARGV[4], 'q' .. n, ARGV[5], 'w' .. n, ARGV[7]}
 for field, value in pairs({y = ARGV[6], z = ARGV[8], g = ARGV[9]}) do
-  if value ~= '' then redis.call('HSET', record, field .. n, value) end
+  if value ~= '' then
+    table.insert(fields, field .. n)
+    table.insert(fields, value)
+  end
 end
+redis.call('HSET', record, unpack(fields))
 if ARGV[2] == 'failed' and redis.call('HGET', record, 's') == 'pending' then
   finish(record, index, 'failed', now_ms(), tonumber(ARGV[3]))
 end

@@ -18,7 +18,7 @@ if tonumber(f[3]) <= now then
   return {'expired'}
 end
 local rates = read_rates(ARGV, 2)
-local rate, reset = window_refusal(KEYS[2], now, rates)
+local rate, reset = window_refusal(window_read(KEYS[2], rates), now, rates)
 if rate then return {'limited', rate, rates[2 * rate - 1], rates[2 * rate], reset} end
 local max_attempts = tonumber(f[5])
 if tonumber(f[4]) >= max_attempts then return {'exhausted', max_attempts} end

@@ -45,7 +45,8 @@ else
   end
 end
 
-local rate, reset = window_refusal(throttle, now, rates)
+local entries = window_read(throttle, rates)
+local rate, reset = window_refusal(entries, now, rates)
 if rate then
   return {'limited', id, now, 0, 0, sends, attempts, max_attempts, max_sends, cooldown,
     reset - now, rate, rates[2 * rate - 1], rates[2 * rate]}
@@ -71,7 +72,7 @@ if expected == '' then outcome = 'created' end
 local answer = {outcome, id, now, expires, now, sends, attempts, max_attempts, max_sends,
   cooldown, 0, 0, 0, 0}
 if #rates > 0 then
-  window_take(throttle, now, rates)
-  for _, value in ipairs(window_room(throttle, now, rates)) do table.insert(answer, value) end
+  window_take(throttle, entries, now, rates)
+  for _, value in ipairs(window_room(entries, now, rates)) do table.insert(answer, value) end
 end
 return answer
