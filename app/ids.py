@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 
@@ -14,19 +15,20 @@ ID_PATTERN = rf"^ver_[{ALPHABET}]{{{ID_LENGTH}}}$"
 _ID_RE = re.compile(ID_PATTERN)
 
 
+_FROM_RFC4648 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET)
+
+
 def base32(data: bytes, length: int) -> str:
-    """``length`` base32 characters from the bits of ``data`` (5 bits each)."""
-    number = int.from_bytes(data, "big")
-    chars = []
-    for _ in range(length):
-        number, index = divmod(number, 32)
-        chars.append(ALPHABET[index])
-    return "".join(chars)
+    """``length`` base32 characters from the leading bits of ``data`` (5 bits each)."""
+    needed = (length * 5 + 7) // 8
+    if len(data) < needed:
+        raise ValueError(f"{length} characters need {needed} bytes, not {len(data)}")
+    return base64.b32encode(data[:needed]).decode().translate(_FROM_RFC4648)[:length]
 
 
 def random_id(prefix: str, length: int = ID_LENGTH) -> str:
     """``prefix`` + ``length`` random base32 characters."""
-    return prefix + base32(secrets.token_bytes(length), length)
+    return prefix + base32(secrets.token_bytes((length * 5 + 7) // 8), length)
 
 
 def is_verification_id(value: str) -> bool:

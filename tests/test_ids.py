@@ -1,0 +1,34 @@
+"""Ids and slot tags: Crockford base32 of random or keyed bits."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from app.ids import ALPHABET, ID_LENGTH, base32, is_verification_id, random_id
+
+
+def test_base32_reads_the_leading_bits_five_at_a_time() -> None:
+    # RFC 4648's test vector "ABCDEFGH" is the values 0..7: Crockford's first 8 digits
+    assert base32(bytes.fromhex("00443214c7"), 8) == "01234567"
+    assert base32(b"\xff" * 17, ID_LENGTH) == "z" * ID_LENGTH
+    assert base32(bytes.fromhex("00443214c7ff"), 3) == "012"
+
+
+def test_base32_refuses_too_few_bits() -> None:
+    with pytest.raises(ValueError, match="need 4 bytes"):
+        base32(b"abc", 5)
+
+
+def test_random_ids_use_the_whole_alphabet_evenly() -> None:
+    seen = collections.Counter("".join(random_id("", ID_LENGTH) for _ in range(4000)))
+    assert set(seen) == set(ALPHABET)
+    expected = 4000 * ID_LENGTH / 32
+    assert all(abs(count - expected) < 0.15 * expected for count in seen.values())
+
+
+def test_verification_ids_match_their_pattern_only_exactly() -> None:
+    assert is_verification_id(random_id("ver_"))
+    assert not is_verification_id(random_id("ver_") + "\n")
+    assert not is_verification_id(random_id("msg_"))
