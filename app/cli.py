@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import redis
 
 from app import __version__
+from app.cores import worker_count
 from app.sensitive import mask_url, redacted
 from app.settings import ConfigError, Settings, load_settings
 from app.store.embedded import EmbeddedRedis
@@ -109,7 +110,7 @@ def _run_server(settings: Settings, *, access_log: bool) -> None:
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
-        workers=settings.workers,
+        workers=worker_count(settings.workers),
         loop=Loops.uvloop,
         http=HTTPModes.http1,
         websockets=False,
@@ -131,7 +132,9 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["OTPGATE_REDIS_URL"] = url
         for name, value in overrides.items():
             os.environ[f"OTPGATE_{name.upper()}"] = str(value)
-        if settings.workers > 1:  # every worker writes its metrics here; /metrics sums them
+        if (
+            worker_count(settings.workers) > 1
+        ):  # every worker writes its metrics here; /metrics sums them
             metrics_dir = Path(settings.data_dir).resolve() / "prometheus"
             shutil.rmtree(metrics_dir, ignore_errors=True)
             metrics_dir.mkdir(parents=True)
@@ -139,7 +142,8 @@ def _serve(args: argparse.Namespace) -> int:
         base = f"http://{settings.host}:{settings.port}"
         shown_url = mask_url(url)
         print(
-            f"otpgate {settings.env} on {base}  (redis: {shown_url}, workers: {settings.workers})"
+            f"otpgate {settings.env} on {base}  "
+            f"(redis: {shown_url}, workers: {worker_count(settings.workers)})"
         )
         if settings.env == "dev":
             key = settings.bootstrap_api_key or _dev_api_key(Path(settings.data_dir))

@@ -22,6 +22,7 @@ from app.abuse.guards import BlockStore
 from app.abuse.rules import AppPolicies
 from app.abuse.service import AbuseService
 from app.apps.keys import ApiKeyStore
+from app.cores import hashing_threads
 from app.delivery.events import EventBus, EventDispatcher, EventTarget
 from app.delivery.ledger import Ledger
 from app.delivery.service import DeliveryService
@@ -86,7 +87,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         scripts = Scripts(client)
         with contextlib.suppress(RedisError):  # Redis may come up later; scripts load on use
             await scripts.load()
-        hasher = CodeHasher(settings.secret_pepper, settings.argon2, settings.hash_threads)
+        hasher = CodeHasher(
+            settings.secret_pepper,
+            settings.argon2,
+            hashing_threads(settings.hash_threads, settings.workers),
+        )
         stack.callback(hasher.close)
         # One client for every provider, hook and event: connections are reused.
         http = await stack.enter_async_context(

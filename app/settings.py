@@ -74,7 +74,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     env: Environment = "dev"
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
-    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    #: Server processes; 0 means one per CPU core (each runs one event loop).
+    workers: Annotated[int, msgspec.Meta(ge=0, le=64)] = 0
     #: ``redis://``, ``rediss://`` or ``unix://``; unset means the embedded redis-server.
     redis_url: str | None = None
     #: Where the embedded Redis keeps its data and AOF.
@@ -116,7 +117,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     idempotency_ttl: Seconds = 86400
 
     argon2: Argon2Settings = Argon2Settings()
-    #: Threads that hash codes; 0 means one per CPU core.
+    #: Threads that hash codes in each worker; 0 shares the cores among the workers.
     hash_threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
     max_body_size: Annotated[int, msgspec.Meta(ge=1024)] = 16384
     redis_timeout: Seconds = 2.0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from collections import Counter
 
 import pytest
@@ -10,7 +13,7 @@ from app.errors import OtpgateError
 from app.phone import mask_phone, normalize_phone, phone_digest
 from app.settings import Argon2Settings
 from app.store.keys import Keys
-from app.verify.codes import CodeHasher, code_digest, generate_code
+from app.verify.codes import HASHING_NICENESS, CodeHasher, code_digest, generate_code
 from app.verify.texts import MessageTexts
 
 PEPPER = b"p" * 32
@@ -80,6 +83,21 @@ def test_hashes_keep_working_under_the_cost_they_were_made_with() -> None:
     finally:
         old.close()
         new.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
+async def test_hashing_threads_are_nicer_than_the_event_loop() -> None:
+    hasher = CodeHasher(b"p" * 32, Argon2Settings(time_cost=1, memory_cost=8))
+    try:
+        await hasher.hash("ver_x", "123456")
+        loop_thread = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        niceness = hasher._pool.submit(
+            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        ).result()
+        assert niceness == min(19, loop_thread + HASHING_NICENESS)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == loop_thread
+    finally:
+        hasher.close()
 
 
 def test_default_argon2_parameters_are_owasp_minimum() -> None:

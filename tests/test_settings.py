@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from app.cores import hashing_threads, worker_count
 from app.settings import DEV_PEPPER, ConfigError, load_settings
 
 SECRET = "s" * 40
@@ -169,3 +170,26 @@ def test_the_config_path_and_the_test_suites_redis_are_not_settings_but_allowed(
         {"OTPGATE_CONFIG": str(config), "OTPGATE_TEST_REDIS_URL": "redis://x", "OTHER": "1"}
     )
     assert settings.code_ttl == 120
+
+
+@pytest.mark.parametrize(
+    ("environ", "cores", "workers", "threads"),
+    [
+        ({}, {0, 1}, 2, 1),  # a worker per core, each hashing on its share
+        ({}, {0, 1, 2, 3}, 4, 1),
+        ({"OTPGATE_WORKERS": "1"}, {0, 1, 2, 3}, 1, 4),
+        ({"OTPGATE_WORKERS": "3"}, {0, 1}, 3, 1),  # never fewer than one thread
+        ({"OTPGATE_WORKERS": "2", "OTPGATE_HASH_THREADS": "5"}, {0, 1}, 2, 5),
+    ],
+)
+def test_workers_and_hashing_threads_follow_the_cores_this_process_may_use(
+    monkeypatch: pytest.MonkeyPatch,
+    environ: dict[str, str],
+    cores: set[int],
+    workers: int,
+    threads: int,
+) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: cores)
+    settings = load_settings(environ)
+    assert worker_count(settings.workers) == workers
+    assert hashing_threads(settings.hash_threads, settings.workers) == threads
