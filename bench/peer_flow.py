@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -530,7 +531,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="on",
         help="otpgate's throttles and guards, as bench/bench.py sets them (default on)",
     )
-    parser.add_argument("--workers", type=bounded(int, 1, 64), default=1, help="otpgate's")
+    parser.add_argument(
+        "--workers", type=bounded(int, 0, 64), default=0, help="otpgate's (0: one per core)"
+    )
     parser.add_argument("--peer-server", choices=sorted(peer.SERVERS), default=peer.DEFAULT_SERVER)
     parser.add_argument("--peer-workers", type=bounded(int, 1, 64), default=peer.DEFAULT_WORKERS)
     parser.add_argument("--peer-threads", type=bounded(int, 1, 256), default=peer.DEFAULT_THREADS)
@@ -547,8 +550,8 @@ def configs(args: argparse.Namespace) -> dict[str, str]:
     params = Argon2Settings(**bench.argon2_overrides(args))
     threads = f" x {args.peer_threads} threads" if args.peer_server != "gunicorn-sync" else ""
     return {
-        "otpgate": f"{args.workers} worker, argon2 t={params.time_cost} m={params.memory_cost} "
-        f"p={params.parallelism}, rules {args.rules}",
+        "otpgate": f"{args.workers or os.cpu_count()} workers, argon2 t={params.time_cost} "
+        f"m={params.memory_cost} p={params.parallelism}, rules {args.rules}",
         "django": f"{args.peer_server}, {args.peer_workers} workers{threads}, SQLite WAL",
     }
 
