@@ -62,6 +62,7 @@ sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 from lean_http import LeanClient, LeanHTTPError, LeanResponse  # noqa: E402
 
+from app.cores import worker_count  # noqa: E402
 from app.settings import Argon2Settings  # noqa: E402
 from app.store.embedded import free_port  # noqa: E402
 from app.store.keys import Keys  # noqa: E402
@@ -542,7 +543,7 @@ def build_report(
     return Report(
         rules=rules,
         provider=provider,
-        workers=args.workers,
+        workers=worker_count(args.workers),
         concurrency=args.concurrency,
         duration_s=args.duration,
         elapsed_s=elapsed,
