@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from litestar.di import Provide
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from app.abuse.guards import BlockStore
 from app.abuse.rules import AppPolicies
@@ -84,8 +84,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     async with contextlib.AsyncExitStack() as stack:
         client = connect(settings.redis_url, timeout=settings.redis_timeout)
         stack.push_async_callback(client.aclose)
-        scripts = Scripts(client)
-        with contextlib.suppress(RedisError):  # Redis may come up later; scripts load on use
+        scripts = Scripts(
+            client,
+            wait_replicas=settings.redis_wait_replicas,
+            wait_timeout=settings.redis_wait_timeout,
+        )
+        # Redis may come up later: scripts load on use
+        with contextlib.suppress(RedisError, RedisClusterException):
             await scripts.load()
         hasher = CodeHasher(
             settings.secret_pepper,

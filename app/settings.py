@@ -121,6 +121,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     hash_threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
     max_body_size: Annotated[int, msgspec.Meta(ge=1024)] = 16384
     redis_timeout: Seconds = 2.0
+    #: Replicas that must have each state change a client is told about (WAIT); 0: none.
+    redis_wait_replicas: Annotated[int, msgspec.Meta(ge=0, le=16)] = 0
+    redis_wait_timeout: Seconds = 0.5
 
     outbox_max_messages: Annotated[int, msgspec.Meta(ge=1)] = 1000
     outbox_ttl: Seconds = 3600
@@ -146,6 +149,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                     "the outbox provider only captures messages; it is refused in prod "
                     "(configure [providers] and [routes])"
                 )
+        if self.redis_wait_replicas and self.redis_wait_timeout >= self.redis_timeout:
+            raise ConfigError("redis_wait_timeout must be shorter than redis_timeout")
         for locale, text in self.messages.items():
             if "{code}" not in text:
                 raise ConfigError(f"messages.{locale} must contain {{code}}")

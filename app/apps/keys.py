@@ -76,11 +76,11 @@ class ApiKeyStore:
         record = ApiKey(
             id=digest[:16], app=app, scopes=sorted(set(scopes)), name=name, created_at=time.time()
         )
-        encoded = msgspec.json.encode(record)
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.set(Keys.api_key(digest), encoded)
-            pipe.hset(Keys.API_KEY_INDEX, record.id, digest)
-            await pipe.execute()
+        # The record and the index live in different slots (on Cluster no transaction
+        # spans them), so the index entry comes first: a failure in between leaves an
+        # entry without a record, which no request can use and :meth:`list` skips.
+        await self._client.hset(Keys.API_KEY_INDEX, record.id, digest)
+        await self._client.set(Keys.api_key(digest), msgspec.json.encode(record))
         return key, record
 
     async def find(self, key: str) -> ApiKey | None:
@@ -93,7 +93,10 @@ class ApiKeyStore:
         digests = await self._client.hvals(Keys.API_KEY_INDEX)
         if not digests:
             return []
-        raws = await self._client.mget([Keys.api_key(digest) for digest in digests])
+        pipe = self._client.pipeline(transaction=False)  # on Cluster: split by slot
+        for digest in digests:
+            pipe.get(Keys.api_key(digest))
+        raws = await pipe.execute()
         keys = [msgspec.json.decode(raw, type=ApiKey) for raw in raws if raw is not None]
         return sorted(keys, key=lambda record: record.created_at)
 
@@ -101,8 +104,7 @@ class ApiKeyStore:
         digest = await self._client.hget(Keys.API_KEY_INDEX, key_id)
         if digest is None:
             return False
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.delete(Keys.api_key(digest))
-            pipe.hdel(Keys.API_KEY_INDEX, key_id)
-            await pipe.execute()
+        # The record first: once it is gone the key stops working, whatever happens next.
+        await self._client.delete(Keys.api_key(digest))
+        await self._client.hdel(Keys.API_KEY_INDEX, key_id)
         return True

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import httpx
 import msgspec
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from app.delivery.destinations import Resolver, check_destination, is_public, resolve
 from app.errors import OtpgateError
@@ -158,7 +158,7 @@ class EventDispatcher:
             try:
                 await self._ensure_group()
                 await self.step(block_ms=1000)
-            except RedisError as exc:
+            except (RedisError, RedisClusterException) as exc:
                 log.warning("event dispatcher: redis unavailable (%s); retrying", exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=1)

@@ -16,10 +16,9 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.errors import ERRORS, PROBLEM_TYPE, OtpgateError
+from app.store.redis import UNAVAILABLE, NotReplicated
 
 __all__ = ["problem_details_plugin", "to_problem"]
 
@@ -89,11 +88,13 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
 
 def _from_store_error(exc: Exception) -> ProblemDetailsException:
     log.warning("redis unavailable: %s", exc)
-    return _problem(
-        "store_unavailable",
-        "Redis did not answer; nothing was changed",
-        headers={"Retry-After": "1"},
+    detail = (
+        "Redis made the change but not enough replicas confirmed it in time, so a failover "
+        "could lose it: read the verification before you retry"
+        if isinstance(exc, NotReplicated)
+        else "Redis did not answer in time; retry shortly"
     )
+    return _problem("store_unavailable", detail, headers={"Retry-After": "1"})
 
 
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
@@ -108,8 +109,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
             exception_to_problem_detail_map={
                 OtpgateError: to_problem,
                 HTTPException: _from_http_exception,
-                RedisConnectionError: _from_store_error,
-                RedisTimeoutError: _from_store_error,
+                **dict.fromkeys(UNAVAILABLE, _from_store_error),
                 Exception: _from_unexpected,
             }
         )

@@ -8,6 +8,13 @@ once, so a step costs one round trip per node, in parallel. Scripts go in as raw
 ``EVALSHA`` commands: redis-py refuses its ``Script`` objects in cluster pipelines, not
 the command itself.
 
+With ``redis_wait_replicas`` set, a batch that runs a script clients are told the outcome
+of (:data:`DURABLE`) ends with ``WAIT`` on the connection that ran it (on Cluster: on each
+node's connection of the pipeline), since ``WAIT`` counts the replicas that have every
+earlier write of its own connection; fewer acknowledgements than asked raise
+:class:`NotReplicated` (503). ``WAIT`` does not undo: the change stands on the primary and
+may or may not survive a failover, which is what the 503 tells the client.
+
 Why not redis-py's ``Pipeline`` on one server: it packs in pure Python and resets,
 watches and wraps each call; for the few small commands of a step that was twice the
 CPU of the round trip itself (``bench/`` profile). The connection, its pool, its reply
@@ -21,17 +28,57 @@ import re
 from pathlib import Path
 from typing import Any
 
-import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import (
+    ClusterDownError,
+    MasterDownError,
+    NoScriptError,
+    ReadOnlyError,
+    RedisClusterException,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from app.store.urls import client_for, deadline, parse_redis_url
+from app.store.connections import Connections
+from app.store.urls import client_for, parse_redis_url
 
-__all__ = ["Batch", "Readiness", "Scripts", "StoreClient", "connect", "parse_redis_url"]
+__all__ = [
+    "DURABLE",
+    "UNAVAILABLE",
+    "Batch",
+    "NotReplicated",
+    "Readiness",
+    "Scripts",
+    "StoreClient",
+    "connect",
+    "parse_redis_url",
+]
 
 _LUA_DIR = Path(__file__).parent / "lua"
 StoreClient = Redis | RedisCluster
+#: The scripts whose outcome a client is told: create and resend, an attempt's
+#: reservation, approval or denial, cancellation.
+DURABLE = frozenset({"send", "reserve_attempt", "conclude", "cancel"})
+
+
+class NotReplicated(RedisConnectionError):
+    """Fewer replicas than ``redis_wait_replicas`` acknowledged a change in time."""
+
+
+#: What Redis raises while it cannot serve: down, timed out, failing over (a Cluster
+#: slot without its master, a Sentinel's demoted primary), or not replicated. The edge
+#: answers them 503 ``store_unavailable``; anything else is a bug (500).
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterDownError,
+    TryAgainError,
+    MasterDownError,
+    ReadOnlyError,
+    RedisClusterException,
+)
 
 
 def connect(url: str, *, timeout: float) -> StoreClient:
@@ -63,7 +110,11 @@ class Scripts:
     and the call made again. :meth:`load` warms every node's cache at start.
     """
 
-    def __init__(self, client: StoreClient) -> None:
+    def __init__(
+        self, client: StoreClient, *, wait_replicas: int = 0, wait_timeout: float = 0.5
+    ) -> None:
+        self.wait_replicas = wait_replicas
+        self.wait_ms = max(1, round(wait_timeout * 1000))
         library = _library((_LUA_DIR / "_lib.lua").read_text())
         self.bodies = {
             path.stem: _with_library(path.read_text(), library)
@@ -72,7 +123,7 @@ class Scripts:
         }
         self.shas = {name: _sha1(body) for name, body in self.bodies.items()}
         self.client = client
-        self.connections = None if isinstance(client, RedisCluster) else _Connections(client)
+        self.connections = None if isinstance(client, RedisCluster) else Connections(client)
 
     async def load(self) -> None:
         for body in self.bodies.values():
@@ -152,90 +203,64 @@ class Batch:
         return len(self._calls) - 1
 
     async def run(self) -> list[Any]:
-        """Send everything; raise the first error, after running forgotten scripts again."""
+        """Send everything; raise the first error, after running forgotten scripts again
+        (and :class:`NotReplicated` when a durable change was not acknowledged)."""
         if not self._calls:
             return []
-        client, connections = self._scripts.client, self._scripts.connections
-        if connections is None:
-            pipe = client.pipeline(transaction=False)
-            for command in self._commands:
-                pipe.execute_command(*command)
-            results = list(await pipe.execute(raise_on_error=False))
-        else:
-            results = await connections.exchange(self._commands)
+        results, acknowledged = await self._send()
         if any(isinstance(result, NoScriptError) for result in results):
             results = await self._again(results)
         for result in results:
             if isinstance(result, Exception):
                 raise result
+        if acknowledged is not None and acknowledged < self._scripts.wait_replicas:
+            raise NotReplicated(
+                f"{acknowledged} of {self._scripts.wait_replicas} replicas acknowledged in "
+                f"{self._scripts.wait_ms} ms"
+            )
         return results
+
+    def _durable_keys(self) -> list[str]:
+        """The first key of each durable script queued (on Cluster, where it runs)."""
+        if not self._scripts.wait_replicas:
+            return []
+        return [c[1][0] for c in self._calls if c is not None and c[0] in DURABLE and c[1]]
+
+    async def _send(self) -> tuple[list[Any], int | None]:
+        """The replies in queue order, and the fewest replicas any ``WAIT`` counted."""
+        client, connections = self._scripts.client, self._scripts.connections
+        durable = self._durable_keys()
+        wait = ("WAIT", self._scripts.wait_replicas, self._scripts.wait_ms)
+        if connections is not None:
+            results = await connections.exchange([*self._commands, *([wait] if durable else [])])
+        else:
+            assert isinstance(client, RedisCluster)
+            pipe = client.pipeline(transaction=False)
+            for command in self._commands:
+                pipe.execute_command(*command)
+            found = [client.get_node_from_key(key) for key in durable]
+            nodes = {node.name: node for node in found if node is not None}
+            for node in nodes.values():  # after the node's scripts, on its connection
+                pipe.execute_command(*wait, target_nodes=node)
+            results = list(await pipe.execute(raise_on_error=False))
+        waits = results[len(self._commands) :]
+        del results[len(self._commands) :]
+        counted = [w for w in waits if isinstance(w, int)]
+        if len(counted) < len(waits):  # a WAIT failed: the node is gone
+            raise next(w for w in waits if isinstance(w, Exception))
+        return results, min(counted) if counted else None
 
     async def _again(self, results: list[Any]) -> list[Any]:
-        """Load the scripts Redis forgot and run those calls once more, alone."""
-        client = self._scripts.client
+        """Load the scripts Redis forgot and run those calls once more, in a batch of their
+        own (so that a durable one is waited for too)."""
+        again = Batch(self._scripts)
+        positions = []
         for index, result in enumerate(results):
-            call = self._calls[index] if index < len(self._calls) else None
+            call = self._calls[index]
             if isinstance(result, NoScriptError) and call is not None:
-                name, keys, args = call
-                await client.script_load(self._scripts.bodies[name])
-                try:
-                    results[index] = await client.evalsha(
-                        self._scripts.shas[name], len(keys), *keys, *args
-                    )
-                except RedisError as exc:
-                    results[index] = exc
-        return results
-
-
-class _Connections:
-    """redis-py's pooled connections to one server, and the idle ones kept at hand.
-
-    Taking a connection from redis-py's pool costs more CPU than the round trip it is
-    for (a lock, observability records, a probing read), so connections a batch gave
-    back wait in a list for the next one. A connection the server closed while it
-    waited (its reader has seen the end of the stream) goes back to the pool, which
-    reconnects; nothing was sent on it, so nothing is lost or sent twice.
-    """
-
-    def __init__(self, client: Redis) -> None:
-        self._client = client
-        self._pool = client.connection_pool
-        self._idle: list[Any] = []
-        # connect()'s clients carry their timeout; a bare client (a test's) gets 2 s
-        self._timeout: float = getattr(client, "otpgate_timeout", 2.0)
-
-    async def _take(self) -> Any:
-        while self._idle:
-            connection = self._idle.pop()
-            reader = getattr(connection, "_reader", None)  # redis-py's asyncio.StreamReader
-            if connection.is_connected and reader is not None and not reader.at_eof():
-                return connection
-            await self._pool.release(connection)
-        return await self._pool.get_connection()
-
-    async def exchange(self, commands: list[tuple[Any, ...]]) -> list[Any]:
-        """Write ``commands`` at once and read their replies; an error reply stands in
-        its place. Any other failure drops the connection (its replies could no longer
-        be matched to their commands) and is raised."""
-        async with deadline(self._timeout):
-            return await self._exchange(commands)
-
-    async def _exchange(self, commands: list[tuple[Any, ...]]) -> list[Any]:
-        connection = await self._take()
-        try:
-            await connection.send_packed_command(b"".join(map(hiredis.pack_command, commands)))
-            results: list[Any] = []
-            for command in commands:
-                try:
-                    reply = await connection.read_response()
-                except ResponseError as error:
-                    results.append(error)
-                    continue
-                parse = self._client.response_callbacks.get(command[0])
-                results.append(parse(reply) if parse is not None else reply)
-        except BaseException:
-            await connection.disconnect(nowait=True)
-            await self._pool.release(connection)
-            raise
-        self._idle.append(connection)
+                await self._scripts.client.script_load(self._scripts.bodies[call[0]])
+                again.script(*call)
+                positions.append(index)
+        for index, result in zip(positions, await again.run(), strict=True):
+            results[index] = result
         return results

@@ -118,11 +118,28 @@ class _TimedRedis(Redis):
 
 
 class _TimedClusterPipeline(ClusterPipeline):
+    """A cluster pipeline with a deadline, which forgets the slot map when a node failed.
+
+    redis-py refreshes the map (``aclose()``, then ``initialize()`` on next use) only on
+    its pipeline retry path, which otpgate turns off (a lost answer is not a change that
+    did not happen); without it, a pipeline keeps going to a dead master after its
+    replica took over. So a failed node's error does here what redis-py's retry does,
+    and the next request finds the new master.
+    """
+
     otpgate_timeout: float = 2.0
 
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
-        async with deadline(self.otpgate_timeout):
-            return await super().execute(raise_on_error, allow_redirections)
+        cluster = self.cluster_client
+        try:
+            async with deadline(self.otpgate_timeout):
+                results = await super().execute(raise_on_error, allow_redirections)
+        except (*RedisCluster.ERRORS_ALLOW_RETRY, RedisTimeoutError):
+            await cluster.aclose()
+            raise
+        if any(isinstance(r, RedisCluster.ERRORS_ALLOW_RETRY) for r in results):
+            await cluster.aclose()
+        return results
 
 
 class _TimedCluster(RedisCluster):

@@ -4,6 +4,7 @@ every topology shares."""
 from __future__ import annotations
 
 import contextlib
+import secrets
 import shutil
 import signal
 import socket
@@ -72,16 +73,19 @@ def _bindable(port: int) -> bool:
         return True
 
 
+#: Node ports come from below Linux's ephemeral range (32768-60999 by default), where
+#: the kernel picks the source ports of outgoing connections: a killed node restarts on
+#: its own port (Sentinel and the cluster know it by address), and a client connection
+#: that took that port meanwhile would stop it. With the bus, port + 10000 stays below too.
+_NODE_PORTS = range(10_000, 22_000)
+
+
 def free_ports(count: int, *, bus: bool = False) -> list[int]:
     """``count`` distinct free ports on 127.0.0.1; with ``bus``, port + 10000 is free too."""
     ports: list[int] = []
     while len(ports) < count:
-        with socket.socket() as sock:
-            sock.bind((HOST, 0))
-            port = int(sock.getsockname()[1])
-        if port in ports or (
-            bus and (port + BUS_OFFSET > 65535 or not _bindable(port + BUS_OFFSET))
-        ):
+        port = secrets.choice(_NODE_PORTS)
+        if port in ports or not _bindable(port) or (bus and not _bindable(port + BUS_OFFSET)):
             continue
         ports.append(port)
     return ports
