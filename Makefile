@@ -23,8 +23,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check app tests bench
 	$(VENV)/bin/mypy
 
+# Everything on one Redis, then the flow suite (tests marked `topologies`) again on a
+# local Redis Cluster and on a Sentinel set.
 test: lint
 	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m topologies --topology cluster
+	$(VENV)/bin/pytest -m topologies --topology sentinel
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/bench.py

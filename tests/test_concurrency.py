@@ -10,7 +10,11 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from tests.conftest import AUTH, ClientFactory, latest_code
+
+pytestmark = pytest.mark.topologies
 
 TO = "+8613800138000"
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from app.store.keys import Keys
 from tests.conftest import AUTH, ClientFactory
+
+pytestmark = pytest.mark.topologies
 
 TO = "+8613800138000"
 

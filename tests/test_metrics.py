@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import AUTH, latest_code
+
+pytestmark = pytest.mark.topologies
 
 TO = "+8613800138000"
 

@@ -13,6 +13,8 @@ from redis.asyncio import Redis
 from app.store.keys import Keys
 from tests.conftest import AUTH, latest_code, redis_snapshot
 
+pytestmark = pytest.mark.topologies
+
 NUMBERS = ["+8613800138000", "+14155552671", "+447911123456"]
 
 

@@ -13,6 +13,8 @@ from redis.asyncio import Redis
 from app.apps.keys import ApiKeyStore
 from tests.conftest import AUTH, ClientFactory, latest_code
 
+pytestmark = pytest.mark.topologies
+
 TO = "+8613800138000"
 
 

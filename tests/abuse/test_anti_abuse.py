@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from litestar import Litestar, Response, post
 from litestar.params import JSONBody
 from redis.asyncio import Redis
@@ -14,6 +15,8 @@ from redis.asyncio import Redis
 from tests.abuse.test_rate_limits import check, send
 from tests.conftest import AUTH, ClientFactory, latest_code
 from tests.stubs.loopback import serve
+
+pytestmark = pytest.mark.topologies
 
 TO = "+8613800138000"
 

@@ -7,10 +7,13 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from app.apps.keys import ApiKeyStore
 from tests.conftest import AUTH, NO_LIMITS, ClientFactory, latest_code
+
+pytestmark = pytest.mark.topologies
 
 TO = "+8613800138000"
 OTHER = "+8613900139000"

@@ -30,6 +30,8 @@ from app.store.redis import Scripts
 from tests.conftest import AUTH, SettingsFactory, latest_code
 from tests.stubs.loopback import serve
 
+pytestmark = pytest.mark.topologies
+
 TO = "+8613800138000"
 SECRET = "whsec_events_test_secret_0123"
 
@@ -151,10 +153,10 @@ async def test_an_event_a_crashed_worker_took_is_delivered_by_another(redis: Red
         async with httpx.AsyncClient() as http:
             survivor = EventDispatcher(
                 redis, Scripts(redis), http, targets, max_attempts=5, backoff=0.05,
-                claim_after=0.2, allow_http=True,
+                claim_after=1.0, allow_http=True,
             )  # fmt: skip
             assert await survivor.step() == 0  # not idle long enough to be claimed yet
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(1.05)
             assert await survivor.step() == 1
         assert len(receiver.received) == 1
         pending = await redis.xpending(STREAM, "dispatchers")

@@ -29,6 +29,8 @@ from tests.providers import (
 from tests.providers.test_routing import provider, running
 from tests.stubs.http_gateway import SECRET as GATEWAY_SECRET
 
+pytestmark = pytest.mark.topologies
+
 TO = "+8613800138000"
 BASE = "http://testserver.local"
 

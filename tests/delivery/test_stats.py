@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
@@ -11,6 +12,8 @@ from app.apps.keys import ApiKeyStore
 from app.delivery.stats import Stats
 from app.store.redis import Scripts
 from tests.conftest import AUTH, latest_code
+
+pytestmark = pytest.mark.topologies
 
 CN = ["+8613800138000", "+8613900139000", "+8613700137000"]
 US = "+14155552671"

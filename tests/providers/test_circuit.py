@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from redis.asyncio import Redis
 
 from app.providers.circuit import CircuitBreaker, CircuitSettings
 from app.store.redis import Scripts
+
+pytestmark = pytest.mark.topologies
 
 
 def breaker(redis: Redis, **settings: float) -> CircuitBreaker:

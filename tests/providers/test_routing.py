@@ -39,6 +39,8 @@ from tests.stubs.tencent import TencentStub
 from tests.stubs.twilio import TwilioStub
 from tests.stubs.vonage import VonageStub
 
+pytestmark = pytest.mark.topologies
+
 TO = "+8613800138000"
 
 # adapter type -> (the adapter tests' config helper, a stub for the same credentials)
