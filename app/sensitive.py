@@ -4,11 +4,13 @@ A field typed :data:`Secret` holds a credential (a pepper, an API secret, a sign
 :func:`redacted` turns a settings struct into plain data with every such field masked,
 wherever it sits (a provider's config, an app's events secret), and the password of
 every URL hidden, so ``otpgate check-config`` and logs can show what is configured
-without showing what would let someone use it.
+without showing what would let someone use it. ``${NAME}`` references in the file are
+read from the environment (:func:`expand_references`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -85,3 +87,24 @@ def redacted(value: msgspec.Struct) -> dict[str, Any]:
     """``value`` as plain data, every :data:`Secret` masked and every URL's password hidden."""
     result: dict[str, Any] = _redact(value, mi.type_info(type(value)))
     return result
+
+
+_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def expand_references(value: Any, environ: dict[str, str], where: str) -> Any:
+    """Replace ``"${NAME}"`` strings with the environment variable ``NAME``, so that
+    provider credentials live in the environment (or a secret store) and not in the file.
+
+    Raises:
+        ValueError: ``NAME`` is not set (the message says where).
+    """
+    if isinstance(value, dict):
+        return {k: expand_references(v, environ, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_references(v, environ, where) for v in value]
+    if isinstance(value, str) and (match := _REFERENCE.match(value)):
+        if match.group(1) not in environ:
+            raise ValueError(f"{where}: environment variable {match.group(1)} is not set")
+        return environ[match.group(1)]
+    return value

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,7 +20,8 @@ import msgspec.inspect as mi
 from app.abuse.config import AbuseRules, LimitRules, overridden
 from app.providers.accounts import OUTBOX, ProviderConfig, check_accounts, read_accounts
 from app.providers.config import CircuitSettings
-from app.sensitive import Secret
+from app.redis_url import parse_redis_url
+from app.sensitive import Secret, expand_references
 from app.verify.config import DEFAULT_TEXTS, Argon2Settings, Policy, ResendPolicy
 
 __all__ = [
@@ -149,6 +149,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                     "the outbox provider only captures messages; it is refused in prod "
                     "(configure [providers] and [routes])"
                 )
+        if self.redis_url:
+            try:
+                parse_redis_url(self.redis_url)
+            except ValueError as exc:
+                raise ConfigError(f"redis_url: {exc}") from exc
         if self.redis_wait_replicas and self.redis_wait_timeout >= self.redis_timeout:
             raise ConfigError("redis_wait_timeout must be shorter than redis_timeout")
         for locale, text in self.messages.items():
@@ -248,23 +253,6 @@ def _unknown_variable(key: str, name: str) -> str:
     return f"{key} is not an otpgate setting{hint}"
 
 
-_SECRET_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-
-
-def _expand_secrets(value: Any, environ: dict[str, str], where: str) -> Any:
-    """Replace ``"${NAME}"`` strings with the environment variable ``NAME``, so that
-    provider credentials live in the environment (or a secret store) and not in the file."""
-    if isinstance(value, dict):
-        return {k: _expand_secrets(v, environ, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand_secrets(v, environ, where) for v in value]
-    if isinstance(value, str) and (match := _SECRET_REFERENCE.match(value)):
-        if match.group(1) not in environ:
-            raise ConfigError(f"{where}: environment variable {match.group(1)} is not set")
-        return environ[match.group(1)]
-    return value
-
-
 def load_settings(
     environ: dict[str, str] | None = None, *, overrides: dict[str, Any] | None = None
 ) -> Settings:
@@ -285,7 +273,10 @@ def load_settings(
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read OTPGATE_CONFIG={config_path}: {exc}") from exc
     if "providers" in values:
-        values["providers"] = _expand_secrets(values["providers"], environ, "providers")
+        try:
+            values["providers"] = expand_references(values["providers"], environ, "providers")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
     env_values = _from_environment(environ)
     if "argon2" in env_values:
         env_values["argon2"] = {**values.get("argon2", {}), **env_values["argon2"]}

@@ -193,3 +193,23 @@ def test_workers_and_hashing_threads_follow_the_cores_this_process_may_use(
     settings = load_settings(environ)
     assert worker_count(settings.workers) == workers
     assert hashing_threads(settings.hash_threads, settings.workers) == threads
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis+cluster://h1:port", "is not host:port"),
+        ("redis+sentinel://h1:26379", "needs the service name"),
+        ("mysql://h:1", "unsupported Redis URL scheme"),
+    ],
+)
+def test_a_bad_redis_url_is_a_start_up_error(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"redis_url: .*{message}"):
+        load_settings({"OTPGATE_REDIS_URL": url})
+
+
+def test_wait_timeout_must_be_shorter_than_the_redis_timeout() -> None:
+    environ = {"OTPGATE_REDIS_WAIT_REPLICAS": "1", "OTPGATE_REDIS_WAIT_TIMEOUT": "2"}
+    with pytest.raises(ConfigError, match="redis_wait_timeout"):
+        load_settings(environ)
+    assert load_settings({**environ, "OTPGATE_REDIS_TIMEOUT": "3"}).redis_wait_replicas == 1

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, Any
 
-import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
@@ -28,60 +26,12 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from app.redis_url import RedisTarget, parse_redis_url
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
 __all__ = ["RedisTarget", "client_for", "deadline", "parse_redis_url"]
-
-Kind = Literal["single", "cluster", "sentinel"]
-
-
-class RedisTarget(msgspec.Struct, frozen=True):
-    """Where Redis is, as ``OTPGATE_REDIS_URL`` says."""
-
-    kind: Kind
-    url: str  # for "single": the URL redis-py reads itself
-    hosts: tuple[tuple[str, int], ...] = ()
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-    service: str = ""  # Sentinel's service (primary) name
-
-
-def parse_redis_url(url: str) -> RedisTarget:
-    """Read ``url``; a ValueError says what is wrong with it."""
-    scheme, _, rest = url.partition("://")
-    if scheme in {"redis", "rediss", "unix"} and rest:
-        return RedisTarget("single", url)
-    kinds: dict[str, tuple[Kind, bool]] = {
-        "redis+cluster": ("cluster", False), "rediss+cluster": ("cluster", True),
-        "redis+sentinel": ("sentinel", False), "rediss+sentinel": ("sentinel", True),
-    }  # fmt: skip
-    if scheme not in kinds:
-        raise ValueError(
-            f"unsupported Redis URL scheme {scheme!r}: use redis://, rediss://, unix://, "
-            "redis+cluster:// or redis+sentinel:// (rediss+… for TLS)"
-        )
-    kind, tls = kinds[scheme]
-    credentials, _, location = rest.rpartition("@")
-    netloc, _, path = location.partition("/")
-    hosts = tuple(_host(part) for part in netloc.split(",") if part)
-    if not hosts:
-        raise ValueError(f"{scheme}:// needs at least one host:port")
-    username, _, password = credentials.partition(":") if credentials else ("", "", "")
-    service = unquote(path.strip("/"))
-    if kind == "sentinel" and not service:
-        raise ValueError("redis+sentinel:// needs the service name: …/service_name")
-    return RedisTarget(
-        kind, url, hosts, unquote(username) or None, unquote(password) or None, tls, service
-    )
-
-
-def _host(part: str) -> tuple[str, int]:
-    parts = urlsplit(f"//{part}")
-    if not parts.hostname or parts.port is None:
-        raise ValueError(f"{part!r} is not host:port")
-    return parts.hostname, parts.port
 
 
 @contextlib.asynccontextmanager
