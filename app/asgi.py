@@ -13,6 +13,8 @@ from litestar.logging import LoggingConfig
 
 from app import __version__
 from app.abuse.api import AbuseController
+from app.apps.api import AppsController
+from app.apps.keys_api import ApiKeysController
 from app.delivery.api import AdminDeliveryController, CallbackController
 from app.dev.outbox import OutboxController
 from app.http.openapi import DocumentedStructs, openapi_config
@@ -21,7 +23,7 @@ from app.http.requests import JsonSafeRequest
 from app.ops.health import HealthController
 from app.ops.metrics import MetricsController, prometheus_config
 from app.providers.api import ProviderController
-from app.services import dependencies, open_services
+from app.services import Services, dependencies, open_services
 from app.settings import Settings, load_settings
 from app.verify.api import VerificationController
 
@@ -38,7 +40,10 @@ _QUIET_LIBRARY_LOGGERS = ("httpx", "httpcore", "hpack", "urllib3")
 def _lifespan(settings: Settings) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
+        def swap(services: Services) -> None:
+            app.state.services = services
+
+        async with open_services(settings, swap) as services:
             app.state.services = services
             yield
 
@@ -50,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     handlers: list[Any] = [
         VerificationController, AbuseController, ProviderController, AdminDeliveryController,
+        ApiKeysController, AppsController,
         CallbackController, HealthController, MetricsController,
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:

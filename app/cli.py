@@ -1,4 +1,4 @@
-"""The ``otpgate`` command: serve, keys, openapi, check-config."""
+"""The ``otpgate`` command: serve, keys, apps, openapi, check-config."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import redis
 
 from app import __version__
+from app.cli_admin import ADMIN_COMMANDS, add_admin_commands
 from app.cores import worker_count
 from app.sensitive import mask_url, redacted
 from app.settings import ConfigError, Settings, load_settings
@@ -156,34 +157,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _keys(args: argparse.Namespace, url: str) -> int:
-    from app.apps.keys import ApiKeyStore
-
-    client = redis.asyncio.Redis.from_url(url, decode_responses=True)
-    store = ApiKeyStore(client)
-    try:
-        if args.keys_command == "create":
-            key, record = await store.create(args.app, args.scopes, args.name)
-            print(
-                f"{key}\n(id {record.id}, app {record.app}, scopes {','.join(record.scopes)}; "
-                "shown once, store it now)"
-            )
-        elif args.keys_command == "list":
-            for record in await store.list():
-                print(
-                    f"{record.id}  app={record.app}  scopes={','.join(record.scopes)}  "
-                    f"name={record.name!r}"
-                )
-        elif not await store.revoke(args.id):
-            print(f"no API key with id {args.id}", file=sys.stderr)
-            return 1
-        else:
-            print(f"revoked {args.id}")
-    finally:
-        await client.aclose()
-    return 0
-
-
 def _openapi(args: argparse.Namespace) -> int:
     from app.asgi import openapi_document
 
@@ -218,18 +191,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(handler=_serve)
 
-    keys = commands.add_parser("keys", help="manage API keys")
-    keys_commands = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
-    create = keys_commands.add_parser("create", help="create a key (printed once)")
-    create.add_argument("--app", default="default")
-    create.add_argument(
-        "--scopes", type=_scopes, default=["verify"], help="comma-separated: verify,admin"
-    )
-    create.add_argument("--name", default="")
-    keys_commands.add_parser("list", help="list keys (never the keys themselves)")
-    revoke = keys_commands.add_parser("revoke", help="revoke a key by id")
-    revoke.add_argument("id")
-    keys.set_defaults(handler=None)
+    add_admin_commands(commands)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", "-o", default="openapi.json")
@@ -238,19 +200,6 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate the settings and show them")
     check.set_defaults(handler=_check_config)
     return parser
-
-
-def _scopes(value: str) -> list[str]:
-    """``--scopes``: comma-separated names from :data:`SCOPES` (argparse's ``type``)."""
-    from app.apps.keys import SCOPES
-
-    scopes = [scope.strip() for scope in value.split(",") if scope.strip()]
-    unknown = sorted(set(scopes) - set(SCOPES))
-    if unknown or not scopes:
-        raise argparse.ArgumentTypeError(
-            f"unknown scope {', '.join(unknown) or '(none)'}; known: {', '.join(SCOPES)}"
-        )
-    return scopes
 
 
 class _Parser(argparse.ArgumentParser):
@@ -262,10 +211,10 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "keys":
+        if args.command in ADMIN_COMMANDS:
             settings = load_settings()
             with _redis_url(settings) as url:
-                return asyncio.run(_keys(args, url))
+                return asyncio.run(ADMIN_COMMANDS[args.command](args, settings, url))
         return int(args.handler(args))
     except ConfigError as exc:
         print(f"otpgate: configuration error: {exc}", file=sys.stderr)

@@ -22,6 +22,7 @@ from app.abuse.guards import BlockStore
 from app.abuse.rules import AppPolicies
 from app.abuse.service import AbuseService
 from app.apps.keys import ApiKeyStore
+from app.apps.registry import AppRegistry
 from app.cores import hashing_threads
 from app.delivery.events import EventBus, EventDispatcher, EventTarget
 from app.delivery.ledger import Ledger
@@ -45,7 +46,7 @@ from app.verify.service import VerificationService
 from app.verify.texts import MessageTexts
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable, Coroutine
 
     from litestar.datastructures import State
 
@@ -56,6 +57,8 @@ __all__ = ["Services", "dependencies", "open_services"]
 
 #: Seconds the event dispatcher may take to finish its round when the app stops.
 _DISPATCHER_STOP_TIMEOUT = 5.0
+#: Seconds between two reads of the stored apps' version.
+APPS_POLL = 1.0
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,18 @@ class Services:
     outbox: OutboxProvider
     api_keys: ApiKeyStore
     readiness: Readiness
+    apps: AppRegistry
 
 
 @contextlib.asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """Open every resource otpgate needs, yield its services, close all of them."""
+async def open_services(
+    settings: Settings, on_change: Callable[[Services], None] = lambda _: None
+) -> AsyncIterator[Services]:
+    """Open every resource otpgate needs, yield its services, close all of them.
+
+    When apps change (``/v1/apps``, on any instance) the services are built again on the
+    same resources and handed to ``on_change``; requests under way finish on the old ones.
+    """
     if settings.redis_url is None:
         raise RuntimeError(
             "OTPGATE_REDIS_URL is not set: start otpgate with `otpgate serve`, which runs "
@@ -106,19 +116,43 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             )
         )
-        targets = _event_targets(settings)
-        dispatcher = EventDispatcher(
-            client, scripts, http, targets,
-            max_attempts=settings.events_max_attempts, backoff=settings.events_backoff,
-            claim_after=settings.events_claim_after, allow_http=settings.env != "prod",
-        )  # fmt: skip
-        if targets:
-            await stack.enter_async_context(_running(dispatcher))
-        yield _services(settings, client, scripts, hasher, http, EventBus(client, targets))
+        yield await _watched(stack, settings, (client, scripts, hasher, http), on_change)
+
+
+async def _watched(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    resources: tuple[StoreClient, Scripts, CodeHasher, httpx.AsyncClient],
+    on_change: Callable[[Services], None],
+) -> Services:
+    """The services, the event dispatcher, and the watch of the stored apps that builds
+    the services again (on the same resources) when the apps change."""
+    client, scripts, hasher, http = resources
+    apps = AppRegistry(client, settings)
+    with contextlib.suppress(RedisError, RedisClusterException):
+        await apps.refresh()
+    targets = _event_targets(apps.settings)  # updated in place when apps change
+    dispatcher = EventDispatcher(
+        client, scripts, http, targets,
+        max_attempts=settings.events_max_attempts, backoff=settings.events_backoff,
+        claim_after=settings.events_claim_after, allow_http=settings.env != "prod",
+    )  # fmt: skip
+    await stack.enter_async_context(_running(dispatcher.run(), dispatcher.stop))
+    shared = (apps, client, scripts, hasher, http, EventBus(client, targets))
+
+    def rebuild(new: Settings) -> None:
+        targets.clear()
+        targets.update(_event_targets(new))
+        on_change(_services(new, *shared))
+
+    apps.listeners.append(rebuild)
+    await stack.enter_async_context(_running(apps.watch(APPS_POLL), None))
+    return _services(apps.settings, *shared)
 
 
 def _services(
     settings: Settings,
+    apps: AppRegistry,
     client: StoreClient,
     scripts: Scripts,
     hasher: CodeHasher,
@@ -162,6 +196,7 @@ def _services(
         outbox=outbox,
         api_keys=ApiKeyStore(client, bootstrap_key=settings.bootstrap_api_key),
         readiness=Readiness(client),
+        apps=apps,
     )
 
 
@@ -219,15 +254,21 @@ def _event_targets(settings: Settings) -> dict[str, EventTarget]:
 
 
 @contextlib.asynccontextmanager
-async def _running(dispatcher: EventDispatcher) -> AsyncIterator[None]:
-    """The dispatcher's loop as a task, stopped (within a bound) when the app stops."""
-    task = asyncio.create_task(dispatcher.run())
+async def _running(
+    work: Coroutine[Any, Any, None], stop: Callable[[], None] | None
+) -> AsyncIterator[None]:
+    """``work`` as a task while the app runs: ``stop`` asks it to end, within a bound,
+    and it is cancelled if it does not (or at once without ``stop``)."""
+    task = asyncio.create_task(work)
     try:
         yield
     finally:
-        dispatcher.stop()
+        if stop is None:
+            task.cancel()
+        else:
+            stop()
         # On a timeout wait_for cancels the task; the resources below it close all the same.
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=_DISPATCHER_STOP_TIMEOUT)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -275,7 +276,11 @@ def test_the_server_bounds_request_heads_before_the_app_sees_them(serve: object)
 @pytest.mark.parametrize(
     ("args", "extra", "expected"),
     [
-        (["keys", "create", "--scopes", "bogus"], {}, "unknown scope bogus; known: verify, admin"),
+        (
+            ["keys", "create", "--scopes", "bogus"],
+            {},
+            "unknown scope bogus; known: verify, read, admin, operator",
+        ),
         (["keys", "create", "--scopes", ""], {}, "unknown scope (none)"),
         (["serve"], {"OTPGATE_CODE_TLL": "60"}, "did you mean OTPGATE_CODE_TTL?"),
         (["check-config"], {"OTPGATE_CODE_TTL": "soon"}, "configuration error"),
@@ -315,3 +320,36 @@ def test_no_worker_outlives_a_killed_server(serve: object) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("a worker went on serving after its server was killed")
+
+
+def test_apps_create_show_update_disable_enable(
+    redis: object, redis_url: str, tmp_path: Path
+) -> None:
+    env = _env(tmp_path, OTPGATE_REDIS_URL=redis_url)
+    made = _otpgate("apps", "create", "shop", "--set", "code_length=8", env=env)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout) == {
+        "name": "shop", "disabled": False, "settings": {"code_length": 8},
+    }  # fmt: skip
+    refused = _otpgate("apps", "update", "shop", "--set", "code_length=3", env=env)
+    assert refused.returncode == 2 and "code_length" in refused.stderr
+    assert refused.stderr.count("\n") == 1  # one line, no traceback
+    updated = _otpgate("apps", "update", "shop", "--set", "code_length=null", env=env)
+    assert updated.returncode == 0, updated.stderr
+    assert json.loads(updated.stdout)["settings"] == {}
+    assert json.loads(_otpgate("apps", "disable", "shop", env=env).stdout)["disabled"] is True
+    assert _otpgate("apps", "list", env=env).stdout.split("\n")[:2] == [
+        "default",
+        "shop (disabled)",
+    ]
+    assert json.loads(_otpgate("apps", "enable", "shop", env=env).stdout)["disabled"] is False
+    assert _otpgate("apps", "show", "nowhere", env=env).returncode == 1
+    assert _otpgate("apps", "create", "shop", env=env).returncode == 1
+
+
+def test_keys_work_on_a_cluster_url(empty_cluster: object, tmp_path: Path) -> None:
+    env = _env(tmp_path, OTPGATE_REDIS_URL=empty_cluster.url)  # type: ignore[attr-defined]
+    created = _otpgate("keys", "create", "--app", "shop", env=env)
+    assert created.returncode == 0, created.stderr
+    key_id = created.stdout.split("(id ")[1].split(",")[0]
+    assert key_id in _otpgate("keys", "list", env=env).stdout

@@ -626,6 +626,7 @@ def test_k8s_configuration_passes_check_config_in_prod(tmp_path: Path) -> None:
     env = {k: v for k, v in _stages()[-1].env().items() if k.startswith("OTPGATE_")}
     for variable in container["env"]:
         env[variable["name"]] = variable.get("value", DUMMY)
+    env["OTPGATE_REDIS_URL"] = f"rediss://:{DUMMY}@redis.example:6380/0"  # a Secret's value
     (config_volume,) = [v for v in pod["volumes"] if "configMap" in v]
     assert config_volume["configMap"]["name"] == configmap["metadata"]["name"]
     (mount,) = [m for m in container["volumeMounts"] if m["name"] == config_volume["name"]]

@@ -10,9 +10,13 @@ every guard of every request.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+
+from app.apps.keys import effective_scopes
+from app.errors import OtpgateError
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -21,7 +25,7 @@ if TYPE_CHECKING:
 
     from app.apps.keys import ApiKey, ApiKeyStore
 
-__all__ = ["requires_scope"]
+__all__ = ["app_for", "requires_scope"]
 
 
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
@@ -33,24 +37,41 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey
             "send `Authorization: Bearer <api key>`",
             headers={"WWW-Authenticate": 'Bearer realm="otpgate"'},
         )
-    keys: ApiKeyStore = connection.app.state.services.api_keys
+    services = connection.app.state.services
+    keys: ApiKeyStore = services.api_keys
     record = await keys.find(key.strip())
-    if record is None:
+    if record is None or record.expired(time.time()):
         raise NotAuthorizedException(
-            "unknown or revoked API key",
+            "unknown, revoked or expired API key",
             headers={"WWW-Authenticate": 'Bearer realm="otpgate", error="invalid_token"'},
         )
+    if not record.allows(connection.client.host if connection.client else None):
+        raise OtpgateError("ip_not_allowed", "this API key is not accepted from this address")
+    if services.apps.disabled(record.app):
+        raise OtpgateError("app_disabled", f"app {record.app!r} is disabled")
+    keys.used(record.id)
     connection.scope["user"] = record
     connection.scope["auth"] = record.id
     return record
 
 
-def requires_scope(scope: str) -> Guard:
-    """A guard that authenticates the request and admits keys holding ``scope``."""
+def requires_scope(*scopes: str) -> Guard:
+    """A guard that authenticates the request and admits keys holding one of ``scopes``
+    (or a scope that implies one: ``operator`` -> ``admin`` -> ``read``)."""
+    wanted = " or ".join(repr(scope) for scope in scopes)
 
     async def guard(connection: ASGIConnection[Any, ApiKey, Any, Any], _: BaseRouteHandler) -> None:
         record = await authenticate(connection)
-        if scope not in record.scopes:
-            raise PermissionDeniedException(f"this route needs an API key with scope {scope!r}")
+        if not effective_scopes(record.scopes) & set(scopes):
+            raise PermissionDeniedException(f"this route needs an API key with scope {wanted}")
 
     return guard
+
+
+def app_for(record: ApiKey, app: str | None) -> str:
+    """The app a request is about: the key's own, or ``app`` for an ``operator`` key."""
+    if app is None or app == record.app:
+        return record.app
+    if "operator" not in record.scopes:
+        raise PermissionDeniedException("only an operator key may act on another app")
+    return app

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
-from app.apps.auth import requires_scope
+from app.apps.auth import app_for, requires_scope
 from app.apps.keys import ApiKey
 from app.delivery.events import Event, EventBus
 from app.delivery.service import DeliveryService
@@ -107,13 +107,13 @@ class DeadEvents(msgspec.Struct, frozen=True):
 class AdminDeliveryController(Controller):
     path = "/v1"
     tags = ["delivery"]
-    guards = [requires_scope("admin")]
     security = [{"apiKey": []}]
     signature_types = [ApiKey, Stats, EventBus]
 
     @get(
         "/stats",
         operation_id="getStats",
+        guards=[requires_scope("read")],
         summary="Sends, delivery, conversion, failures",
         **problems(*API_KEY_PROBLEMS, "invalid_request"),
     )
@@ -123,14 +123,16 @@ class AdminDeliveryController(Controller):
         stats: NamedDependency[Stats],
         window: Annotated[Window, QueryParameter(description="1h, 24h or 7d")] = "24h",
         app: Annotated[
-            str | None, QueryParameter(description="another app (default: the key's)")
+            str | None,
+            QueryParameter(description="another app (operator keys only; default: the key's)"),
         ] = None,
     ) -> StatsView:
-        return await stats.read(app or request.user.app, window)
+        return await stats.read(app_for(request.user, app), window)
 
     @get(
         "/events/dead",
         operation_id="listDeadEvents",
+        guards=[requires_scope("admin")],
         summary="Events that could not be delivered",
         **problems(*API_KEY_PROBLEMS),
     )
@@ -144,6 +146,7 @@ class AdminDeliveryController(Controller):
     @post(
         "/events/{event_id:str}/replay",
         operation_id="replayEvent",
+        guards=[requires_scope("admin")],
         summary="Deliver a dead-lettered event again",
         status_code=202,
         **problems(*API_KEY_PROBLEMS, "event_not_found"),

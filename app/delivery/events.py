@@ -155,6 +155,10 @@ class EventDispatcher:
     async def run(self) -> None:
         """Deliver until :meth:`stop`; survives Redis outages by waiting and retrying."""
         while not self._stopping.is_set():
+            if not self._targets:  # no app has an events URL (yet: apps change at run time)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=1)
+                continue
             try:
                 await self._ensure_group()
                 await self.step(block_ms=1000)

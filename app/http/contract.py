@@ -165,7 +165,10 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
 
 
 #: What every route behind an API key can answer, whatever it does.
-API_KEY_PROBLEMS = ("unauthorized", "forbidden", "store_unavailable", "internal_error")
+API_KEY_PROBLEMS = (
+    "unauthorized", "forbidden", "ip_not_allowed", "app_disabled", "store_unavailable",
+    "internal_error",
+)  # fmt: skip
 
 #: The headers an error carries besides Content-Type, by code.
 _HEADERS_BY_CODE: Mapping[str, tuple[str, ...]] = {

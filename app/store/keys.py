@@ -156,6 +156,14 @@ class Keys:
         return f"{PREFIX}apikey:{digest}"
 
     API_KEY_INDEX = f"{PREFIX}apikeys"
+    API_KEY_LAST_USED = f"{PREFIX}apikeys:used"
+    #: Apps stored at run time (one hash tag: a change is one transaction on Cluster).
+    APPS = f"{PREFIX}{{apps}}"
+    APPS_VERSION = f"{PREFIX}{{apps}}:version"
+
+    @staticmethod
+    def app_audit(app: str) -> str:
+        return f"{PREFIX}{{apps}}:audit:{app}"
 
     # -- providers -----------------------------------------------------------------------
 

@@ -51,7 +51,6 @@ _SEND_HEADERS = [
 class VerificationController(Controller):
     path = "/v1/verifications"
     tags = ["verifications"]
-    guards = [requires_scope("verify")]
     security = [{"apiKey": []}]
     # Litestar resolves handler annotations at start-up, so these names must exist then.
     signature_types = [ApiKey, VerificationService]
@@ -59,6 +58,7 @@ class VerificationController(Controller):
     @post(
         "/",
         operation_id="startVerification",
+        guards=[requires_scope("verify")],
         summary="Send a code (or resend one)",
         status_code=201,
         response_description="The code was sent (or, for a pending verification, resent)",
@@ -109,6 +109,7 @@ class VerificationController(Controller):
     @get(
         "/{verification_id:str}",
         operation_id="getVerification",
+        guards=[requires_scope("verify", "read")],
         summary="Read a verification",
         **problems(*API_KEY_PROBLEMS, "verification_not_found"),
     )
@@ -123,6 +124,7 @@ class VerificationController(Controller):
     @post(
         "/check",
         operation_id="checkVerification",
+        guards=[requires_scope("verify")],
         summary="Check a code",
         status_code=200,
         response_description="Right or wrong: `valid` says which",
@@ -148,6 +150,7 @@ class VerificationController(Controller):
     @post(
         "/{verification_id:str}/cancel",
         operation_id="cancelVerification",
+        guards=[requires_scope("verify")],
         summary="Cancel a pending verification",
         status_code=200,
         **problems(

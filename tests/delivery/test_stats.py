@@ -48,15 +48,20 @@ async def test_stats_count_sends_approvals_and_conversion_by_country(
         assert stats["failures_by_reason"] == {}
 
 
-async def test_stats_are_per_app_and_need_admin(client: AsyncTestClient[Any], redis: Redis) -> None:
+async def test_stats_are_per_app_and_need_read(client: AsyncTestClient[Any], redis: Redis) -> None:
     await client.post("/v1/verifications", json={"to": CN[0]}, headers=AUTH)
     key, _ = await ApiKeyStore(redis).create("other", ["verify", "admin"])
     other = {"Authorization": f"Bearer {key}"}
     mine = (await client.get("/v1/stats", headers=AUTH)).json()
     theirs = (await client.get("/v1/stats", headers=other)).json()
     assert mine["total"]["sends"] == 1 and theirs["total"]["sends"] == 0
-    asked = (await client.get("/v1/stats", params={"app": "default"}, headers=other)).json()
-    assert asked["total"]["sends"] == 1
+    # another app's figures are an operator's business only
+    asked = await client.get("/v1/stats", params={"app": "default"}, headers=other)
+    assert (asked.status_code, asked.json()["code"]) == (403, "forbidden")
+    operator, _ = await ApiKeyStore(redis).create("other", ["operator"])
+    headers = {"Authorization": f"Bearer {operator}"}
+    asked = await client.get("/v1/stats", params={"app": "default"}, headers=headers)
+    assert asked.json()["total"]["sends"] == 1
     verify_only, _ = await ApiKeyStore(redis).create("other", ["verify"])
     refused = await client.get("/v1/stats", headers={"Authorization": f"Bearer {verify_only}"})
     assert refused.status_code == 403

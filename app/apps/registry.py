@@ -1,0 +1,147 @@
+"""Apps at run time: the TOML apps are the seed; what the API changes is kept in Redis,
+validated exactly as start-up validates the file, and seen by every instance within a
+second (each polls one version counter).
+
+An app's stored record holds only the fields given through the API; on top of its TOML
+table (if any) they make the app's settings. Every change is audited: who (the key id),
+when, what (the fields named). Disabling keeps everything; the app's keys get
+``403 app_disabled`` until it is enabled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import msgspec
+from redis.exceptions import RedisClusterException, RedisError
+
+from app.settings import AppSettings, ConfigError, Settings
+from app.store.keys import Keys
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from app.store.redis import StoreClient
+
+__all__ = ["AppRecord", "AppRegistry", "AuditEntry", "effective_settings"]
+
+log = logging.getLogger("otpgate.apps")
+
+Action = Literal["create", "update", "disable", "enable"]
+#: Audit entries kept per app, newest first.
+AUDIT_KEPT = 1000
+
+
+class AppRecord(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What the API has said about one app."""
+
+    overrides: dict[str, Any] = msgspec.field(default_factory=dict)
+    disabled: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+class AuditEntry(msgspec.Struct, frozen=True):
+    """One change to an app."""
+
+    at: Annotated[float, msgspec.Meta(description="Unix time.")]
+    by: Annotated[str, msgspec.Meta(description="The id of the API key that made it.")]
+    action: Annotated[Action, msgspec.Meta(description="What was done.")]
+    fields: Annotated[list[str], msgspec.Meta(description="The settings it named.")]
+
+
+def effective_settings(base: Settings, records: dict[str, AppRecord]) -> Settings:
+    """``base`` with each stored app's overrides on top of its TOML table, validated as
+    start-up validates the file (a ConfigError says what is wrong)."""
+    apps = dict(base.apps)
+    for name, record in records.items():
+        seed = msgspec.to_builtins(base.apps.get(name, AppSettings()))
+        try:
+            apps[name] = msgspec.convert({**seed, **record.overrides}, AppSettings)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"apps.{name}: {exc}") from exc
+    try:  # replace() runs Settings.__post_init__: the checks the file's apps pass
+        return msgspec.structs.replace(base, apps=apps)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+class AppRegistry:
+    """The apps stored in Redis, and the settings they make with the file's."""
+
+    def __init__(self, client: StoreClient, base: Settings) -> None:
+        self._client = client
+        self.base = base
+        self.settings = base
+        self.records: dict[str, AppRecord] = {}
+        self.version = -1
+        #: Called with the new settings after each change is read.
+        self.listeners: list[Callable[[Settings], None]] = []
+
+    def known(self, app: str) -> bool:
+        return app == "default" or app in self.settings.apps
+
+    def disabled(self, app: str) -> bool:
+        record = self.records.get(app)
+        return record is not None and record.disabled
+
+    async def stored_version(self) -> int:
+        return int(await self._client.get(Keys.APPS_VERSION) or 0)
+
+    async def refresh(self) -> bool:
+        """Read the stored apps if they changed since the last read; True if they did."""
+        version = await self.stored_version()
+        if version == self.version:
+            return False
+        raw = await self._client.hgetall(Keys.APPS)
+        records = {name: msgspec.json.decode(value, type=AppRecord) for name, value in raw.items()}
+        try:
+            self.settings = effective_settings(self.base, records)
+        except ConfigError:  # stored under other file settings; keep what works
+            self.settings = effective_settings(self.base, self._valid(records))
+        self.records, self.version = records, version
+        for listener in self.listeners:
+            listener(self.settings)
+        return True
+
+    def _valid(self, records: dict[str, AppRecord]) -> dict[str, AppRecord]:
+        valid: dict[str, AppRecord] = {}
+        for name, record in records.items():
+            try:
+                effective_settings(self.base, {**valid, name: record})
+            except ConfigError:
+                continue
+            valid[name] = record
+        return valid
+
+    async def save(
+        self, name: str, record: AppRecord, by: str, action: Action, fields: list[str]
+    ) -> Settings:
+        """Validate ``record`` with every other app, store it, audit it, bump the version."""
+        settings = effective_settings(self.base, {**self.records, name: record})
+        entry = AuditEntry(time.time(), by, action, sorted(fields))
+        pipe = self._client.pipeline(transaction=True)  # one hash tag: one slot
+        pipe.hset(Keys.APPS, name, msgspec.json.encode(record).decode())
+        pipe.lpush(Keys.app_audit(name), msgspec.json.encode(entry))
+        pipe.ltrim(Keys.app_audit(name), 0, AUDIT_KEPT - 1)
+        pipe.incr(Keys.APPS_VERSION)
+        await pipe.execute()
+        await self.refresh()
+        return settings
+
+    async def watch(self, every: float) -> None:
+        """Read the stored apps every ``every`` seconds (a GET of one counter) until
+        cancelled; Redis down or apps no longer valid keep the last apps read."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.refresh()
+            except (RedisError, RedisClusterException) as exc:
+                log.warning("apps: redis unavailable (%s); the last apps read stay", exc)
+
+    async def audit(self, name: str) -> list[AuditEntry]:
+        raw = await self._client.lrange(Keys.app_audit(name), 0, AUDIT_KEPT - 1)
+        return [msgspec.json.decode(entry, type=AuditEntry) for entry in raw]
