@@ -41,7 +41,6 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "verification_expired": (410, "The verification has expired"),
     "payload_too_large": (413, "The request body is too large"),
     "invalid_phone": (422, "The phone number is not valid"),
-    "unsupported_locale": (422, "No message text for this locale"),
     "number_type_not_allowed": (422, "This app does not send codes to that kind of number"),
     "idempotency_key_reused": (422, "The Idempotency-Key was used with a different body"),
     "rate_limited": (429, "Too many requests for this rule; wait and retry"),

@@ -56,6 +56,8 @@ class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_
     max_sends: Count | None = None
     resend_cooldown: Annotated[float, msgspec.Meta(ge=0)] | None = None
     resend_policy: ResendPolicy | None = None
+    #: The app's name for people, as ``{app_name}`` in texts (default: the app's key).
+    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     #: Fields of ``[limits]`` and ``[abuse]`` that differ for this app.
     limits: dict[str, Any] = msgspec.field(default_factory=dict)
     abuse: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -159,6 +161,12 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         for locale, text in self.messages.items():
             if "{code}" not in text:
                 raise ConfigError(f"messages.{locale} must contain {{code}}")
+            try:  # a variable of another name would fail every send in that locale
+                text.format(code="0", minutes=1, app_name="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ConfigError(
+                    f"messages.{locale}: {exc!r} is not {{code}}, {{minutes}} or {{app_name}}"
+                ) from exc
         for app in self.apps.values():  # every app's merged rules must validate
             overridden(self.limits, app.limits)
             overridden(self.abuse, app.abuse)
@@ -199,6 +207,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                 self.resend_cooldown if own.resend_cooldown is None else own.resend_cooldown
             ),
             resend_policy=own.resend_policy or self.resend_policy,
+            app_name=own.display_name or app,
         )
 
 

@@ -136,3 +136,19 @@ async def test_a_change_on_one_instance_is_in_force_on_another_within_a_second(
         sent = await b.post("/v1/verifications", json={"to": TO}, headers=bearer(shop))
         assert sent.status_code == 201
         assert re.fullmatch(r"\d{8}", await latest_code(b, TO))
+
+
+async def test_texts_name_the_app_by_its_display_name(make_client: ClientFactory) -> None:
+    texts = {"en": "{app_name}: your code is {code}"}
+    async with make_client(messages=texts) as client:
+        assert (await create(client, "shop", display_name="Shop & Co")).status_code == 201
+        shop = await key_of(client, "shop", "verify")
+        to = "+14155550123"
+        await client.post(
+            "/v1/verifications", json={"to": to, "locale": "en-AU"}, headers=bearer(shop)
+        )
+        await client.post("/v1/verifications", json={"to": TO, "locale": "en"}, headers=AUTH)
+        shop_text = (await client.get("/dev/outbox", params={"to": to, "format": "json"})).json()
+        default_text = (await client.get("/dev/outbox", params={"to": TO, "format": "json"})).json()
+        assert shop_text[0]["text"].startswith("Shop & Co: your code is ")
+        assert default_text[0]["text"].startswith("default: your code is ")

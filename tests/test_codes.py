@@ -11,7 +11,7 @@ import pytest
 
 from app.errors import OtpgateError
 from app.phone import mask_phone, normalize_phone, phone_digest
-from app.settings import Argon2Settings
+from app.settings import Argon2Settings, ConfigError, load_settings
 from app.store.keys import Keys
 from app.verify.codes import HASHING_NICENESS, CodeHasher, code_digest, generate_code
 from app.verify.texts import MessageTexts
@@ -221,5 +221,13 @@ def test_text_locale_resolution() -> None:
     assert texts.resolve("zh_cn", "CN") == "zh-CN"
     assert texts.render("fr", "123456", 5) == "Code 123456 (5 min)"
     assert texts.render("zh-CN", "123456", 5) == "您的验证码为123456，5分钟内有效，请勿泄露。"
-    with pytest.raises(OtpgateError):
-        texts.resolve("de", "DE")
+    # a locale without a text falls back to its language, then to English: never a 422
+    assert texts.resolve("fr-CA", "CA") == "fr"
+    assert texts.resolve("de-AT", "AT") == texts.resolve("xx-YY", "CN") == "en"
+
+
+def test_app_name_in_texts_and_unknown_variables_refused() -> None:
+    texts = MessageTexts({"en": "{app_name}: your code is {code}"})
+    assert texts.render("en", "123456", 5, "Shop") == "Shop: your code is 123456"
+    with pytest.raises(ConfigError, match="code_ttl"):
+        load_settings({}, overrides={"messages": {"en": "{code} for {code_ttl}"}})

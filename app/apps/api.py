@@ -36,7 +36,8 @@ Overrides = Annotated[
     msgspec.Meta(
         description="Per-app settings, as in the TOML file's `[apps.<name>]` table: "
         "`code_length`, `code_ttl`, `max_attempts`, `max_sends`, `resend_cooldown`, "
-        "`resend_policy`, `routes`, `limits`, `abuse`, `events_url`, `events_secret`, "
+        "`resend_policy`, `display_name`, `routes`, `limits`, `abuse`, `events_url`, "
+        "`events_secret`, "
         "`events_allow_private`."
     ),
 ]

@@ -68,7 +68,6 @@ class VerificationController(Controller):
             "invalid_request",
             "payload_too_large",
             "invalid_phone",
-            "unsupported_locale",
             "number_type_not_allowed",
             "ip_not_allowed",
             "country_not_allowed",

@@ -39,3 +39,5 @@ class Policy(msgspec.Struct, frozen=True):
     max_sends: int
     resend_cooldown: float
     resend_policy: ResendPolicy
+    #: What ``{app_name}`` in a text becomes: the app's display name, else its name.
+    app_name: str = ""

@@ -32,7 +32,7 @@ def outgoing_message(
         to=phone.e164,
         region=phone.region,
         locale=locale,
-        text=texts.render(locale, code, minutes),
+        text=texts.render(locale, code, minutes, policy.app_name),
         code=code,
         minutes=minutes,
     )

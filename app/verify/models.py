@@ -87,7 +87,8 @@ class StartVerification(_Input, frozen=True):
             str,
             msgspec.Meta(
                 pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
-                description="The language of the SMS (`en`, `zh-CN`, …); default: by country.",
+                description="The language of the SMS (`en`, `zh-CN`, …); default: by country. "
+                "Without a text of its own: its language's (`fr-CA` -> `fr`), else `en`.",
             ),
         ]
         | None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.errors import OtpgateError
 from app.verify.config import DEFAULT_TEXTS
 
 if TYPE_CHECKING:
@@ -25,24 +24,20 @@ class MessageTexts:
         return sorted(self._texts)
 
     def resolve(self, requested: str | None, region: str) -> str:
-        """The locale to use: the one asked for (``zh`` finds ``zh-CN``), or by region.
-
-        Raises:
-            OtpgateError: ``unsupported_locale`` when no text matches the request.
-        """
+        """The locale to use: the one asked for, else its language (``fr-CA`` -> ``fr``,
+        ``zh`` finds ``zh-CN``), else ``en``; with none asked for, by the number's region."""
         if requested is None:
             return "zh-CN" if region == "CN" and "zh-CN" in self._texts else "en"
         wanted = requested.replace("_", "-").lower()
         if wanted in self._by_lower:
             return self._by_lower[wanted]
         language = wanted.split("-")[0]
+        if language in self._by_lower:
+            return self._by_lower[language]
         for lower, locale in sorted(self._by_lower.items()):
-            if lower == language or lower.startswith(language + "-"):
+            if lower.startswith(language + "-"):
                 return locale
-        raise OtpgateError(
-            "unsupported_locale",
-            f"no message text for locale {requested!r}; known: {', '.join(self.locales)}",
-        )
+        return "en"  # DEFAULT_TEXTS has it, and settings may override but not remove it
 
-    def render(self, locale: str, code: str, minutes: int) -> str:
-        return self._texts[locale].format(code=code, minutes=minutes)
+    def render(self, locale: str, code: str, minutes: int, app_name: str = "") -> str:
+        return self._texts[locale].format(code=code, minutes=minutes, app_name=app_name)
