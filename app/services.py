@@ -194,7 +194,9 @@ def _services(
         stats=stats,
         events=events,
         outbox=outbox,
-        api_keys=ApiKeyStore(client, bootstrap_key=settings.bootstrap_api_key),
+        api_keys=ApiKeyStore(
+            client, bootstrap_key=settings.bootstrap_api_key, pepper=settings.secret_pepper
+        ),
         readiness=Readiness(client),
         apps=apps,
     )

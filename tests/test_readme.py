@@ -45,7 +45,11 @@ def test_the_event_verification_snippet_verifies_a_real_signature() -> None:
 
     from app.signatures import signature_header
 
-    (snippet,) = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+    (snippet,) = [
+        block
+        for block in re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+        if "def verify" in block
+    ]
     namespace: dict[str, object] = {}
     exec(snippet, namespace)  # the README's own code
     verify = namespace["verify"]

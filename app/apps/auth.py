@@ -10,12 +10,16 @@ every guard of every request.
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import TYPE_CHECKING, Any
 
+from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
+from app.apps import signing
 from app.apps.keys import effective_scopes
+from app.apps.signing import SCHEME
 from app.errors import OtpgateError
 
 if TYPE_CHECKING:
@@ -28,23 +32,33 @@ if TYPE_CHECKING:
 __all__ = ["app_for", "requires_scope"]
 
 
+_INVALID = {"WWW-Authenticate": 'Bearer realm="otpgate", error="invalid_token"'}
+
+
+def _refused(detail: str) -> NotAuthorizedException:
+    return NotAuthorizedException(detail, headers=_INVALID)
+
+
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
-    """``Authorization: Bearer <key>``; the key's record becomes ``request.user``."""
+    """``Authorization: Bearer <key>``, or a signed request (:mod:`app.apps.signing`);
+    the key's record becomes ``request.user``."""
     header = connection.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise NotAuthorizedException(
-            "send `Authorization: Bearer <api key>`",
-            headers={"WWW-Authenticate": 'Bearer realm="otpgate"'},
-        )
+    scheme, _, credentials = header.partition(" ")
     services = connection.app.state.services
     keys: ApiKeyStore = services.api_keys
-    record = await keys.find(key.strip())
-    if record is None or record.expired(time.time()):
+    if scheme.lower() == "bearer" and credentials.strip():
+        record = await keys.find(credentials.strip())
+        if record is not None and record.signed_only:
+            raise _refused("this API key accepts signed requests only")
+    elif scheme == SCHEME:
+        record = await _signed(connection, keys, credentials)
+    else:
         raise NotAuthorizedException(
-            "unknown, revoked or expired API key",
-            headers={"WWW-Authenticate": 'Bearer realm="otpgate", error="invalid_token"'},
+            "send `Authorization: Bearer <api key>` or a signed request",
+            headers={"WWW-Authenticate": 'Bearer realm="otpgate"'},
         )
+    if record is None or record.expired(time.time()):
+        raise _refused("unknown, revoked or expired API key")
     if not record.allows(connection.client.host if connection.client else None):
         raise OtpgateError("ip_not_allowed", "this API key is not accepted from this address")
     if services.apps.disabled(record.app):
@@ -52,6 +66,33 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey
     keys.used(record.id)
     connection.scope["user"] = record
     connection.scope["auth"] = record.id
+    return record
+
+
+async def _signed(
+    connection: ASGIConnection[Any, Any, Any, Any], keys: ApiKeyStore, credentials: str
+) -> ApiKey | None:
+    """The key of a signed request whose signature, timestamp and nonce hold."""
+    signed = signing.parse(credentials)
+    if signed is None:
+        raise _refused(f"{SCHEME} needs key=<id>,ts=<unix>,nonce=<16-64 chars>,sig=<hex>")
+    if abs(time.time() - signed.timestamp) > signing.WINDOW:
+        raise _refused(f"the timestamp is more than {signing.WINDOW} s off the server's clock")
+    found = await keys.find_signing(signed.key_id)
+    if found is None:
+        return None
+    record, secret = found
+    query = connection.scope.get("query_string", b"").decode("latin-1")
+    path = connection.scope.get("raw_path") or connection.scope["path"].encode()  # optional in ASGI
+    target = path.decode("latin-1") + (f"?{query}" if query else "")
+    if not isinstance(connection, Request):  # /v1 is HTTP only
+        return None
+    body = await connection.body()
+    expected = signing.sign(secret, connection.method, target, signed.timestamp, signed.nonce, body)
+    if not hmac.compare_digest(expected, signed.signature):
+        raise _refused("the signature does not match the request")
+    if not await keys.first_use(record.id, signed.nonce, 2 * signing.WINDOW * 1000):
+        raise _refused("this nonce was used already: a replayed request")
     return record
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import msgspec
 from redis.exceptions import RedisClusterException, RedisError
 
+from app.apps.signing import signing_secret
 from app.store.keys import Keys
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class ApiKey(msgspec.Struct, frozen=True):
     expires_at: float | None = None
     #: Source networks (CIDR) the key is accepted from; empty: anywhere.
     networks: list[str] = msgspec.field(default_factory=list)
+    #: Refuse it as a bearer token: signed requests only (app/apps/signing.py).
+    signed_only: bool = False
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -102,8 +105,11 @@ class ApiKeyStore:
             ``default``; it is checked without Redis and never stored there.
     """
 
-    def __init__(self, client: StoreClient, bootstrap_key: str | None = None) -> None:
+    def __init__(
+        self, client: StoreClient, bootstrap_key: str | None = None, pepper: bytes = b""
+    ) -> None:
         self._client = client
+        self._pepper = pepper
         self._bootstrap = None if bootstrap_key is None else _sha256(bootstrap_key)
         self._last_written: dict[str, float] = {}  # key id -> monotonic time
         self._writes: set[asyncio.Task[None]] = set()
@@ -117,6 +123,7 @@ class ApiKeyStore:
         *,
         expires_at: float | None = None,
         networks: Iterable[str] = (),
+        signed_only: bool = False,
     ) -> tuple[str, ApiKey]:
         """A new key for ``app`` (or register ``key`` itself); returns the key and its record."""
         unknown = set(scopes) - set(SCOPES)
@@ -127,6 +134,7 @@ class ApiKeyStore:
         record = ApiKey(
             id=digest[:16], app=app, scopes=sorted(set(scopes)), name=name,
             created_at=time.time(), expires_at=expires_at, networks=check_networks(networks),
+            signed_only=signed_only,
         )  # fmt: skip
         # The record and the index live in different slots (on Cluster no transaction
         # spans them), so the index entry comes first: a failure in between leaves an
@@ -140,6 +148,22 @@ class ApiKeyStore:
             return _BOOTSTRAP
         raw = await self._client.get(Keys.api_key(key_digest(key)))
         return None if raw is None else msgspec.json.decode(raw, type=ApiKey)
+
+    def signing_secret(self, key: str) -> str:
+        """The secret that signs requests for ``key`` (derived, never stored)."""
+        return signing_secret(self._pepper, key_digest(key))
+
+    async def find_signing(self, key_id: str) -> tuple[ApiKey, str] | None:
+        """Key ``key_id`` and its signing secret, for a signed request."""
+        digest = await self._client.hget(Keys.API_KEY_INDEX, key_id)
+        raw = None if digest is None else await self._client.get(Keys.api_key(digest))
+        if digest is None or raw is None:
+            return None
+        return msgspec.json.decode(raw, type=ApiKey), signing_secret(self._pepper, digest)
+
+    async def first_use(self, key_id: str, nonce: str, ttl_ms: int) -> bool:
+        """Whether ``nonce`` is new for ``key_id`` (it is remembered for ``ttl_ms``)."""
+        return bool(await self._client.set(Keys.nonce(key_id, nonce), "1", nx=True, px=ttl_ms))
 
     async def get(self, key_id: str) -> ApiKey | None:
         digest = await self._client.hget(Keys.API_KEY_INDEX, key_id)

@@ -44,6 +44,9 @@ class KeyView(msgspec.Struct, frozen=True):
         float | None,
         msgspec.Meta(description="Unix time of its last use, to the minute; null: unused."),
     ]
+    signed_only: Annotated[
+        bool, msgspec.Meta(description="true: refused as a bearer token, signed requests only.")
+    ]
 
 
 class Keys(msgspec.Struct, frozen=True):
@@ -68,6 +71,9 @@ class NewKey(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         list[Annotated[str, msgspec.Meta(max_length=64)]],
         msgspec.Meta(max_length=64, description="CIDR networks, e.g. `10.0.0.0/8`; []: any."),
     ] = msgspec.field(default_factory=list)
+    signed_only: Annotated[
+        bool, msgspec.Meta(description="Accept signed requests only, never the bearer token.")
+    ] = False
 
 
 class Rotation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -83,6 +89,9 @@ class CreatedKey(msgspec.Struct, frozen=True):
     """A new key and its record."""
 
     key: Annotated[str, msgspec.Meta(description="The API key: shown this once only.")]
+    signing_secret: Annotated[
+        str, msgspec.Meta(description="What signs its requests: shown this once only.")
+    ]
     api_key: Annotated[KeyView, msgspec.Meta(description="What is known of it.")]
 
 
@@ -90,6 +99,9 @@ class RotatedKey(msgspec.Struct, frozen=True):
     """The key that replaces a rotated one, and the rotated one."""
 
     key: Annotated[str, msgspec.Meta(description="The new API key: shown this once only.")]
+    signing_secret: Annotated[
+        str, msgspec.Meta(description="What signs the new key's requests: shown once only.")
+    ]
     api_key: Annotated[KeyView, msgspec.Meta(description="What is known of the new key.")]
     replaced: Annotated[KeyView, msgspec.Meta(description="The old key, with its expiry.")]
 
@@ -106,6 +118,7 @@ def _view(record: ApiKey, last_used: dict[str, float]) -> KeyView:
         id=record.id, app=record.app, scopes=record.scopes,  # type: ignore[arg-type]
         name=record.name, created_at=record.created_at, expires_at=record.expires_at,
         networks=record.networks, last_used_at=last_used.get(record.id),
+        signed_only=record.signed_only,
     )  # fmt: skip
 
 
@@ -159,11 +172,12 @@ class ApiKeysController(Controller):
         expires_at = None if data.expires_in is None else time.time() + data.expires_in
         try:
             key, record = await api_keys.create(
-                app, data.scopes, data.name, expires_at=expires_at, networks=data.networks
-            )
+                app, data.scopes, data.name, expires_at=expires_at, networks=data.networks,
+                signed_only=data.signed_only,
+            )  # fmt: skip
         except ValueError as exc:  # a network that is not CIDR
             raise OtpgateError("invalid_request", f"networks: {exc}") from exc
-        return CreatedKey(key, _view(record, {}))
+        return CreatedKey(key, api_keys.signing_secret(key), _view(record, {}))
 
     @delete(
         "/{key_id:str}",
@@ -201,7 +215,11 @@ class ApiKeysController(Controller):
         _grantable(request.user, old.scopes)
         grace = (data or Rotation()).grace_seconds
         key, record = await api_keys.create(
-            old.app, old.scopes, old.name, expires_at=old.expires_at, networks=old.networks
-        )
+            old.app, old.scopes, old.name, expires_at=old.expires_at, networks=old.networks,
+            signed_only=old.signed_only,
+        )  # fmt: skip
         replaced = await api_keys.expire(key_id, time.time() + grace) or old
-        return RotatedKey(key, _view(record, {}), _view(replaced, await api_keys.last_used()))
+        last_used = await api_keys.last_used()
+        return RotatedKey(
+            key, api_keys.signing_secret(key), _view(record, {}), _view(replaced, last_used)
+        )

@@ -99,7 +99,12 @@ def openapi_config(version: str) -> OpenAPIConfig:
         "`application/problem+json` (the `Problem` schema) with a stable `code`.",
         components=Components(
             security_schemes={
-                "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")
+                "apiKey": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="API key; or a signed request instead "
+                    "(`Authorization: OTPGATE-HMAC-SHA256 key=…,ts=…,nonce=…,sig=…`, see README)",
+                )
             }
         ),
         use_handler_docstrings=True,

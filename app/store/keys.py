@@ -162,6 +162,10 @@ class Keys:
     APPS_VERSION = f"{PREFIX}{{apps}}:version"
 
     @staticmethod
+    def nonce(key_id: str, nonce: str) -> str:
+        return f"{PREFIX}nonce:{key_id}:{nonce}"
+
+    @staticmethod
     def app_audit(app: str) -> str:
         return f"{PREFIX}{{apps}}:audit:{app}"
 
