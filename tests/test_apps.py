@@ -116,6 +116,9 @@ async def test_a_disabled_app_keeps_everything_and_its_keys_get_403(
     for method, path in [("POST", "/v1/verifications"), ("GET", f"/v1/verifications/{sent['id']}")]:
         refused = await client.request(method, path, json={"to": TO}, headers=bearer(shop))
         assert (refused.status_code, refused.json()["code"]) == (403, "app_disabled")
+    for method, body in (("DELETE", None), ("PATCH", {"disabled": True})):  # no lock-out
+        refused = await client.request(method, "/v1/apps/default", json=body, headers=AUTH)
+        assert refused.status_code == 403 and "own app" in refused.json()["detail"]
     enabled = await client.patch("/v1/apps/shop", json={"disabled": False}, headers=AUTH)
     assert enabled.json()["disabled"] is False
     shown = await client.get(f"/v1/verifications/{sent['id']}", headers=bearer(shop))
@@ -152,3 +155,32 @@ async def test_texts_name_the_app_by_its_display_name(make_client: ClientFactory
         default_text = (await client.get("/dev/outbox", params={"to": TO, "format": "json"})).json()
         assert shop_text[0]["text"].startswith("Shop & Co: your code is ")
         assert default_text[0]["text"].startswith("default: your code is ")
+
+
+async def test_the_watch_reads_new_apps_and_leaves_out_a_record_it_cannot_read(
+    redis: Any, settings: Any
+) -> None:
+    from app.apps.registry import AppRecord, AppRegistry
+    from app.store.keys import Keys
+
+    registry = AppRegistry(redis, settings)
+    seen: list[Any] = []
+    registry.listeners.append(seen.append)
+    watching = asyncio.create_task(registry.watch(0.02))
+    try:
+        await redis.hset(Keys.APPS, "broken", "{not json")
+        await redis.hset(Keys.APPS, "shop", '{"overrides": {"code_length": 8}}')
+        await redis.incr(Keys.APPS_VERSION)
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.02)
+        assert registry.records == {"shop": AppRecord({"code_length": 8})}
+        assert seen[-1].policy_for("shop").code_length == 8
+        await redis.hset(Keys.APPS, "shop", '{"overrides": {"code_length": 3}}')  # invalid
+        await redis.incr(Keys.APPS_VERSION)
+        await asyncio.sleep(0.2)
+        assert not watching.done()  # still watching
+        assert registry.settings.policy_for("shop").code_length == 6  # the invalid one left out
+    finally:
+        watching.cancel()

@@ -105,6 +105,11 @@ async def _save(
     return _view(apps, name)
 
 
+def _not_own(record: ApiKey, app: str) -> None:
+    if record.app == app:  # its keys, this one too, would be locked out
+        raise PermissionDeniedException("a key cannot disable its own app (use another app's)")
+
+
 def _operator(record: ApiKey) -> None:
     if "operator" not in record.scopes:
         raise PermissionDeniedException("only an operator key may do this")
@@ -180,6 +185,8 @@ class AppsController(Controller):
         disabled = old.disabled
         if data.disabled is not None:
             _operator(request.user)
+            if data.disabled:
+                _not_own(request.user, name)
             disabled = data.disabled
         record = msgspec.structs.replace(
             old, overrides=overrides, disabled=disabled, updated_at=time.time()
@@ -200,6 +207,7 @@ class AppsController(Controller):
         _operator(request.user)
         if not apps.known(app):
             raise OtpgateError("app_not_found")
+        _not_own(request.user, app)
         old = apps.records.get(app, AppRecord(created_at=time.time()))
         record = msgspec.structs.replace(old, disabled=True, updated_at=time.time())
         return await _save(apps, app, record, request.user, "disable", [])

@@ -96,8 +96,12 @@ class AppRegistry:
         version = await self.stored_version()
         if version == self.version:
             return False
-        raw = await self._client.hgetall(Keys.APPS)
-        records = {name: msgspec.json.decode(value, type=AppRecord) for name, value in raw.items()}
+        records: dict[str, AppRecord] = {}
+        for name, value in (await self._client.hgetall(Keys.APPS)).items():
+            try:
+                records[name] = msgspec.json.decode(value, type=AppRecord)
+            except msgspec.DecodeError:  # written by hand, or by a later version
+                log.error("apps: the stored record of %r cannot be read; it is left out", name)
         try:
             self.settings = effective_settings(self.base, records)
         except ConfigError:  # stored under other file settings; keep what works
@@ -141,6 +145,8 @@ class AppRegistry:
                 await self.refresh()
             except (RedisError, RedisClusterException) as exc:
                 log.warning("apps: redis unavailable (%s); the last apps read stay", exc)
+            except Exception:  # a stored record it cannot read: keep watching the others
+                log.exception("apps: could not read the stored apps; the last read stay")
 
     async def audit(self, name: str) -> list[AuditEntry]:
         raw = await self._client.lrange(Keys.app_audit(name), 0, AUDIT_KEPT - 1)
