@@ -59,7 +59,10 @@ async def test_an_app_created_at_run_time_sends_with_its_own_settings(
         ({"bogus": 1}, "bogus"),
         ({"routes": {"+86": ["nowhere"]}}, "nowhere"),
         ({"limits": {"send_per_number": ["often"]}}, "often"),
-        ({"events_url": "http://127.0.0.1:9/e", "events_secret": "short"}, "events_secret"),
+        ({"events_url": "http://127.0.0.1:9/e"}, "events_secret"),
+        ({"events_url": "http://127.0.0.1:9/e", "events_secret": "s" * 32}, "TOML file"),
+        ({"abuse": {"safe_numbers": ["+8613800138000"]}}, "TOML file"),  # no number in Redis
+        ({"abuse": {"test_numbers": []}}, "TOML file"),
     ],
 )
 async def test_a_setting_the_file_would_refuse_is_400_and_nothing_is_stored(

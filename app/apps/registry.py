@@ -31,6 +31,9 @@ __all__ = ["AppRecord", "AppRegistry", "AuditEntry", "effective_settings"]
 log = logging.getLogger("otpgate.apps")
 
 Action = Literal["create", "update", "disable", "enable"]
+#: Fields that hold phone numbers, codes or secrets, which Redis must not hold in clear
+#: (the first at the top of an app, the others in its ``abuse``).
+_IN_FILE_ONLY = frozenset({"events_secret", "safe_numbers", "test_numbers"})
 #: Audit entries kept per app, newest first.
 AUDIT_KEPT = 1000
 
@@ -125,6 +128,16 @@ class AppRegistry:
         self, name: str, record: AppRecord, by: str, action: Action, fields: list[str]
     ) -> Settings:
         """Validate ``record`` with every other app, store it, audit it, bump the version."""
+        abuse = record.overrides.get("abuse")
+        kept = sorted(
+            (_IN_FILE_ONLY & set(record.overrides))
+            | {f"abuse.{k}" for k in _IN_FILE_ONLY & set(abuse if isinstance(abuse, dict) else {})}
+        )
+        if kept:  # Redis holds no number, code or secret in clear
+            raise ConfigError(
+                f"apps.{name}: {', '.join(kept)} hold numbers, codes or secrets: set them in "
+                "the TOML file (secrets as ${NAME}), not through the API"
+            )
         settings = effective_settings(self.base, {**self.records, name: record})
         entry = AuditEntry(time.time(), by, action, sorted(fields))
         pipe = self._client.pipeline(transaction=True)  # one hash tag: one slot
