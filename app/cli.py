@@ -82,14 +82,18 @@ def served_app() -> Any:
     """The app of one server worker: it stops when ``otpgate serve`` itself dies.
 
     Granian runs the app in child processes; if the parent is SIGKILLed they would go on
-    serving (and delivering events) unsupervised, so each asks Linux for a SIGTERM when
-    its parent dies (prctl PR_SET_PDEATHSIG; the standard library has no wrapper).
+    serving (and delivering events) unsupervised, so each asks Linux to kill it when its
+    parent dies (prctl PR_SET_PDEATHSIG; the standard library has no wrapper). SIGKILL,
+    not SIGTERM: a SIGTERM that reaches a Granian worker still in its lifespan startup
+    leaves it hung in Granian's signal handler for good (seen with two workers, the
+    parent killed as soon as it answered). The parent's death is a crash already, which
+    otpgate survives (idempotency keys, events at least once).
     """
     if sys.platform == "linux":
         import ctypes
 
         pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
     from app.asgi import create_app
 
     return create_app()
