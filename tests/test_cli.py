@@ -85,6 +85,16 @@ def serve(tmp_path: Path) -> Iterator[object]:
         if process.poll() is None:
             process.kill()
             process.wait()
+    # A killed server leaves its embedded Redis running (a restart reuses it): stop it.
+    url_file = tmp_path / "redis.url"
+    if url_file.exists():
+        with (
+            contextlib.suppress(redis.RedisError),
+            redis.Redis.from_url(
+                url_file.read_text().strip(), socket_connect_timeout=0.5
+            ) as client,
+        ):
+            client.shutdown(nosave=True)
 
 
 def _stop(served: Served, sig: int) -> str:
