@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -58,11 +57,7 @@ async def _keys(args: argparse.Namespace, settings: Settings, url: str) -> int:
 
 
 async def _apps(args: argparse.Namespace, settings: Settings, url: str) -> int:
-    import msgspec
-
-    from app.apps.registry import AppRecord, AppRegistry
-    from app.sensitive import redacted
-    from app.settings import AppSettings
+    from app.apps.registry import AppRegistry
     from app.store.redis import connect
 
     client = connect(url, timeout=settings.redis_timeout)
@@ -82,18 +77,11 @@ async def _apps(args: argparse.Namespace, settings: Settings, url: str) -> int:
             print(f"an app named {name} exists already", file=sys.stderr)
             return 1
         if command != "show":
-            old = apps.records.get(name, AppRecord(created_at=time.time()))
             changes = dict(getattr(args, "set", None) or [])
-            overrides = {k: v for k, v in {**old.overrides, **changes}.items() if v is not None}
-            disabled = {"disable": True, "enable": False}.get(command, old.disabled)
-            record = msgspec.structs.replace(
-                old, overrides=overrides, disabled=disabled, updated_at=time.time()
-            )
-            await apps.save(name, record, CLI, _ACTIONS[command], sorted(changes))
-        own = redacted(apps.settings.apps.get(name, AppSettings()))
-        defaults = redacted(AppSettings())
-        shown = {k: v for k, v in own.items() if v != defaults[k]}
-        print(json.dumps({"name": name, "disabled": apps.disabled(name), "settings": shown}))
+            disabled = {"disable": True, "enable": False}.get(command)
+            await apps.change(name, changes, CLI, _ACTIONS[command], disabled=disabled)
+        shown = {"name": name, "disabled": apps.disabled(name), "settings": apps.shown(name)}
+        print(json.dumps(shown))
     finally:
         await client.aclose()
     return 0

@@ -8,7 +8,6 @@ instance within a second (:mod:`app.apps.registry`).
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import msgspec
@@ -19,11 +18,10 @@ from litestar.params import JSONBody, PathParameter
 
 from app.apps.auth import app_for, requires_scope
 from app.apps.keys import ApiKey
-from app.apps.registry import AppRecord, AppRegistry, AuditEntry
+from app.apps.registry import Action, AppRecord, AppRegistry, AuditEntry
 from app.errors import OtpgateError
 from app.http.contract import API_KEY_PROBLEMS, problems
-from app.sensitive import redacted
-from app.settings import AppSettings, ConfigError
+from app.settings import ConfigError
 
 __all__ = ["AppsController"]
 
@@ -88,22 +86,31 @@ class Audit(msgspec.Struct, frozen=True):
 
 def _view(apps: AppRegistry, name: str) -> AppView:
     record = apps.records.get(name, AppRecord())
-    own = apps.settings.apps.get(name, AppSettings())
-    defaults = redacted(AppSettings())
-    settings = {k: v for k, v in redacted(own).items() if v != defaults[k]}  # set ones only
+    settings = apps.shown(name)
     # the overrides win, so their values are these, masked
     overrides = {key: settings.get(key, value) for key, value in record.overrides.items()}
     return AppView(name, settings, overrides, name in apps.base.apps, record.disabled)
 
 
-async def _save(
-    apps: AppRegistry, name: str, record: AppRecord, by: ApiKey, action: Any, fields: list[str]
+async def _change(
+    apps: AppRegistry,
+    name: str,
+    settings: dict[str, Any],
+    by: ApiKey,
+    action: Action,
+    disabled: bool | None = None,
 ) -> AppView:
     try:
-        await apps.save(name, record, by.id, action, fields)
+        await apps.change(name, settings, by.id, action, disabled=disabled)
     except ConfigError as exc:
         raise OtpgateError("invalid_request", str(exc)) from exc
     return _view(apps, name)
+
+
+def _known(apps: AppRegistry, name: str) -> str:
+    if not apps.known(name):
+        raise OtpgateError("app_not_found")
+    return name
 
 
 def _not_own(record: ApiKey, app: str) -> None:
@@ -147,8 +154,7 @@ class AppsController(Controller):
         _operator(request.user)
         if apps.known(data.name) or data.name in apps.records:
             raise OtpgateError("app_exists")
-        record = AppRecord(data.settings, created_at=time.time(), updated_at=time.time())
-        return await _save(apps, data.name, record, request.user, "create", list(data.settings))
+        return await _change(apps, data.name, data.settings, request.user, "create")
 
     @get(
         "/{app:str}",
@@ -159,10 +165,7 @@ class AppsController(Controller):
     async def get_app(
         self, app: AppName, request: Request[ApiKey, str, Any], apps: NamedDependency[AppRegistry]
     ) -> AppView:
-        name = app_for(request.user, app)
-        if not apps.known(name):
-            raise OtpgateError("app_not_found")
-        return _view(apps, name)
+        return _view(apps, _known(apps, app_for(request.user, app)))
 
     @patch(
         "/{app:str}",
@@ -177,23 +180,15 @@ class AppsController(Controller):
         request: Request[ApiKey, str, Any],
         apps: NamedDependency[AppRegistry],
     ) -> AppView:
-        name = app_for(request.user, app)
-        if not apps.known(name):
-            raise OtpgateError("app_not_found")
-        old = apps.records.get(name, AppRecord(created_at=time.time()))
-        overrides = {**old.overrides, **data.settings}
-        overrides = {key: value for key, value in overrides.items() if value is not None}
-        disabled = old.disabled
+        name = _known(apps, app_for(request.user, app))
         if data.disabled is not None:
             _operator(request.user)
             if data.disabled:
                 _not_own(request.user, name)
-            disabled = data.disabled
-        record = msgspec.structs.replace(
-            old, overrides=overrides, disabled=disabled, updated_at=time.time()
+        action: Action = (
+            "update" if data.disabled is None else ("disable" if data.disabled else "enable")
         )
-        action = "update" if data.disabled is None else ("disable" if disabled else "enable")
-        return await _save(apps, name, record, request.user, action, list(data.settings))
+        return await _change(apps, name, data.settings, request.user, action, data.disabled)
 
     @delete(
         "/{app:str}",
@@ -206,12 +201,8 @@ class AppsController(Controller):
         self, app: AppName, request: Request[ApiKey, str, Any], apps: NamedDependency[AppRegistry]
     ) -> AppView:
         _operator(request.user)
-        if not apps.known(app):
-            raise OtpgateError("app_not_found")
-        _not_own(request.user, app)
-        old = apps.records.get(app, AppRecord(created_at=time.time()))
-        record = msgspec.structs.replace(old, disabled=True, updated_at=time.time())
-        return await _save(apps, app, record, request.user, "disable", [])
+        _not_own(request.user, _known(apps, app))
+        return await _change(apps, app, {}, request.user, "disable", disabled=True)
 
     @get(
         "/{app:str}/audit",

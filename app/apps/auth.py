@@ -82,11 +82,11 @@ async def _signed(
     if found is None:
         return None
     record, secret = found
+    if not isinstance(connection, Request):  # /v1 is HTTP only
+        return None
     query = connection.scope.get("query_string", b"").decode("latin-1")
     path = connection.scope.get("raw_path") or connection.scope["path"].encode()  # optional in ASGI
     target = path.decode("latin-1") + (f"?{query}" if query else "")
-    if not isinstance(connection, Request):  # /v1 is HTTP only
-        return None
     body = await connection.body()
     expected = signing.sign(secret, connection.method, target, signed.timestamp, signed.nonce, body)
     if not hmac.compare_digest(expected, signed.signature):

@@ -155,28 +155,31 @@ class ApiKeyStore:
 
     async def find_signing(self, key_id: str) -> tuple[ApiKey, str] | None:
         """Key ``key_id`` and its signing secret, for a signed request."""
-        digest = await self._client.hget(Keys.API_KEY_INDEX, key_id)
-        raw = None if digest is None else await self._client.get(Keys.api_key(digest))
-        if digest is None or raw is None:
-            return None
-        return msgspec.json.decode(raw, type=ApiKey), signing_secret(self._pepper, digest)
+        stored = await self._stored(key_id)
+        return None if stored is None else (stored[1], signing_secret(self._pepper, stored[0]))
 
     async def first_use(self, key_id: str, nonce: str, ttl_ms: int) -> bool:
         """Whether ``nonce`` is new for ``key_id`` (it is remembered for ``ttl_ms``)."""
         return bool(await self._client.set(Keys.nonce(key_id, nonce), "1", nx=True, px=ttl_ms))
 
-    async def get(self, key_id: str) -> ApiKey | None:
-        digest = await self._client.hget(Keys.API_KEY_INDEX, key_id)
-        raw = None if digest is None else await self._client.get(Keys.api_key(digest))
-        return None if raw is None else msgspec.json.decode(raw, type=ApiKey)
-
-    async def expire(self, key_id: str, at: float) -> ApiKey | None:
-        """Make key ``key_id`` stop working at ``at`` (or earlier, if it already would)."""
+    async def _stored(self, key_id: str) -> tuple[str, ApiKey] | None:
+        """Key ``key_id``'s digest and record, through the index."""
         digest = await self._client.hget(Keys.API_KEY_INDEX, key_id)
         raw = None if digest is None else await self._client.get(Keys.api_key(digest))
         if digest is None or raw is None:
             return None
-        record = msgspec.json.decode(raw, type=ApiKey)
+        return digest, msgspec.json.decode(raw, type=ApiKey)
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        stored = await self._stored(key_id)
+        return None if stored is None else stored[1]
+
+    async def expire(self, key_id: str, at: float) -> ApiKey | None:
+        """Make key ``key_id`` stop working at ``at`` (or earlier, if it already would)."""
+        stored = await self._stored(key_id)
+        if stored is None:
+            return None
+        digest, record = stored
         until = at if record.expires_at is None else min(at, record.expires_at)
         record = msgspec.structs.replace(record, expires_at=until)
         await self._client.set(Keys.api_key(digest), msgspec.json.encode(record))

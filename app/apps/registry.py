@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import msgspec
 from redis.exceptions import RedisClusterException, RedisError
 
+from app.sensitive import redacted
 from app.settings import AppSettings, ConfigError, Settings
 from app.store.keys import Keys
 
@@ -160,6 +161,34 @@ class AppRegistry:
                 log.warning("apps: redis unavailable (%s); the last apps read stay", exc)
             except Exception:  # a stored record it cannot read: keep watching the others
                 log.exception("apps: could not read the stored apps; the last read stay")
+
+    async def change(
+        self,
+        name: str,
+        settings: dict[str, Any],
+        by: str,
+        action: Action,
+        *,
+        disabled: bool | None = None,
+    ) -> Settings:
+        """Merge ``settings`` into app ``name``'s stored fields (``None`` puts the file's
+        value back), set ``disabled`` when given, and :meth:`save` it."""
+        now = time.time()
+        old = self.records.get(name, AppRecord(created_at=now))
+        overrides = {k: v for k, v in {**old.overrides, **settings}.items() if v is not None}
+        record = msgspec.structs.replace(
+            old,
+            overrides=overrides,
+            disabled=old.disabled if disabled is None else disabled,
+            updated_at=now,
+        )
+        return await self.save(name, record, by, action, sorted(settings))
+
+    def shown(self, name: str) -> dict[str, Any]:
+        """App ``name``'s settings in force over the globals: the fields set, secrets masked."""
+        defaults = redacted(AppSettings())
+        own = redacted(self.settings.apps.get(name, AppSettings()))
+        return {key: value for key, value in own.items() if value != defaults[key]}
 
     async def audit(self, name: str) -> list[AuditEntry]:
         raw = await self._client.lrange(Keys.app_audit(name), 0, AUDIT_KEPT - 1)
