@@ -47,6 +47,7 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "resend_cooldown": (429, "Wait before sending another code"),
     "max_sends_reached": (429, "This verification has sent all the codes it may"),
     "max_attempts_reached": (429, "Too many wrong codes; start a new verification"),
+    "quota_exceeded": (429, "The app's quota of sends or spend for this day or month is used up"),
     "internal_error": (500, "Internal error"),
     "delivery_failed": (502, "No provider could deliver the message"),
     "store_unavailable": (503, "The data store is unavailable; try again shortly"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from litestar.di import Provide
@@ -26,8 +26,10 @@ from app.apps.registry import AppRegistry
 from app.cores import hashing_threads
 from app.delivery.events import EventBus, EventDispatcher, EventTarget
 from app.delivery.ledger import Ledger
+from app.delivery.prices import PriceTable
 from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats
+from app.delivery.usage import UsageReader
 from app.providers.api import ProviderDirectory
 from app.providers.circuit import CircuitBreaker
 from app.providers.outbox import OutboxProvider
@@ -75,6 +77,7 @@ class Services:
     api_keys: ApiKeyStore
     readiness: Readiness
     apps: AppRegistry
+    usage: UsageReader
 
 
 @contextlib.asynccontextmanager
@@ -176,12 +179,9 @@ def _services(
         pepper=settings.secret_pepper, callback_ips=settings.callback_ips,
         public_url=settings.public_url,
     )  # fmt: skip
-    idempotency = IdempotencyStore(
-        IdempotencyEntries(scripts), store, settings.idempotency_ttl, settings.send_deadline
-    )
     router = _router(settings, _providers(settings, http, outbox), breaker)
     return Services(
-        verifications=_verifications(settings, store, hasher, abuse, router, ledger, idempotency),
+        verifications=_verifications(settings, scripts, store, hasher, abuse, router, ledger),
         abuse=abuse,
         deliveries=deliveries,
         provider_directory=ProviderDirectory(
@@ -199,6 +199,7 @@ def _services(
         ),
         readiness=Readiness(client),
         apps=apps,
+        usage=UsageReader(client, keys, settings),
     )
 
 
@@ -214,16 +215,21 @@ def _providers(
 
 def _verifications(
     settings: Settings,
+    scripts: Scripts,
     store: VerificationStore,
     hasher: CodeHasher,
     abuse: AbuseService,
     router: ProviderRouter,
     ledger: Ledger,
-    idempotency: IdempotencyStore,
 ) -> VerificationService:
+    idempotency = IdempotencyStore(
+        IdempotencyEntries(scripts), store, settings.idempotency_ttl, settings.send_deadline
+    )
+    types = {name: str(type(own).__struct_config__.tag) for name, own in settings.providers.items()}
     sending = SendFlow(
         settings=settings, store=store, hasher=hasher, abuse=abuse, router=router,
         texts=MessageTexts(settings.messages), idempotency=idempotency, ledger=ledger,
+        prices=PriceTable(types, settings.prices, settings.price_currency),
     )  # fmt: skip
     checking = CheckFlow(
         store=store, hasher=hasher, abuse=abuse, ledger=ledger,
@@ -276,8 +282,7 @@ async def _running(
 
 def services(state: State) -> Services:
     """The services of a running app (see :func:`open_services`)."""
-    found: Services = state.services
-    return found
+    return cast("Services", state.services)
 
 
 def dependencies() -> dict[str, Provide]:

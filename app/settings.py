@@ -17,12 +17,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 import msgspec.inspect as mi
 
-from app.abuse.config import AbuseRules, LimitRules, overridden
+from app.abuse.config import AbuseRules, LimitRules, Quota, overridden
+from app.delivery.config import Prices
 from app.providers.accounts import OUTBOX, ProviderConfig, check_accounts, read_accounts
 from app.providers.config import CircuitSettings
 from app.redis_url import parse_redis_url
 from app.sensitive import Secret, expand_references
-from app.verify.config import DEFAULT_TEXTS, Argon2Settings, Policy, ResendPolicy
+from app.verify.config import DEFAULT_TEXTS, Argon2Settings, Policy, ResendPolicy, check_texts
 
 __all__ = [
     "DEV_PEPPER",
@@ -68,6 +69,8 @@ class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_
     events_secret: Secret | None = None
     #: Allow events to loopback and private addresses (an app on the same network).
     events_allow_private: bool = False
+    #: Sends and estimated spend per day and month (none: unlimited).
+    quota: Quota | None = None
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -127,6 +130,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     redis_wait_replicas: Annotated[int, msgspec.Meta(ge=0, le=16)] = 0
     redis_wait_timeout: Seconds = 0.5
 
+    #: One SMS's price by provider (name or type) and country, over the repository's table.
+    prices: Prices = msgspec.field(default_factory=dict)
+    price_currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "USD"
     outbox_max_messages: Annotated[int, msgspec.Meta(ge=1)] = 1000
     outbox_ttl: Seconds = 3600
 
@@ -158,15 +164,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                 raise ConfigError(f"redis_url: {exc}") from exc
         if self.redis_wait_replicas and self.redis_wait_timeout >= self.redis_timeout:
             raise ConfigError("redis_wait_timeout must be shorter than redis_timeout")
-        for locale, text in self.messages.items():
-            if "{code}" not in text:
-                raise ConfigError(f"messages.{locale} must contain {{code}}")
-            try:  # a variable of another name would fail every send in that locale
-                text.format(code="0", minutes=1, app_name="")
-            except (KeyError, IndexError, ValueError) as exc:
-                raise ConfigError(
-                    f"messages.{locale}: {exc!r} is not {{code}}, {{minutes}} or {{app_name}}"
-                ) from exc
+        try:
+            check_texts(self.messages)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         for app in self.apps.values():  # every app's merged rules must validate
             overridden(self.limits, app.limits)
             overridden(self.abuse, app.abuse)

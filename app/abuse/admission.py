@@ -18,6 +18,7 @@ import msgspec
 
 from app.abuse import policy
 from app.abuse.guards import Block, new_block_id
+from app.abuse.quota import QuotaRefusal, QuotaTaken, queue_quota
 from app.abuse.throttle import RuleState, counter, rate_limited, state
 from app.errors import OtpgateError
 from app.store.throttles import (
@@ -32,6 +33,7 @@ from app.store.throttles import (
 
 if TYPE_CHECKING:
     from app.abuse.config import AbuseRules, LimitRules
+    from app.abuse.quota import QuotaPart
     from app.phone import Phone
     from app.store.keys import Keys
     from app.store.redis import Batch
@@ -42,8 +44,9 @@ __all__ = [
     "suspected",
 ]  # fmt: skip
 
-# What a part refused, by precedence: a block in force, a block it just set, a throttle.
-_BLOCKED, _NEW_BLOCK, LIMITED = 0, 1, 2
+# What a part refused, by precedence: a block in force, a block it just set, the app's
+# quota (in force until the day or month ends), a throttle.
+_BLOCKED, _NEW_BLOCK, _QUOTA, LIMITED = 0, 1, 2, 3
 
 
 class Admitted(msgspec.Struct, frozen=True):
@@ -52,6 +55,9 @@ class Admitted(msgspec.Struct, frozen=True):
     limits: list[RuleState]
     #: what the request took, to give back if a later step refuses it
     taken: list[tuple[list[Counter], int]]
+    quota: QuotaTaken | None = None
+    #: the app's soft quota caps this send passed first (each told once per period)
+    passed: list[str] = msgspec.field(default_factory=list)
 
 
 def suspected(block: Block) -> OtpgateError:
@@ -75,9 +81,10 @@ class SendAdmission:
         network: str | None,
         limits: LimitRules,
         rules: AbuseRules,
+        quota: QuotaPart | None = None,
     ) -> None:
         self._keys, self._app, self._phone, self._number = keys, app, phone, number
-        self._limits, self._rules = limits, rules
+        self._limits, self._rules, self.quota = limits, rules, quota
         ip = keys.network_window(app, network, "si") if network else ""
         self.network = counter("send_per_ip", ip, limits.send_per_ip) if network else []
         self.budget = counter("send_per_app", keys.app_window(app), limits.send_per_app)
@@ -96,6 +103,8 @@ class SendAdmission:
         self._calls["country"] = self._queue_country(batch)
         if self.guarded:
             self._calls["prefix"] = self._queue_prefix(batch)
+        if self.quota is not None:
+            self._calls["quota"] = self.quota.queue(batch)
 
     def _queue_country(self, batch: Batch) -> int:
         rules, keys, app, region = self._rules, self._keys, self._app, self._phone.region
@@ -137,7 +146,14 @@ class SendAdmission:
         for part in ("country", "prefix"):
             if part in self._calls:
                 self._read_guard(part, results[self._calls[part]], refusals, taken)
-        return Admitted([state(room) for room in rooms], taken), refusals
+        quota, passed = None, list[str]()
+        if self.quota is not None:
+            said = self.quota.read(results[self._calls["quota"]])
+            if isinstance(said, QuotaRefusal):
+                refusals.append((_QUOTA, said))
+            else:
+                quota, passed = self.quota.taken, list[str](said)
+        return Admitted([state(room) for room in rooms], taken, quota, passed), refusals
 
     def _read_guard(
         self,
@@ -157,14 +173,22 @@ class SendAdmission:
 
 
 def refusal_error(refusals: list[tuple[int, Any]]) -> OtpgateError:
-    """The error a refused send answers: a block before a throttle."""
+    """The error a refused send answers: a block, then the quota, then a throttle."""
     _, first = min(refusals, key=lambda pair: pair[0])
-    return suspected(first) if isinstance(first, Block) else rate_limited(first)
+    if isinstance(first, Block):
+        return suspected(first)
+    if isinstance(first, QuotaRefusal):
+        return first.error(time.time())
+    return rate_limited(first)
 
 
-def queue_give_back(batch: Batch, taken: list[tuple[list[Counter], int]]) -> None:
+def queue_give_back(
+    batch: Batch, taken: list[tuple[list[Counter], int]], quota: QuotaTaken | None = None
+) -> None:
     for counters, taken_at in taken:
         queue_release(batch, counters, taken_at)
+    if quota is not None:
+        queue_quota(batch, quota, "give", 1, quota.micros)
 
 
 def number_counter(keys: Keys, subject: str, rule: str, texts: list[str]) -> Counter | None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import limits
 import msgspec
 
-__all__ = ["AbuseRules", "LimitRules", "NumberType", "TestNumber", "overridden"]
+__all__ = ["AbuseRules", "LimitRules", "NumberType", "Quota", "TestNumber", "overridden"]
 
 Rates = list[str]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
@@ -107,6 +107,21 @@ class AbuseRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         for country in (*self.allowed_countries, *self.denied_countries):
             if len(country) != 2 or not country.isalpha() or not country.isupper():
                 raise ValueError(f"abuse: country {country!r} is not an ISO alpha-2 code")
+
+
+class Quota(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """An app's sends and estimated spend per calendar day and month (UTC).
+
+    Spend is in ``price_currency``, estimated from the price table (``[prices]``). A
+    ``hard`` quota refuses the send that would pass it (``429 quota_exceeded``); a
+    ``soft`` one lets it through and emits ``quota.exceeded`` once per period.
+    """
+
+    sends_per_day: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    sends_per_month: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    spend_per_day: Positive | None = None
+    spend_per_month: Positive | None = None
+    mode: Literal["hard", "soft"] = "hard"
 
 
 RulesT = TypeVar("RulesT", LimitRules, AbuseRules)

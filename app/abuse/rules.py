@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.abuse.config import AbuseRules, LimitRules, overridden
+from app.abuse.config import AbuseRules, LimitRules, Quota, overridden
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -18,6 +18,7 @@ class AppPolicies:
 
     def __init__(self, settings: Settings) -> None:
         self._default = (settings.limits, settings.abuse)
+        self._quotas = {name: app.quota for name, app in settings.apps.items() if app.quota}
         self._apps = {
             name: (overridden(settings.limits, app.limits), overridden(settings.abuse, app.abuse))
             for name, app in settings.apps.items()
@@ -28,3 +29,6 @@ class AppPolicies:
 
     def abuse(self, app: str) -> AbuseRules:
         return self._apps.get(app, self._default)[1]
+
+    def quota(self, app: str) -> Quota | None:
+        return self._quotas.get(app)

@@ -23,6 +23,7 @@ from app.abuse.admission import (
 )
 from app.abuse.guards import Block
 from app.abuse.hook import HookRequest, ask_hook
+from app.abuse.quota import QuotaPart, QuotaTaken, queue_quota
 from app.abuse.throttle import RuleState, counter, state
 from app.errors import OtpgateError
 from app.phone import normalize_phone
@@ -48,6 +49,9 @@ class Clearance(msgspec.Struct, frozen=True):
     test_code: str | None = None
     limits: list[RuleState] = msgspec.field(default_factory=list)
     taken: list[tuple[list[Counter], int]] = msgspec.field(default_factory=list)
+    #: what it reserved of the app's quota, and the soft caps it passed first
+    quota: QuotaTaken | None = None
+    passed: list[str] = msgspec.field(default_factory=list)
 
 
 class AbuseService:
@@ -69,10 +73,11 @@ class AbuseService:
     # -- sends -----------------------------------------------------------------------
 
     def admit_send(
-        self, app: str, phone: Phone, number: str, client_ip: str | None
+        self, app: str, phone: Phone, number: str, client_ip: str | None, price: int = 0
     ) -> str | SendAdmission:
         """The pure checks of a send (raising if one refuses); a test number's fixed
-        code, or the parts its first round trip must run."""
+        code, or the parts its first round trip must run. ``price``: what the send
+        reserves of the app's spend quota (millionths)."""
         rules = self._policies.abuse(app)
         test = policy.test_number(rules, phone.e164, datetime.now(UTC))
         if test is not None:
@@ -82,7 +87,9 @@ class AbuseService:
         policy.check_number_type(rules, phone)
         limits = self._policies.limits(app)
         network = policy.client_network(client_ip, limits.ipv6_prefix) if client_ip else None
-        return SendAdmission(self._keys, app, phone, number, network, limits, rules)
+        own = self._policies.quota(app)
+        quota = None if own is None else QuotaPart(self._keys, app, own, price, datetime.now(UTC))
+        return SendAdmission(self._keys, app, phone, number, network, limits, rules, quota)
 
     def send_counter(self, app: str, subject: str) -> Counter | None:
         """The number's send throttle, which the store's send script checks and takes."""
@@ -107,31 +114,44 @@ class AbuseService:
         admitted, refusals = admission.read(results)
         if number_refusal is not None:
             refusals.insert(0, (LIMITED, number_refusal))
+        cleared = Clearance(
+            limits=admitted.limits, taken=admitted.taken, quota=admitted.quota,
+            passed=admitted.passed,
+        )  # fmt: skip
         if refusals or refused is not None:
-            await self._undo(admitted.taken, [r for _, r in refusals if isinstance(r, Block)])
+            await self._undo(cleared, [r for _, r in refusals if isinstance(r, Block)])
             raise refused or refusal_error(refusals)
         rules = self._policies.abuse(app)
         if rules.hook_url:
             try:
                 await ask_hook(self._http, rules, request)
             except OtpgateError:
-                await self.give_back(admitted.taken)
+                await self.give_back(cleared)
                 raise
-        return Clearance(limits=admitted.limits, taken=admitted.taken)
+        return cleared
 
-    async def _undo(self, taken: list[tuple[list[Counter], int]], blocks: list[Block]) -> None:
-        batch = self._scripts.batch()
-        queue_give_back(batch, taken)
-        await batch.run()
+    async def _undo(self, cleared: Clearance, blocks: list[Block]) -> None:
+        await self.give_back(cleared)
         for block in blocks:
             await self._blocks.index(block)  # no-op when already listed
 
-    async def give_back(self, taken: list[tuple[list[Counter], int]]) -> None:
+    async def give_back(self, cleared: Clearance) -> None:
         """Return what a send took when a later step refused it."""
-        if taken:
+        if cleared.taken or cleared.quota:
             batch = self._scripts.batch()
-            queue_give_back(batch, taken)
+            queue_give_back(batch, cleared.taken, cleared.quota)
             await batch.run()
+
+    @staticmethod
+    def settle_quota(batch: Batch, cleared: Clearance, price: int | None) -> None:
+        """Queue what a send costs the app's quota once it is known: ``price`` of the
+        provider that took it, or None when no provider did (all of it given back)."""
+        if cleared.quota is None:
+            return
+        if price is None:
+            queue_quota(batch, cleared.quota, "give", 1, cleared.quota.micros)
+        elif price != cleared.quota.micros:
+            queue_quota(batch, cleared.quota, "cost", 0, price - cleared.quota.micros)
 
     def started(self, batch: Batch, app: str, country: str) -> None:
         """Count a verification started, for the conversion guard (in the record step)."""

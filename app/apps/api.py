@@ -34,7 +34,7 @@ Overrides = Annotated[
     msgspec.Meta(
         description="Per-app settings, as in the TOML file's `[apps.<name>]` table: "
         "`code_length`, `code_ttl`, `max_attempts`, `max_sends`, `resend_cooldown`, "
-        "`resend_policy`, `display_name`, `routes`, `limits`, `abuse`, `events_url`, "
+        "`resend_policy`, `display_name`, `routes`, `limits`, `abuse`, `quota`, `events_url`, "
         "`events_allow_private`; not `events_secret`, `abuse.safe_numbers` or "
         "`abuse.test_numbers` (Redis keeps no secret, number or code in clear: those stay in "
         "the file)."

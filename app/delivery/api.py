@@ -3,6 +3,7 @@ routes for statistics and events."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 import msgspec
@@ -16,6 +17,7 @@ from app.apps.keys import ApiKey
 from app.delivery.events import Event, EventBus
 from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats, StatsView, Window
+from app.delivery.usage import UsageReader, UsageView
 from app.http.contract import API_KEY_PROBLEMS, problems
 from app.providers.reports import CallbackRequest
 
@@ -108,7 +110,7 @@ class AdminDeliveryController(Controller):
     path = "/v1"
     tags = ["delivery"]
     security = [{"apiKey": []}]
-    signature_types = [ApiKey, Stats, EventBus]
+    signature_types = [ApiKey, Stats, EventBus, UsageReader]
 
     @get(
         "/stats",
@@ -128,6 +130,31 @@ class AdminDeliveryController(Controller):
         ] = None,
     ) -> StatsView:
         return await stats.read(app_for(request.user, app), window)
+
+    @get(
+        "/apps/{app:str}/usage",
+        operation_id="getAppUsage",
+        guards=[requires_scope("read")],
+        summary="Sends, deliveries, approvals and estimated cost by day, provider, country",
+        **problems(*API_KEY_PROBLEMS, "invalid_request"),
+    )
+    async def usage(
+        self,
+        app: Annotated[str, PathParameter(description="The app (the key's own, unless operator).")],
+        request: Request[ApiKey, str, Any],
+        usage: NamedDependency[UsageReader],
+        start: Annotated[
+            date | None,
+            QueryParameter(
+                name="from", description="First UTC day (default: 29 days before `to`)."
+            ),
+        ] = None,
+        end: Annotated[
+            date | None,
+            QueryParameter(name="to", description="Last UTC day, included (default: today)."),
+        ] = None,
+    ) -> UsageView:
+        return await usage.read(app_for(request.user, app), start, end)
 
     @get(
         "/events/dead",

@@ -47,6 +47,7 @@ EventType = Literal[
     "verification.canceled",
     "message.delivered",
     "message.failed",
+    "quota.exceeded",
 ]
 STREAM, RETRY, DEAD = Keys.EVENTS, Keys.EVENTS_RETRY, Keys.EVENTS_DEAD
 GROUP = "dispatchers"
@@ -66,7 +67,8 @@ class Event(msgspec.Struct, frozen=True):
         msgspec.Meta(
             description="`verification_id` and `status`; `provider` and `error_code` too "
             "for `verification.failed` and `message.*`, and `provider_message_id` for "
-            "`message.*`."
+            "`message.*`; for `quota.exceeded`, `quota`: the soft cap passed "
+            "(`sends_per_day`, `sends_per_month`, `spend_per_day` or `spend_per_month`)."
         ),
     ]
     attempt: Annotated[int, msgspec.Meta(description="Deliveries tried so far.")] = 0

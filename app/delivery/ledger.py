@@ -55,10 +55,12 @@ class Ledger:
         country: str,
         error_code: str | None,
         counted: bool,
+        cost: int = 0,
     ) -> Entry:
         """Message ``number`` went out (``error_code`` None) or no provider took it; a
         verification whose first message failed has failed. ``counted``: false for a
-        test number's message, which reaches no provider and counts nowhere."""
+        test number's message, which reaches no provider and counts nowhere; ``cost``:
+        the provider's price of it (millionths), counted when it went out."""
         accepted = error_code is None
 
         def entry(batch: Batch) -> None:
@@ -66,7 +68,7 @@ class Ledger:
                 self._stats.queue(
                     batch, app,
                     {"sends": 1, "verifications": 1 if number == 1 else 0,
-                     "failed": 0 if accepted else 1},
+                     "failed": 0 if accepted else 1, "cost": cost if accepted else 0},
                     provider=provider, country=country, reason=error_code,
                 )  # fmt: skip
             if not accepted and number == 1:
@@ -75,6 +77,17 @@ class Ledger:
                     {"verification_id": verification_id, "status": "failed",
                      "provider": provider, "error_code": error_code},
                 )  # fmt: skip
+
+        return entry
+
+    def quota_passed(self, app: str, caps: list[str]) -> Entry:
+        """A send passed the app's soft quota ``caps`` (each told once per period)."""
+        if not caps:
+            return _nothing
+
+        def entry(batch: Batch) -> None:
+            for cap in caps:
+                self._events.queue(batch, app, "quota.exceeded", {"quota": cap})
 
         return entry
 

@@ -3,7 +3,8 @@
 Every write is one script call (``stats.lua``, a few HINCRBYs) queued into a batch the
 request sends anyway, so it costs no extra round trip; a read sums at most 168 small
 hashes in one pipeline, so it costs milliseconds whatever the traffic. Minute buckets
-serve the last hour, hour buckets the last day and week.
+serve the last hour, hour buckets the last day and week, day buckets (kept 400 days)
+the usage by day (:mod:`app.delivery.usage`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
 
     from app.store.redis import Batch, StoreClient
 
-__all__ = ["Stats", "StatsView", "Window"]
+__all__ = ["USAGE_DAYS", "Stats", "StatsView", "Window"]
+
+#: Days the day buckets are kept (what ``/v1/apps/{app}/usage`` can look back over).
+USAGE_DAYS = 400
 
 Window = Literal["1h", "24h", "7d"]
 _WINDOWS: Mapping[str, tuple[str, int, int]] = {  # bucket kind, seconds per bucket, buckets
@@ -29,9 +33,10 @@ _WINDOWS: Mapping[str, tuple[str, int, int]] = {  # bucket kind, seconds per buc
     "24h": ("h", 3600, 24),
     "7d": ("h", 3600, 168),
 }
-_TTL = {"m": 2 * 3600, "h": 8 * 86400}
+_TTL = {"m": 2 * 3600, "h": 8 * 86400, "d": USAGE_DAYS * 86400}
 #: Upper bounds (seconds) of the time-to-delivery histogram buckets.
 _DELIVERY_BOUNDS = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597, 3600)
+_BUCKETS = (("m", 60), ("h", 3600), ("d", 86400))
 _UNMATCHED = "*unmatched"
 METRICS = ("verifications", "sends", "delivered", "undelivered", "approved", "failed")
 
@@ -138,9 +143,9 @@ class Stats:
         if not fields:
             return
         at = time.time() if now is None else now
-        keys = [_key(app, "m", int(at // 60)), _key(app, "h", int(at // 3600))]
+        keys = [_key(app, kind, int(at // seconds)) for kind, seconds in _BUCKETS]
         pairs = [value for field, amount in fields.items() for value in (field, amount)]
-        batch.script("stats", keys, [_TTL["m"], _TTL["h"], *pairs])
+        batch.script("stats", keys, [*(_TTL[kind] for kind, _ in _BUCKETS), *pairs])
 
     @classmethod
     def queue_unmatched(cls, batch: Batch, provider: str) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime
 
 from app.ids import ID_LENGTH, base32, is_verification_id, random_id
 from app.phone import phone_digest
@@ -125,6 +126,15 @@ class Keys:
             name = f"{PREFIX}{{a{_tag(self._pepper, 'app', app)}}}:w:sa:{_digest(app)}"
             self._bounded["a", app] = name
         return name
+
+    def quota(self, app: str, at: datetime) -> tuple[str, str]:
+        """The app's sends and spend in the UTC day and the UTC month of ``at``, in the
+        slot of its send budget."""
+        if (name := self._bounded.get(("q", app))) is None:
+            name = f"{PREFIX}{{a{_tag(self._pepper, 'app', app)}}}:q:{_digest(app)}"
+            self._bounded["q", app] = name
+        utc = at.astimezone(UTC)
+        return f"{name}:{utc:d%Y%m%d}", f"{name}:{utc:m%Y%m}"
 
     def country(self, app: str, country: str, what: str) -> str:
         """One (app, country): ``w`` its send budget, ``cv`` its conversion counters,

@@ -74,6 +74,7 @@ class VerificationController(Controller):
             "suspected_fraud",
             "send_denied",
             "rate_limited",
+            "quota_exceeded",
             "resend_cooldown",
             "max_sends_reached",
             "idempotency_key_in_progress",

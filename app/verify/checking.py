@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from app.abuse.service import Clearance
 from app.abuse.throttle import rate_limited
 from app.errors import OtpgateError
 from app.metrics import CHECKS
@@ -124,7 +125,7 @@ class CheckFlow:
         taken = None if limiting is None else self._abuse.read_check(network, results[limiting])
         if isinstance(reserved, Unavailable | Refusal):
             if taken is not None and not isinstance(taken, Refusal):
-                await self._abuse.give_back([taken])
+                await self._abuse.give_back(Clearance(taken=[taken]))
             if isinstance(reserved, Refusal):
                 raise rate_limited(reserved)
             if reserved.just_expired:  # this check is the one that found it expired

@@ -10,7 +10,7 @@ import msgspec
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["DEFAULT_TEXTS", "Argon2Settings", "Policy", "ResendPolicy"]
+__all__ = ["DEFAULT_TEXTS", "Argon2Settings", "Policy", "ResendPolicy", "check_texts"]
 
 #: The SMS text per locale when ``[messages]`` does not replace it.
 DEFAULT_TEXTS: Mapping[str, str] = {
@@ -20,6 +20,23 @@ DEFAULT_TEXTS: Mapping[str, str] = {
 }
 
 ResendPolicy = Literal["replace", "keep"]
+
+
+def check_texts(messages: Mapping[str, str]) -> None:
+    """Every text has ``{code}`` and no variable but code, minutes and app_name.
+
+    Raises:
+        ValueError: which locale's text is wrong, and how.
+    """
+    for locale, text in messages.items():
+        if "{code}" not in text:
+            raise ValueError(f"messages.{locale} must contain {{code}}")
+        try:  # a variable of another name would fail every send in that locale
+            text.format(code="0", minutes=1, app_name="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"messages.{locale}: {exc!r} is not {{code}}, {{minutes}} or {{app_name}}"
+            ) from exc
 
 
 class Argon2Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

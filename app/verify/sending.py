@@ -43,6 +43,7 @@ from app.verify.send_steps import Reserved, Started, Target
 if TYPE_CHECKING:
     from app.abuse.service import AbuseService
     from app.delivery.ledger import Ledger
+    from app.delivery.prices import PriceTable
     from app.phone import Phone
     from app.providers.router import ProviderRouter
     from app.settings import Settings
@@ -73,6 +74,7 @@ class SendFlow:
         texts: MessageTexts,
         idempotency: IdempotencyStore,
         ledger: Ledger,
+        prices: PriceTable,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -83,6 +85,7 @@ class SendFlow:
         self._texts = texts
         self._idempotency = idempotency
         self._ledger = ledger
+        self._prices = prices
         self._retention_ms = int(settings.retention * 1000)
 
     async def start(
@@ -131,7 +134,8 @@ class SendFlow:
     ) -> Reserved:
         """Admit the send, then create the verification or resend (no provider yet)."""
         number = self._keys.number(phone.e164)
-        admission = self._abuse.admit_send(app, phone, number, request.client_ip)
+        price = self._prices.most(self._router.route(app, phone.calling_code), phone.region)
+        admission = self._abuse.admit_send(app, phone, number, request.client_ip, price)
         test_code = admission if isinstance(admission, str) else None
         target = self._target(app, phone, request.purpose, locale, test_code is not None)
         batch = self._store.batch()
@@ -156,7 +160,7 @@ class SendFlow:
         try:
             return await self._create_or_resend(app, phone, target, expected, clearance)
         except OtpgateError:
-            await self._abuse.give_back(clearance.taken)
+            await self._abuse.give_back(clearance)
             raise
 
     async def _create_or_resend(
@@ -261,6 +265,9 @@ class SendFlow:
             message |= {"status": "failed", "error_code": result.error_code,
                         "error_kind": result.error_kind}  # fmt: skip
         counted = delivery.provider != TEST_PROVIDER
+        price = (
+            self._prices.micros(delivery.provider or "", phone.region) if result.accepted else None
+        )
         batch = self._store.batch()
         self._store.queue_record_message(
             batch, reserved.verification_id, reserved.lookup, number, message,
@@ -271,8 +278,12 @@ class SendFlow:
         self._ledger.sent(
             app, reserved.verification_id, number=number, provider=delivery.provider,
             country=phone.region, error_code=None if result.accepted else result.error_code,
-            counted=counted,
+            counted=counted, cost=price or 0,
         )(batch)  # fmt: skip
+        self._abuse.settle_quota(batch, reserved.clearance, price)
+        self._ledger.quota_passed(app, reserved.clearance.passed if price is not None else [])(
+            batch
+        )
         if reserved.created and counted:
             self._abuse.started(batch, app, phone.region)
         await batch.run()
