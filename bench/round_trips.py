@@ -45,9 +45,10 @@ RULES_OFF: dict[str, Any] = {
     },
     "abuse": {"safe_prefixes": ["+"]},
 }  # fmt: skip
-# Every default rule plus the app and country budgets, all far from tripping.
+# Every default rule plus the app and country budgets and a quota, all far from tripping.
 RULES_ON: dict[str, Any] = {
     "limits": {"send_per_app": ["1000000/minute"], "send_per_country": ["1000000/minute"]},
+    "apps": {"default": {"quota": {"sends_per_day": 10**9, "spend_per_month": 10**6}}},
 }
 FLOWS = 200  # flows whose leftovers are averaged
 
