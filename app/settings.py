@@ -17,13 +17,21 @@ from typing import Annotated, Any, Literal
 import msgspec
 import msgspec.inspect as mi
 
-from app.abuse.config import AbuseRules, LimitRules, Quota, overridden
+from app.abuse.config import AbuseRules, LimitRules, overridden
+from app.apps.config import AppSettings, CodeLength, Count, Seconds
 from app.delivery.config import Prices
 from app.providers.accounts import OUTBOX, ProviderConfig, check_accounts, read_accounts
 from app.providers.config import CircuitSettings
 from app.redis_url import parse_redis_url
 from app.sensitive import Secret, expand_references
-from app.verify.config import DEFAULT_TEXTS, Argon2Settings, Policy, ResendPolicy, check_texts
+from app.verify.config import (
+    DEFAULT_TEXTS,
+    Argon2Settings,
+    Policy,
+    ResendPolicy,
+    check_autofill,
+    check_texts,
+)
 
 __all__ = [
     "DEV_PEPPER",
@@ -39,38 +47,10 @@ __all__ = [
 DEV_PEPPER = "otpgate-dev-pepper-do-not-use-in-production"
 
 Environment = Literal["dev", "test", "prod"]
-Seconds = Annotated[float, msgspec.Meta(gt=0)]
-Count = Annotated[int, msgspec.Meta(ge=1, le=100)]
-CodeLength = Annotated[int, msgspec.Meta(ge=4, le=10)]
 
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message says what to change."""
-
-
-class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
-    """Per-app overrides of the verification policy; unset fields use the global value."""
-
-    code_length: CodeLength | None = None
-    code_ttl: Seconds | None = None
-    max_attempts: Count | None = None
-    max_sends: Count | None = None
-    resend_cooldown: Annotated[float, msgspec.Meta(ge=0)] | None = None
-    resend_policy: ResendPolicy | None = None
-    #: The app's name for people, as ``{app_name}`` in texts (default: the app's key).
-    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    #: Fields of ``[limits]`` and ``[abuse]`` that differ for this app.
-    limits: dict[str, Any] = msgspec.field(default_factory=dict)
-    abuse: dict[str, Any] = msgspec.field(default_factory=dict)
-    #: Routes that differ for this app (by key).
-    routes: dict[str, list[str]] = msgspec.field(default_factory=dict)
-    #: Where this app's events go (https; http only outside prod), and their signing secret.
-    events_url: str | None = None
-    events_secret: Secret | None = None
-    #: Allow events to loopback and private addresses (an app on the same network).
-    events_allow_private: bool = False
-    #: Sends and estimated spend per day and month (none: unlimited).
-    quota: Quota | None = None
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -166,6 +146,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             raise ConfigError("redis_wait_timeout must be shorter than redis_timeout")
         try:
             check_texts(self.messages)
+            for name in self.apps:
+                check_autofill(name, self.policy_for(name), {**DEFAULT_TEXTS, **self.messages})
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         for app in self.apps.values():  # every app's merged rules must validate
@@ -209,6 +191,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             ),
             resend_policy=own.resend_policy or self.resend_policy,
             app_name=own.display_name or app,
+            webotp_domain=own.webotp_domain,
+            android_app_hash=own.android_app_hash,
         )
 
 

@@ -219,8 +219,12 @@ def test_text_locale_resolution() -> None:
     assert texts.resolve("zh", "US") == "zh-CN"
     assert texts.resolve("en-GB", "GB") == "en"
     assert texts.resolve("zh_cn", "CN") == "zh-CN"
-    assert texts.render("fr", "123456", 5) == "Code 123456 (5 min)"
-    assert texts.render("zh-CN", "123456", 5) == "您的验证码为123456，5分钟内有效，请勿泄露。"
+    policy = load_settings({}).policy_for("default")
+    assert policy.message(texts.text("fr"), "123456") == "Code 123456 (5 min)"
+    assert (
+        policy.message(texts.text("zh-CN"), "123456")
+        == "您的验证码为123456，5分钟内有效，请勿泄露。"
+    )
     # a locale without a text falls back to its language, then to English: never a 422
     assert texts.resolve("fr-CA", "CA") == "fr"
     assert texts.resolve("de-AT", "AT") == texts.resolve("xx-YY", "CN") == "en"
@@ -228,6 +232,9 @@ def test_text_locale_resolution() -> None:
 
 def test_app_name_in_texts_and_unknown_variables_refused() -> None:
     texts = MessageTexts({"en": "{app_name}: your code is {code}"})
-    assert texts.render("en", "123456", 5, "Shop") == "Shop: your code is 123456"
+    shop = load_settings({}, overrides={"apps": {"shop": {"display_name": "Shop"}}})
+    assert (
+        shop.policy_for("shop").message(texts.text("en"), "123456") == "Shop: your code is 123456"
+    )
     with pytest.raises(ConfigError, match="code_ttl"):
         load_settings({}, overrides={"messages": {"en": "{code} for {code_ttl}"}})

@@ -34,8 +34,8 @@ Overrides = Annotated[
     msgspec.Meta(
         description="Per-app settings, as in the TOML file's `[apps.<name>]` table: "
         "`code_length`, `code_ttl`, `max_attempts`, `max_sends`, `resend_cooldown`, "
-        "`resend_policy`, `display_name`, `routes`, `limits`, `abuse`, `quota`, `events_url`, "
-        "`events_allow_private`; not `events_secret`, `abuse.safe_numbers` or "
+        "`resend_policy`, `display_name`, `routes`, `limits`, `abuse`, `quota`, `webotp_domain`, "
+        "`android_app_hash`, `events_url`, `events_allow_private`; not `events_secret`, `abuse.safe_numbers` or "
         "`abuse.test_numbers` (Redis keeps no secret, number or code in clear: those stay in "
         "the file)."
     ),

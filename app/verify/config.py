@@ -1,16 +1,23 @@
-"""Settings of verifications (structs and constants only: settings compose them): the
-default message texts, the argon2id cost, the rules one app's verifications follow."""
+"""Settings of verifications (settings compose them): the default message texts, the
+argon2id cost, the rules one app's verifications follow, and the checks start-up runs
+on the texts."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
+from app.sms import autofilled, retriever_bytes
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["DEFAULT_TEXTS", "Argon2Settings", "Policy", "ResendPolicy", "check_texts"]
+__all__ = [
+    "DEFAULT_TEXTS", "RETRIEVER_MAX_BYTES", "Argon2Settings", "Policy", "ResendPolicy",
+    "check_autofill", "check_texts",
+]  # fmt: skip
 
 #: The SMS text per locale when ``[messages]`` does not replace it.
 DEFAULT_TEXTS: Mapping[str, str] = {
@@ -58,3 +65,39 @@ class Policy(msgspec.Struct, frozen=True):
     resend_policy: ResendPolicy
     #: What ``{app_name}`` in a text becomes: the app's display name, else its name.
     app_name: str = ""
+    #: The autofill lines every message ends with (see :func:`app.sms.autofilled`).
+    webotp_domain: str | None = None
+    android_app_hash: str | None = None
+
+    @property
+    def minutes(self) -> int:
+        """What ``{minutes}`` in a text becomes: the code's lifetime, rounded up."""
+        return max(1, math.ceil(self.code_ttl / 60))
+
+    def message(self, text: str, code: str) -> str:
+        """A locale's ``text`` for ``code``, with the app's autofill lines."""
+        body = text.format(code=code, minutes=self.minutes, app_name=self.app_name)
+        return autofilled(body, code, self.webotp_domain, self.android_app_hash)
+
+
+#: Android's SMS Retriever reads a message of at most this many bytes.
+RETRIEVER_MAX_BYTES = 140
+
+
+def check_autofill(app: str, policy: Policy, texts: Mapping[str, str]) -> None:
+    """With an Android app hash, every locale's message must stay within what the SMS
+    Retriever reads, or the app would never see it.
+
+    Raises:
+        ValueError: the first locale whose message is too long, and by how much.
+    """
+    if policy.android_app_hash is None:
+        return
+    for locale, text in sorted(texts.items()):
+        size = retriever_bytes(policy.message(text, "0" * policy.code_length))
+        if size > RETRIEVER_MAX_BYTES:
+            raise ValueError(
+                f"apps.{app}.android_app_hash: the {locale} message is {size} bytes with its "
+                f"autofill lines; the SMS Retriever reads {RETRIEVER_MAX_BYTES} at most "
+                "(shorten messages.{locale})"
+            )

@@ -3,7 +3,6 @@ the 502 answered when no provider took it."""
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from app.errors import OtpgateError
@@ -25,16 +24,16 @@ TEST_PROVIDER = "test_number"
 def outgoing_message(
     texts: MessageTexts, message_id: str, phone: Phone, locale: str, code: str, policy: Policy
 ) -> OutgoingMessage:
-    """The message to ``phone`` carrying ``code``, in ``locale``."""
-    minutes = max(1, math.ceil(policy.code_ttl / 60))
+    """The message to ``phone`` carrying ``code``, in ``locale``, with the app's autofill
+    lines (template providers send their registered template instead)."""
     return OutgoingMessage(
         message_id=message_id,
         to=phone.e164,
         region=phone.region,
         locale=locale,
-        text=texts.render(locale, code, minutes, policy.app_name),
+        text=policy.message(texts.text(locale), code),
         code=code,
-        minutes=minutes,
+        minutes=policy.minutes,
     )
 
 

@@ -39,5 +39,6 @@ class MessageTexts:
                 return locale
         return "en"  # DEFAULT_TEXTS has it, and settings may override but not remove it
 
-    def render(self, locale: str, code: str, minutes: int, app_name: str = "") -> str:
-        return self._texts[locale].format(code=code, minutes=minutes, app_name=app_name)
+    def text(self, locale: str) -> str:
+        """The text of ``locale`` (as :meth:`resolve` found it), its variables unfilled."""
+        return self._texts[locale]
