@@ -15,6 +15,7 @@ from app import __version__
 from app.abuse.api import AbuseController
 from app.apps.api import AppsController
 from app.apps.keys_api import ApiKeysController
+from app.apps.numbers_api import SafeNumbersController, TestNumbersController
 from app.delivery.api import AdminDeliveryController, CallbackController
 from app.dev.outbox import OutboxController
 from app.http.openapi import DocumentedStructs, openapi_config
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     handlers: list[Any] = [
         VerificationController, AbuseController, ProviderController, AdminDeliveryController,
-        ApiKeysController, AppsController,
+        ApiKeysController, AppsController, SafeNumbersController, TestNumbersController,
         CallbackController, HealthController, MetricsController,
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:

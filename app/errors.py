@@ -32,6 +32,7 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "block_not_found": (404, "No such active block"),
     "event_not_found": (404, "No such dead-lettered event"),
     "key_not_found": (404, "No such API key in this app"),
+    "number_not_found": (404, "No such safe or test number in force in this app"),
     "app_not_found": (404, "No such app"),
     "app_exists": (409, "An app of this name exists already"),
     "app_disabled": (403, "The API key's app is disabled"),

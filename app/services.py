@@ -22,6 +22,7 @@ from app.abuse.guards import BlockStore
 from app.abuse.rules import AppPolicies
 from app.abuse.service import AbuseService
 from app.apps.keys import ApiKeyStore
+from app.apps.numbers import NumberLists
 from app.apps.registry import AppRegistry
 from app.cores import hashing_threads
 from app.delivery.events import EventBus, EventDispatcher, EventTarget
@@ -78,6 +79,7 @@ class Services:
     readiness: Readiness
     apps: AppRegistry
     usage: UsageReader
+    numbers: NumberLists
 
 
 @contextlib.asynccontextmanager
@@ -170,9 +172,10 @@ def _services(
         scripts, max_messages=settings.outbox_max_messages, ttl=settings.outbox_ttl
     )
     breaker = CircuitBreaker(client, scripts, settings.circuit)
+    # Built again whenever the apps' version moves, so apps.numbers is the index just read.
     abuse = AbuseService(
         policies=AppPolicies(settings), blocks=BlockStore(client, keys), scripts=scripts,
-        keys=keys, http=http,
+        keys=keys, http=http, listed=apps.numbers,
     )  # fmt: skip
     deliveries = DeliveryService(
         store=ReportStore(scripts), ledger=ledger, providers=settings.providers,
@@ -180,17 +183,15 @@ def _services(
         public_url=settings.public_url,
     )  # fmt: skip
     router = _router(settings, _providers(settings, http, outbox), breaker)
+    directory = ProviderDirectory(
+        settings.providers, breaker, http, with_outbox=settings.env != "prod",
+        callback_path=deliveries.callback_path,
+    )  # fmt: skip
     return Services(
         verifications=_verifications(settings, scripts, store, hasher, abuse, router, ledger),
         abuse=abuse,
         deliveries=deliveries,
-        provider_directory=ProviderDirectory(
-            settings.providers,
-            breaker,
-            http,
-            with_outbox=settings.env != "prod",
-            callback_path=deliveries.callback_path,
-        ),
+        provider_directory=directory,
         stats=stats,
         events=events,
         outbox=outbox,
@@ -200,6 +201,7 @@ def _services(
         readiness=Readiness(client),
         apps=apps,
         usage=UsageReader(client, keys, settings),
+        numbers=NumberLists(apps, client, scripts, keys),
     )
 
 

@@ -14,7 +14,10 @@ APP = Path(__file__).parent.parent / "app"
 
 #: A module's part is the first pattern it matches, top to bottom.
 PARTS: list[tuple[str, str]] = [
-    ("leaf", r"app\.(errors|phone|ids|sensitive|signatures|metrics|cores|redis_url|sms)"),
+    (
+        "leaf",
+        r"app\.(errors|phone|ids|sensitive|signatures|sealing|metrics|cores|redis_url|sms)",
+    ),
     (
         "settings",
         r"app\.settings|app\.[a-z_]+\.config|app\.providers\.([a-z_]+\.config|accounts)",

@@ -58,6 +58,12 @@ def test_openapi_documents_every_public_route_with_an_operation_id() -> None:
         ("POST", "/v1/apps/{app}/keys"): "createKey",
         ("DELETE", "/v1/apps/{app}/keys/{key_id}"): "revokeKey",
         ("POST", "/v1/apps/{app}/keys/{key_id}/rotate"): "rotateKey",
+        ("GET", "/v1/apps/{app}/safe-numbers"): "listSafeNumbers",
+        ("POST", "/v1/apps/{app}/safe-numbers"): "addSafeNumber",
+        ("DELETE", "/v1/apps/{app}/safe-numbers/{number_id}"): "removeSafeNumber",
+        ("GET", "/v1/apps/{app}/test-numbers"): "listTestNumbers",
+        ("POST", "/v1/apps/{app}/test-numbers"): "addTestNumber",
+        ("DELETE", "/v1/apps/{app}/test-numbers/{number_id}"): "removeTestNumber",
         ("GET", "/healthz"): "health",
         ("GET", "/readyz"): "ready",
     }

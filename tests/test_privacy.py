@@ -98,3 +98,37 @@ async def test_logs_show_the_masked_number_and_never_the_code(
     assert "provider=outbox to=+86138****8000 outcome=accepted" in text
     assert "13800138000" not in text
     assert code not in text
+
+
+async def test_run_time_safe_and_test_numbers_leave_no_number_or_code_in_redis(
+    client: AsyncTestClient[Any], redis: Redis
+) -> None:
+    safe, test, code = NUMBERS[1], NUMBERS[2], "731946"
+    for kind, body in (("safe", {"number": safe}), ("test", {"number": test, "code": code})):
+        added = await client.post(
+            f"/v1/apps/default/{kind}-numbers", json={**body, "note": "store review"}, headers=AUTH
+        )
+        assert added.status_code == 201, added.text
+    for to in (safe, test):
+        sent = await client.post("/v1/verifications", json={"to": to}, headers=AUTH)
+        assert sent.status_code == 201
+    checked = await client.post(
+        "/v1/verifications/check", json={"to": test, "code": code}, headers=AUTH
+    )
+    assert checked.json()["status"] == "approved"
+    listed = (await client.get("/v1/apps/default/test-numbers", headers=AUTH)).json()
+    removed = listed["numbers"][0]["id"]
+    await client.delete(f"/v1/apps/default/test-numbers/{removed}", headers=AUTH)
+    await client.post("/v1/apps/default/test-numbers", json={"number": test, "code": code},
+                      headers=AUTH)  # fmt: skip
+
+    snapshot = await redis_snapshot(redis)
+    for key in [key for key in snapshot if key.startswith(Keys.DEV_PREFIX)]:
+        del snapshot[key]  # the dev outbox: the safe number's message, by design
+    assert Keys.LISTED_NUMBERS in snapshot and any(":audit:" in key for key in snapshot)
+    dump = repr(snapshot)
+    for to in (safe, test):
+        assert to.lstrip("+") not in dump
+        assert to.lstrip("+")[-8:] not in dump
+    # (inside a digest or a sealed value six digits in a row are chance, not the code)
+    assert not re.search(rf"(?<![0-9A-Za-z+/_-]){code}(?![0-9A-Za-z+/_-])", dump)

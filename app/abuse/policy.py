@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from app.errors import OtpgateError
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from app.phone import Phone
 
 __all__ = [
+    "ListedNumbers",
     "check_client_ip",
     "check_country",
     "check_number_type",
@@ -23,6 +24,19 @@ __all__ = [
     "parse_client_ip",
     "test_number",
 ]
+
+
+class ListedNumbers(Protocol):
+    """Safe and test numbers set at run time, by app and number digest (kept in memory by
+    every instance, beside the file's lists: a send looks them up without Redis)."""
+
+    def safe(self, app: str, number: str, now: float) -> bool:
+        """``number`` (a digest) skips the pumping guards of ``app`` at ``now``."""
+        ...
+
+    def test_code(self, app: str, number: str, now: float) -> str | None:
+        """The fixed code ``number`` (a digest) gets from ``app`` at ``now``, if any."""
+        ...
 
 
 def parse_client_ip(client_ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:

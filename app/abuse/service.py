@@ -1,13 +1,15 @@
 """The abuse policy around sends and checks: what runs before, and what is counted after.
 
-Order of a send: test numbers (exempt from everything), client IP lists, geo
-permissions, number type (all pure), then in the send's first round trip the blocks, the
-pumping guards and the rate limits (:mod:`app.abuse.admission`), and last the app's
-pre-send hook, so that throttled floods never reach it.
+Order of a send: test numbers (exempt from everything; a run-time entry before the
+file's), client IP lists, geo permissions, number type (all pure), then in the send's
+first round trip the blocks, the pumping guards and the rate limits
+(:mod:`app.abuse.admission`), and last the app's pre-send hook, so that throttled floods
+never reach it.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     import httpx
 
     from app.abuse.guards import BlockStore
+    from app.abuse.policy import ListedNumbers
     from app.abuse.rules import AppPolicies
     from app.abuse.throttle import RuleName
     from app.phone import Phone
@@ -63,8 +66,10 @@ class AbuseService:
         scripts: Scripts,
         keys: Keys,
         http: httpx.AsyncClient,
+        listed: ListedNumbers,
     ) -> None:
         self._policies = policies
+        self._listed = listed
         self._blocks = blocks
         self._scripts = scripts
         self._keys = keys
@@ -78,18 +83,25 @@ class AbuseService:
         """The pure checks of a send (raising if one refuses); a test number's fixed
         code, or the parts its first round trip must run. ``price``: what the send
         reserves of the app's spend quota (millionths)."""
-        rules = self._policies.abuse(app)
-        test = policy.test_number(rules, phone.e164, datetime.now(UTC))
-        if test is not None:
-            return test.code
+        rules, now = self._policies.abuse(app), time.time()
+        code = self._listed.test_code(app, number, now)
+        if code is None:
+            test = policy.test_number(rules, phone.e164, datetime.fromtimestamp(now, UTC))
+            code = None if test is None else test.code
+        if code is not None:
+            return code
         policy.check_client_ip(rules, client_ip)
         policy.check_country(rules, phone)
         policy.check_number_type(rules, phone)
         limits = self._policies.limits(app)
         network = policy.client_network(client_ip, limits.ipv6_prefix) if client_ip else None
         own = self._policies.quota(app)
-        quota = None if own is None else QuotaPart(self._keys, app, own, price, datetime.now(UTC))
-        return SendAdmission(self._keys, app, phone, number, network, limits, rules, quota)
+        at = datetime.fromtimestamp(now, UTC)
+        quota = None if own is None else QuotaPart(self._keys, app, own, price, at)
+        safe = policy.is_safe(rules, phone.e164) or self._listed.safe(app, number, now)
+        return SendAdmission(
+            self._keys, app, phone, number, network, limits, rules, quota, safe=safe
+        )
 
     def send_counter(self, app: str, subject: str) -> Counter | None:
         """The number's send throttle, which the store's send script checks and takes."""

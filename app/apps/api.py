@@ -35,9 +35,10 @@ Overrides = Annotated[
         description="Per-app settings, as in the TOML file's `[apps.<name>]` table: "
         "`code_length`, `code_ttl`, `max_attempts`, `max_sends`, `resend_cooldown`, "
         "`resend_policy`, `display_name`, `routes`, `limits`, `abuse`, `quota`, `webotp_domain`, "
-        "`android_app_hash`, `events_url`, `events_allow_private`; not `events_secret`, `abuse.safe_numbers` or "
-        "`abuse.test_numbers` (Redis keeps no secret, number or code in clear: those stay in "
-        "the file)."
+        "`android_app_hash`, `events_url`, `events_allow_private`; not `events_secret`, "
+        "`abuse.safe_numbers` or `abuse.test_numbers` (Redis keeps no secret, number or code "
+        "in clear: the secret stays in the file, numbers go to the file or to "
+        "`/v1/apps/{app}/safe-numbers` and `/v1/apps/{app}/test-numbers`)."
     ),
 ]
 

@@ -3,9 +3,10 @@ validated exactly as start-up validates the file, and seen by every instance wit
 second (each polls one version counter).
 
 An app's stored record holds only the fields given through the API; on top of its TOML
-table (if any) they make the app's settings. Every change is audited: who (the key id),
-when, what (the fields named). Disabling keeps everything; the app's keys get
-``403 app_disabled`` until it is enabled again.
+table (if any) they make the app's settings. Its run-time safe and test numbers
+(:mod:`app.apps.listed`) are read with the apps, under the same version. Every change is
+audited: who (the key id), when, what (the fields named). Disabling keeps everything; the
+app's keys get ``403 app_disabled`` until it is enabled again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import msgspec
 from redis.exceptions import RedisClusterException, RedisError
 
+from app.apps.listed import CODE_SEALING, NumberIndex
+from app.sealing import Sealer
 from app.sensitive import redacted
 from app.settings import AppSettings, ConfigError, Settings
 from app.store.keys import Keys
@@ -31,7 +34,7 @@ __all__ = ["AppRecord", "AppRegistry", "AuditEntry", "effective_settings"]
 
 log = logging.getLogger("otpgate.apps")
 
-Action = Literal["create", "update", "disable", "enable"]
+Action = Literal["create", "update", "disable", "enable", "add_number", "remove_number"]
 #: Fields that hold phone numbers, codes or secrets, which Redis must not hold in clear
 #: (the first at the top of an app, the others in its ``abuse``).
 _IN_FILE_ONLY = frozenset({"events_secret", "safe_numbers", "test_numbers"})
@@ -48,13 +51,34 @@ class AppRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     updated_at: float = 0.0
 
 
-class AuditEntry(msgspec.Struct, frozen=True):
+class AuditEntry(msgspec.Struct, frozen=True, omit_defaults=True):
     """One change to an app."""
 
     at: Annotated[float, msgspec.Meta(description="Unix time.")]
     by: Annotated[str, msgspec.Meta(description="The id of the API key that made it.")]
-    action: Annotated[Action, msgspec.Meta(description="What was done.")]
-    fields: Annotated[list[str], msgspec.Meta(description="The settings it named.")]
+    action: Annotated[
+        Action,
+        msgspec.Meta(
+            description="What was done: to the app, or `add_number` / `remove_number` to one "
+            "of its safe or test numbers."
+        ),
+    ]
+    fields: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="The settings it named (`abuse.safe_numbers` or `abuse.test_numbers` "
+            "for a number)."
+        ),
+    ]
+    number_id: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                description="`add_number`, `remove_number`: the entry's id (never the number)."
+            ),
+        ]
+        | None
+    ) = None
 
 
 def effective_settings(base: Settings, records: dict[str, AppRecord]) -> Settings:
@@ -81,6 +105,10 @@ class AppRegistry:
         self.base = base
         self.settings = base
         self.records: dict[str, AppRecord] = {}
+        #: What seals test numbers' codes (a key of its own, derived from the pepper).
+        self.sealer = Sealer(base.secret_pepper, CODE_SEALING)
+        #: The run-time safe and test numbers in force, by app and number digest.
+        self.numbers = NumberIndex()
         self.version = -1
         #: Called with the new settings after each change is read.
         self.listeners: list[Callable[[Settings], None]] = []
@@ -100,8 +128,14 @@ class AppRegistry:
         version = await self.stored_version()
         if version == self.version:
             return False
+        # Not a transaction (redis-py's cluster transactions fail on HGETALL's reply): a
+        # change between the two reads has bumped the version, so the next poll reads again.
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hgetall(Keys.APPS)
+        pipe.hgetall(Keys.LISTED_NUMBERS)
+        stored, numbers = await pipe.execute()
         records: dict[str, AppRecord] = {}
-        for name, value in (await self._client.hgetall(Keys.APPS)).items():
+        for name, value in stored.items():
             try:
                 records[name] = msgspec.json.decode(value, type=AppRecord)
             except msgspec.DecodeError:  # written by hand, or by a later version
@@ -110,6 +144,7 @@ class AppRegistry:
             self.settings = effective_settings(self.base, records)
         except ConfigError:  # stored under other file settings; keep what works
             self.settings = effective_settings(self.base, self._valid(records))
+        self.numbers = NumberIndex.read(numbers, self.sealer, time.time())
         self.records, self.version = records, version
         for listener in self.listeners:
             listener(self.settings)
@@ -137,18 +172,25 @@ class AppRegistry:
         if kept:  # Redis holds no number, code or secret in clear
             raise ConfigError(
                 f"apps.{name}: {', '.join(kept)} hold numbers, codes or secrets: set them in "
-                "the TOML file (secrets as ${NAME}), not through the API"
+                "the TOML file (secrets as ${NAME}), or numbers through "
+                f"/v1/apps/{name}/safe-numbers and /v1/apps/{name}/test-numbers"
             )
         settings = effective_settings(self.base, {**self.records, name: record})
+        value = msgspec.json.encode(record).decode()
         entry = AuditEntry(time.time(), by, action, sorted(fields))
-        pipe = self._client.pipeline(transaction=True)  # one hash tag: one slot
-        pipe.hset(Keys.APPS, name, msgspec.json.encode(record).decode())
+        await self.commit(name, entry, lambda pipe: pipe.hset(Keys.APPS, name, value))
+        return settings
+
+    async def commit(self, name: str, entry: AuditEntry, write: Callable[[Any], object]) -> None:
+        """One change of app ``name`` (``write`` queues it), its audit ``entry`` and the
+        version bump, in one transaction (one hash tag: one slot); then read them back."""
+        pipe = self._client.pipeline(transaction=True)
+        write(pipe)
         pipe.lpush(Keys.app_audit(name), msgspec.json.encode(entry))
         pipe.ltrim(Keys.app_audit(name), 0, AUDIT_KEPT - 1)
         pipe.incr(Keys.APPS_VERSION)
         await pipe.execute()
         await self.refresh()
-        return settings
 
     async def watch(self, every: float) -> None:
         """Read the stored apps every ``every`` seconds (a GET of one counter) until

@@ -171,6 +171,16 @@ class Keys:
     APPS = f"{PREFIX}{{apps}}"
     APPS_VERSION = f"{PREFIX}{{apps}}:version"
 
+    #: The safe and test numbers set at run time, by entry id (JSON: the number's digest,
+    #: never the number; a test number's code sealed). In the apps' slot, so that a change,
+    #: its audit and the version bump are one transaction.
+    LISTED_NUMBERS = f"{PREFIX}{{apps}}:numbers"
+
+    def listed_id(self, app: str, kind: str, number: str) -> str:
+        """The id of ``app``'s ``kind`` entry for the number digest ``number``: keyed, so one
+        number keeps its id in a list (adding it again replaces its entry)."""
+        return "num_" + _tag(self._pepper, "listed", app, kind, number, length=ID_LENGTH)
+
     @staticmethod
     def nonce(key_id: str, nonce: str) -> str:
         return f"{PREFIX}nonce:{key_id}:{nonce}"
