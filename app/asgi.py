@@ -18,6 +18,7 @@ from app.apps.keys_api import ApiKeysController
 from app.apps.numbers_api import SafeNumbersController, TestNumbersController
 from app.delivery.api import AdminDeliveryController, CallbackController
 from app.dev.outbox import OutboxController
+from app.factors.api import FactorsController
 from app.http.openapi import DocumentedStructs, openapi_config
 from app.http.problems import problem_details_plugin
 from app.http.requests import JsonSafeRequest
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handlers: list[Any] = [
         VerificationController, AbuseController, ProviderController, AdminDeliveryController,
         ApiKeysController, AppsController, SafeNumbersController, TestNumbersController,
+        FactorsController,
         CallbackController, HealthController, MetricsController,
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:

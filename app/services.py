@@ -11,49 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from litestar.di import Provide
 from redis.exceptions import RedisClusterException, RedisError
 
-from app.abuse.guards import BlockStore
-from app.abuse.rules import AppPolicies
-from app.abuse.service import AbuseService
-from app.apps.keys import ApiKeyStore
-from app.apps.numbers import NumberLists
 from app.apps.registry import AppRegistry
+from app.assembly import Services, assemble, event_targets
 from app.cores import hashing_threads
-from app.delivery.events import EventBus, EventDispatcher, EventTarget
-from app.delivery.ledger import Ledger
-from app.delivery.prices import PriceTable
-from app.delivery.service import DeliveryService
-from app.delivery.stats import Stats
-from app.delivery.usage import UsageReader
-from app.providers.api import ProviderDirectory
-from app.providers.circuit import CircuitBreaker
-from app.providers.outbox import OutboxProvider
-from app.providers.registry import OUTBOX, build_providers
-from app.providers.router import ProviderRouter
-from app.store.idempotency import IdempotencyEntries
-from app.store.keys import Keys
-from app.store.redis import Readiness, Scripts, StoreClient, connect
-from app.store.reports import ReportStore
-from app.store.verifications import VerificationStore
-from app.verify.checking import CheckFlow
+from app.delivery.events import EventBus, EventDispatcher
+from app.store.redis import Scripts, StoreClient, connect
 from app.verify.codes import CodeHasher
-from app.verify.idempotency import IdempotencyStore
-from app.verify.sending import SendFlow
-from app.verify.service import VerificationService
-from app.verify.texts import MessageTexts
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Coroutine
 
     from litestar.datastructures import State
 
-    from app.providers.base import Provider
     from app.settings import Settings
 
 __all__ = ["Services", "dependencies", "open_services"]
@@ -62,24 +37,6 @@ __all__ = ["Services", "dependencies", "open_services"]
 _DISPATCHER_STOP_TIMEOUT = 5.0
 #: Seconds between two reads of the stored apps' version.
 APPS_POLL = 1.0
-
-
-@dataclass(frozen=True)
-class Services:
-    """What route handlers and guards use."""
-
-    verifications: VerificationService
-    abuse: AbuseService
-    deliveries: DeliveryService
-    provider_directory: ProviderDirectory
-    stats: Stats
-    events: EventBus
-    outbox: OutboxProvider
-    api_keys: ApiKeyStore
-    readiness: Readiness
-    apps: AppRegistry
-    usage: UsageReader
-    numbers: NumberLists
 
 
 @contextlib.asynccontextmanager
@@ -136,7 +93,7 @@ async def _watched(
     apps = AppRegistry(client, settings)
     with contextlib.suppress(RedisError, RedisClusterException):
         await apps.refresh()
-    targets = _event_targets(apps.settings)  # updated in place when apps change
+    targets = event_targets(apps.settings)  # updated in place when apps change
     dispatcher = EventDispatcher(
         client, scripts, http, targets,
         max_attempts=settings.events_max_attempts, backoff=settings.events_backoff,
@@ -147,120 +104,12 @@ async def _watched(
 
     def rebuild(new: Settings) -> None:
         targets.clear()
-        targets.update(_event_targets(new))
-        on_change(_services(new, *shared))
+        targets.update(event_targets(new))
+        on_change(assemble(new, *shared))
 
     apps.listeners.append(rebuild)
     await stack.enter_async_context(_running(apps.watch(APPS_POLL), None))
-    return _services(apps.settings, *shared)
-
-
-def _services(
-    settings: Settings,
-    apps: AppRegistry,
-    client: StoreClient,
-    scripts: Scripts,
-    hasher: CodeHasher,
-    http: httpx.AsyncClient,
-    events: EventBus,
-) -> Services:
-    keys = Keys(settings.secret_pepper)
-    store = VerificationStore(scripts, keys)
-    stats = Stats(client)
-    ledger = Ledger(scripts, stats, events)
-    outbox = OutboxProvider(
-        scripts, max_messages=settings.outbox_max_messages, ttl=settings.outbox_ttl
-    )
-    breaker = CircuitBreaker(client, scripts, settings.circuit)
-    # Built again whenever the apps' version moves, so apps.numbers is the index just read.
-    abuse = AbuseService(
-        policies=AppPolicies(settings), blocks=BlockStore(client, keys), scripts=scripts,
-        keys=keys, http=http, listed=apps.numbers,
-    )  # fmt: skip
-    deliveries = DeliveryService(
-        store=ReportStore(scripts), ledger=ledger, providers=settings.providers,
-        pepper=settings.secret_pepper, callback_ips=settings.callback_ips,
-        public_url=settings.public_url,
-    )  # fmt: skip
-    router = _router(settings, _providers(settings, http, outbox), breaker)
-    directory = ProviderDirectory(
-        settings.providers, breaker, http, with_outbox=settings.env != "prod",
-        callback_path=deliveries.callback_path,
-    )  # fmt: skip
-    return Services(
-        verifications=_verifications(settings, scripts, store, hasher, abuse, router, ledger),
-        abuse=abuse,
-        deliveries=deliveries,
-        provider_directory=directory,
-        stats=stats,
-        events=events,
-        outbox=outbox,
-        api_keys=ApiKeyStore(
-            client, bootstrap_key=settings.bootstrap_api_key, pepper=settings.secret_pepper
-        ),
-        readiness=Readiness(client),
-        apps=apps,
-        usage=UsageReader(client, keys, settings),
-        numbers=NumberLists(apps, client, scripts, keys),
-    )
-
-
-def _providers(
-    settings: Settings, http: httpx.AsyncClient, outbox: OutboxProvider
-) -> dict[str, Provider]:
-    """Every configured account, and the dev outbox outside prod."""
-    providers: dict[str, Provider] = dict(build_providers(settings.providers, http))
-    if settings.env != "prod":
-        providers[OUTBOX] = outbox
-    return providers
-
-
-def _verifications(
-    settings: Settings,
-    scripts: Scripts,
-    store: VerificationStore,
-    hasher: CodeHasher,
-    abuse: AbuseService,
-    router: ProviderRouter,
-    ledger: Ledger,
-) -> VerificationService:
-    idempotency = IdempotencyStore(
-        IdempotencyEntries(scripts), store, settings.idempotency_ttl, settings.send_deadline
-    )
-    types = {name: str(type(own).__struct_config__.tag) for name, own in settings.providers.items()}
-    sending = SendFlow(
-        settings=settings, store=store, hasher=hasher, abuse=abuse, router=router,
-        texts=MessageTexts(settings.messages), idempotency=idempotency, ledger=ledger,
-        prices=PriceTable(types, settings.prices, settings.price_currency),
-    )  # fmt: skip
-    checking = CheckFlow(
-        store=store, hasher=hasher, abuse=abuse, ledger=ledger,
-        retention_ms=int(settings.retention * 1000),
-    )  # fmt: skip
-    return VerificationService(
-        settings=settings, store=store, sending=sending, checking=checking, ledger=ledger
-    )
-
-
-def _router(
-    settings: Settings, providers: dict[str, Provider], breaker: CircuitBreaker
-) -> ProviderRouter:
-    return ProviderRouter(
-        providers,
-        settings.routes,
-        {name: own.routes for name, own in settings.apps.items() if own.routes},
-        breaker,
-        settings.send_deadline,
-        settings.send_attempt_timeout,
-    )
-
-
-def _event_targets(settings: Settings) -> dict[str, EventTarget]:
-    return {
-        name: EventTarget(own.events_url, own.events_secret or "", own.events_allow_private)
-        for name, own in settings.apps.items()
-        if own.events_url
-    }
+    return assemble(apps.settings, *shared)
 
 
 @contextlib.asynccontextmanager

@@ -20,6 +20,7 @@ import msgspec.inspect as mi
 from app.abuse.config import AbuseRules, LimitRules, overridden
 from app.apps.config import AppSettings, CodeLength, Count, Seconds
 from app.delivery.config import Prices
+from app.factors.config import FactorSettings
 from app.providers.accounts import OUTBOX, ProviderConfig, check_accounts, read_accounts
 from app.providers.config import CircuitSettings
 from app.redis_url import parse_redis_url
@@ -121,6 +122,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     limits: LimitRules = msgspec.field(default_factory=LimitRules)
     abuse: AbuseRules = msgspec.field(default_factory=AbuseRules)
     apps: dict[str, AppSettings] = msgspec.field(default_factory=dict)
+    factors: FactorSettings = msgspec.field(default_factory=FactorSettings)
 
     def __post_init__(self) -> None:
         if self.env == "prod":
@@ -213,6 +215,8 @@ _ENV_PREFIX = "OTPGATE_"
 #: the test suite may be pointed at.
 _OTHER_VARIABLES = frozenset({"config", "test_redis_url"})
 _ARGON2_FIELDS = frozenset(Argon2Settings.__struct_fields__)
+#: The TOML tables whose ``"${NAME}"`` values are read from the environment (secrets).
+_WITH_SECRETS = frozenset({"providers", "apps", "factors"})
 
 
 def _from_environment(environ: dict[str, str]) -> dict[str, Any]:
@@ -266,9 +270,9 @@ def load_settings(
             values = tomllib.loads(Path(config_path).read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read OTPGATE_CONFIG={config_path}: {exc}") from exc
-    if "providers" in values:
+    for table in _WITH_SECRETS & set(values):
         try:
-            values["providers"] = expand_references(values["providers"], environ, "providers")
+            values[table] = expand_references(values[table], environ, table)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
     env_values = _from_environment(environ)

@@ -23,12 +23,13 @@ PARTS: list[tuple[str, str]] = [
         r"app\.settings|app\.[a-z_]+\.config|app\.providers\.([a-z_]+\.config|accounts)",
     ),
     ("edge", r"app\.[a-z_]+\.([a-z]+_)?api|app\.ops(\..*)?|app\.dev(\..*)?|app\.http(\..*)?"),
-    ("wiring", r"app|app\.__main__|app\.asgi|app\.cli(_admin)?|app\.services"),
+    ("wiring", r"app|app\.__main__|app\.asgi|app\.assembly|app\.cli(_admin)?|app\.services"),
     ("store", r"app\.store(\..*)?"),
     ("providers", r"app\.providers(\..*)?"),
     ("abuse", r"app\.abuse(\..*)?"),
     ("delivery", r"app\.delivery(\..*)?"),
     ("apps", r"app\.apps(\..*)?"),
+    ("factors", r"app\.factors(\..*)?"),
     ("verify", r"app\.verify(\..*)?"),
 ]
 BELOW = {"leaf", "settings"}
@@ -40,10 +41,12 @@ MAY_IMPORT: dict[str, set[str]] = {
     "providers": BELOW | {"store"},
     "abuse": BELOW | {"store"},
     "apps": BELOW | {"store"},
+    "factors": BELOW | {"store"},
     "delivery": BELOW | {"store", "providers"},
     "verify": BELOW | {"store", "providers", "abuse", "delivery"},
-    "edge": BELOW | {"store", "providers", "abuse", "delivery", "apps", "verify"},
-    "wiring": BELOW | {"store", "providers", "abuse", "delivery", "apps", "verify", "edge"},
+    "edge": BELOW | {"store", "providers", "abuse", "delivery", "apps", "factors", "verify"},
+    "wiring": BELOW
+    | {"store", "providers", "abuse", "delivery", "apps", "factors", "verify", "edge"},
 }
 #: Libraries a part must not know: the leaves and settings touch no Redis and no HTTP
 #: framework, and nothing below the edge knows Litestar.
@@ -55,6 +58,7 @@ FORBIDDEN_LIBRARIES: dict[str, set[str]] = {
     "abuse": {"litestar"},
     "delivery": {"litestar"},
     "verify": {"litestar"},
+    "factors": {"litestar"},
 }
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 50

@@ -36,7 +36,10 @@ def test_every_toml_example_is_a_valid_configuration(tmp_path: Path) -> None:
     for number, example in enumerate(examples):
         config = tmp_path / f"example{number}.toml"
         config.write_text(example)
-        secrets = {name: "not-a-real-secret" for name in re.findall(r"\$\{(\w+)\}", example)}
+        secrets = {
+            name: "not-a-real-secret-but-as-long-as-one"
+            for name in re.findall(r"\$\{(\w+)\}", example)
+        }
         load_settings({"OTPGATE_CONFIG": str(config), **secrets})
 
 

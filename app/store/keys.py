@@ -113,6 +113,40 @@ class Keys:
         """
         return f"{PREFIX}x:{provider}:{provider_message_id}"
 
+    # -- TOTP factors ----------------------------------------------------------------------
+
+    def factor_subject(self, app: str, subject: str) -> str:
+        """The digest of an app's user (``subject``): its factors' slot tag and name."""
+        return _tag(self._pepper, "factor", app, subject, length=SUBJECT_LENGTH)
+
+    @staticmethod
+    def new_factor_id(subject: str) -> str:
+        return "fac_" + subject + random_id("", ID_LENGTH - SUBJECT_LENGTH)
+
+    @staticmethod
+    def is_factor_id(value: str) -> bool:
+        return value.startswith("fac_") and is_verification_id("ver_" + value[4:])
+
+    @staticmethod
+    def subject_of_factor(factor_id: str) -> str:
+        return factor_id[4 : 4 + SUBJECT_LENGTH]
+
+    @staticmethod
+    def factor(factor_id: str) -> str:
+        """A factor's record (a hash), in its subject's slot."""
+        tag, rest = factor_id[4 : 4 + TAG_LENGTH], factor_id[4 + TAG_LENGTH :]
+        return f"{PREFIX}{{f{tag}}}:f:{rest}"
+
+    @staticmethod
+    def factor_failures(subject: str) -> str:
+        """The subject's consecutive wrong codes, across all its factors (a counter)."""
+        return f"{PREFIX}{{f{subject[:TAG_LENGTH]}}}:ff:{subject[TAG_LENGTH:]}"
+
+    @staticmethod
+    def factor_index(subject: str) -> str:
+        """The ids of the subject's factors (a set)."""
+        return f"{PREFIX}{{f{subject[:TAG_LENGTH]}}}:fi:{subject[TAG_LENGTH:]}"
+
     # -- throttles and guards ------------------------------------------------------------
 
     def network_window(self, app: str, network: str, rule: str) -> str:

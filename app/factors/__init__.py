@@ -1,0 +1,1 @@
+"""TOTP authenticator factors (RFC 6238): enroll, confirm, check, revoke."""
