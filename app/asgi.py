@@ -7,9 +7,9 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
+from litestar.logging.config import default_handlers
 
 from app import __version__
 from app.abuse.api import AbuseController
@@ -19,9 +19,11 @@ from app.apps.numbers_api import SafeNumbersController, TestNumbersController
 from app.delivery.api import AdminDeliveryController, CallbackController
 from app.dev.outbox import OutboxController
 from app.factors.api import FactorsController
+from app.http.access import ObservedApp
 from app.http.openapi import DocumentedStructs, openapi_config
 from app.http.problems import problem_details_plugin
 from app.http.requests import JsonSafeRequest
+from app.logs import JsonFormatter, RequestIdFilter, TextFormatter
 from app.ops.health import HealthController
 from app.ops.metrics import MetricsController, prometheus_config
 from app.providers.api import ProviderController
@@ -31,6 +33,8 @@ from app.verify.api import VerificationController
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from litestar import Litestar
 
 __all__ = ["create_app", "openapi_document"]
 
@@ -63,24 +67,38 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:
         handlers.append(OutboxController)
-    return Litestar(
+    return ObservedApp(
         route_handlers=handlers,
         lifespan=[_lifespan(settings)],
         dependencies=dependencies(),
         plugins=[problem_details_plugin(), DocumentedStructs()],
         middleware=[prometheus_config().middleware],
         openapi_config=openapi_config(__version__),
-        logging_config=LoggingConfig(
-            loggers={
-                "otpgate": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False},
-                # HTTP clients log every request's URL at INFO; Alibaba's signed query
-                # carries the number and the code, so they speak only of problems.
-                **{name: {"level": "WARNING"} for name in _QUIET_LIBRARY_LOGGERS},
-            },
-        ),
+        logging_config=_logging(settings),
         request_max_body_size=settings.max_body_size,
         request_class=JsonSafeRequest,
         state=State({"settings": settings}),
+    )
+
+
+def _logging(settings: Settings) -> LoggingConfig:
+    """Every line through one queue handler that stamps the request id, formatted as
+    JSON lines (prod's default) or text."""
+    formatter = {"()": JsonFormatter if settings.json_logs else TextFormatter}
+    handler = {**default_handlers["queue_listener"], "formatter": "otpgate",
+               "filters": ["request_id"]}  # fmt: skip
+    return LoggingConfig(
+        formatters={"otpgate": formatter},
+        filters={"request_id": {"()": RequestIdFilter}},
+        handlers={"queue_listener": handler},
+        root={"level": "WARNING", "handlers": ["queue_listener"]},
+        loggers={
+            "otpgate": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False},
+            "litestar": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False},
+            # HTTP clients log every request's URL at INFO; Alibaba's signed query
+            # carries the number and the code, so they speak only of problems.
+            **{name: {"level": "WARNING"} for name in _QUIET_LIBRARY_LOGGERS},
+        },
     )
 
 

@@ -19,6 +19,7 @@ import redis
 from app import __version__
 from app.cli_admin import ADMIN_COMMANDS, add_admin_commands
 from app.cores import worker_count
+from app.logs import json_line, server_logging
 from app.sensitive import mask_url, redacted
 from app.settings import ConfigError, Settings, load_settings
 from app.store.embedded import EmbeddedRedis
@@ -121,6 +122,7 @@ def _run_server(settings: Settings, *, access_log: bool) -> None:
         websockets=False,
         http1_settings=HTTP1Settings(max_buffer_size=HEADER_BUFFER_BYTES),
         log_access=access_log,
+        log_dictconfig=server_logging(settings.json_logs),
         workers_kill_timeout=10,
     ).serve()
 
@@ -146,10 +148,11 @@ def _serve(args: argparse.Namespace) -> int:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         base = f"http://{settings.host}:{settings.port}"
         shown_url = mask_url(url)
-        print(
+        banner = (
             f"otpgate {settings.env} on {base}  "
             f"(redis: {shown_url}, workers: {worker_count(settings.workers)})"
         )
+        print(json_line("otpgate.cli", banner) if settings.json_logs else banner)
         if settings.env == "dev":
             key = settings.bootstrap_api_key or _dev_api_key(Path(settings.data_dir))
             os.environ["OTPGATE_BOOTSTRAP_API_KEY"] = key

@@ -62,6 +62,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     #: Server processes; 0 means one per CPU core (each runs one event loop).
     workers: Annotated[int, msgspec.Meta(ge=0, le=64)] = 0
+    #: ``json`` (one object a line) or ``text``; unset: json in prod, text elsewhere.
+    log_format: Literal["json", "text"] | None = None
     #: ``redis://``, ``rediss://`` or ``unix://``; unset means the embedded redis-server.
     redis_url: str | None = None
     #: Where the embedded Redis keeps its data and AOF.
@@ -174,6 +176,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             *self.routes.values(),
             *(r for app in self.apps.values() for r in app.routes.values()),
         ]
+
+    @property
+    def json_logs(self) -> bool:
+        """Whether log lines are JSON: ``log_format``, else JSON in prod only."""
+        return (self.log_format or ("json" if self.env == "prod" else "text")) == "json"
 
     @property
     def secret_pepper(self) -> bytes:

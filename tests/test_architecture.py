@@ -16,7 +16,7 @@ APP = Path(__file__).parent.parent / "app"
 PARTS: list[tuple[str, str]] = [
     (
         "leaf",
-        r"app\.(errors|phone|ids|sensitive|signatures|sealing|metrics|cores|redis_url|sms)",
+        r"app\.(errors|phone|ids|sensitive|signatures|sealing|metrics|cores|redis_url|sms|logs)",
     ),
     (
         "settings",

@@ -33,13 +33,15 @@ def _toml(urls: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _start(config: Path, redis_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start(
+    config: Path, redis_url: str, log: Path, **extra_env: str
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTPGATE_")}
     env.update(
         OTPGATE_ENV="test", OTPGATE_CONFIG=str(config), OTPGATE_REDIS_URL=redis_url,
         OTPGATE_ARGON2_TIME_COST="1", OTPGATE_ARGON2_MEMORY_COST="256",
-        OTPGATE_MAX_ATTEMPTS="20", OTPGATE_RESEND_COOLDOWN="0",
+        OTPGATE_MAX_ATTEMPTS="20", OTPGATE_RESEND_COOLDOWN="0", **extra_env,
     )  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -170,9 +170,15 @@ def test_a_send_declares_its_rate_limit_and_replay_headers() -> None:
     headers = OPERATIONS["startVerification"]["responses"]["201"]["headers"]
     assert set(headers) == {
         "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy",
-        "Idempotent-Replayed",
+        "Idempotent-Replayed", "X-Request-Id",
     }  # fmt: skip
     assert all(header["description"] for header in headers.values())
+
+
+def test_every_answer_of_every_operation_declares_its_request_id() -> None:
+    for operation_id, operation in OPERATIONS.items():
+        for status, response in operation["responses"].items():
+            assert response["headers"]["X-Request-Id"]["required"], (operation_id, status)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ import msgspec
 from redis.exceptions import RedisClusterException, RedisError
 
 from app.apps.listed import CODE_SEALING, NumberIndex
+from app.metrics import REDIS_ERRORS
 from app.sealing import Sealer
 from app.sensitive import redacted
 from app.settings import AppSettings, ConfigError, Settings
@@ -200,6 +201,7 @@ class AppRegistry:
             try:
                 await self.refresh()
             except (RedisError, RedisClusterException) as exc:
+                REDIS_ERRORS.labels("apps_watch").inc()
                 log.warning("apps: redis unavailable (%s); the last apps read stay", exc)
             except Exception:  # a stored record it cannot read: keep watching the others
                 log.exception("apps: could not read the stored apps; the last read stay")

@@ -27,6 +27,7 @@ from redis.exceptions import RedisClusterException, RedisError, ResponseError
 from app.delivery.destinations import Resolver, check_destination, is_public, resolve
 from app.errors import OtpgateError
 from app.ids import random_id
+from app.metrics import REDIS_ERRORS
 from app.signatures import SIGNATURE_HEADER, signature_header
 from app.store.keys import Keys
 
@@ -103,6 +104,16 @@ class EventBus:
         payload = msgspec.json.encode(event)
         batch.command("XADD", STREAM, "MAXLEN", "~", _MAX_STREAM, "*", "event", payload)
 
+    async def backlog(self) -> dict[str, int]:
+        """Events of every app not delivered yet: on the stream, waiting for a retry,
+        dead-lettered."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.xlen(STREAM)
+            pipe.zcard(RETRY)
+            pipe.xlen(DEAD)
+            pending, retrying, dead = await pipe.execute()
+        return {"pending": pending, "retrying": retrying, "dead": dead}
+
     async def dead(self, app: str) -> list[Event]:
         entries = await self._client.xrevrange(DEAD, count=_MAX_DEAD)
         events = [msgspec.json.decode(fields["event"], type=Event) for _, fields in entries]
@@ -165,6 +176,7 @@ class EventDispatcher:
                 await self._ensure_group()
                 await self.step(block_ms=1000)
             except (RedisError, RedisClusterException) as exc:
+                REDIS_ERRORS.labels("events").inc()
                 log.warning("event dispatcher: redis unavailable (%s); retrying", exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=1)

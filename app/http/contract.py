@@ -59,6 +59,12 @@ _HEADERS: Mapping[str, OpenAPIHeader] = {
         "(or what became of it); nothing was sent again.",
     ),
 }
+_REQUEST_ID = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING, pattern=r"^[A-Za-z0-9._-]{1,64}$"),
+    description="The request's id: the caller's `X-Request-Id` if it is a sane token, else "
+    "a new `req_…`; every log line of the request carries it.",
+    required=True,
+)
 #: The members each code sends beyond the five every problem has, as examples show them.
 _EXAMPLE_MEMBERS: Mapping[str, dict[str, Any]] = {
     "invalid_request": {
@@ -110,6 +116,9 @@ class _ProblemOperation(Operation):
                     for example in examples.values()
                     if isinstance(example, Example) and isinstance(example.value, dict)
                 }
+        for response in responses.values():  # every answer says which request it was
+            if isinstance(response, OpenAPIResponse):
+                response.headers = {**(response.headers or {}), "X-Request-Id": _REQUEST_ID}
 
 
 def _example(code: str) -> Example:

@@ -18,6 +18,7 @@ from litestar.plugins.problem_details import (
 )
 
 from app.errors import ERRORS, PROBLEM_TYPE, OtpgateError
+from app.metrics import REDIS_ERRORS, REFUSALS
 from app.store.redis import UNAVAILABLE, NotReplicated
 
 __all__ = ["problem_details_plugin", "to_problem"]
@@ -36,7 +37,19 @@ _HTTP_STATUS_CODES = {
 }
 
 
+#: Error codes that are a rule refusing a request (counted by reason in /metrics).
+_REFUSALS = frozenset({
+    "ip_not_allowed", "country_not_allowed", "suspected_fraud", "send_denied",
+    "number_type_not_allowed", "resend_cooldown", "max_sends_reached", "max_attempts_reached",
+    "quota_exceeded", "factor_locked",
+})  # fmt: skip
+
+
 def to_problem(error: OtpgateError) -> ProblemDetailsException:
+    if error.code == "rate_limited":
+        REFUSALS.labels(str(error.extra.get("rule", "rate_limited"))).inc()
+    elif error.code in _REFUSALS:
+        REFUSALS.labels(error.code).inc()
     headers = dict(error.headers)
     extra: dict[str, Any] = {"code": error.code, **error.extra}
     if error.retry_after is not None:
@@ -88,6 +101,7 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
 
 def _from_store_error(exc: Exception) -> ProblemDetailsException:
     log.warning("redis unavailable: %s", exc)
+    REDIS_ERRORS.labels("request").inc()
     detail = (
         "Redis made the change but not enough replicas confirmed it in time, so a failover "
         "could lose it: read the verification before you retry"

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 
 from app.apps.auth import requires_scope
 from app.http.contract import API_KEY_PROBLEMS, problems
+from app.metrics import CIRCUIT_STATE, PROVIDER_BALANCE
 from app.providers.base import Balance
 from app.providers.circuit import CircuitBreaker, ProviderHealth
 from app.providers.registry import ADAPTERS, OUTBOX, adapter_for
@@ -32,6 +33,7 @@ else:
     # made from the registry, so that a new vendor needs no line here.
     ProviderType = Literal[(*ADAPTERS, OUTBOX)]
 log = logging.getLogger("otpgate.providers")
+_CIRCUIT_GAUGE = {"closed": 0, "half_open": 1, "open": 2}
 _BALANCE_TIMEOUT = 3.0
 
 
@@ -84,6 +86,13 @@ class ProviderDirectory:
         names = [*([OUTBOX] if self._with_outbox else []), *self._configs]
         return list(await asyncio.gather(*(self._status(name) for name in names)))
 
+    async def circuits(self) -> None:
+        """Read every provider's circuit into the ``otpgate_provider_circuit_state`` gauge."""
+        names = [*([OUTBOX] if self._with_outbox else []), *self._configs]
+        healths = await asyncio.gather(*(self._breaker.health(name) for name in names))
+        for name, health in zip(names, healths, strict=True):
+            CIRCUIT_STATE.labels(name).set(_CIRCUIT_GAUGE[health.state])
+
     async def _status(self, name: str) -> ProviderStatus:
         config = self._configs.get(name)
         health = await self._breaker.health(name)
@@ -98,10 +107,13 @@ class ProviderDirectory:
         try:
             request = balance.build(config, datetime.now(UTC), "")
             request.extensions["timeout"] = httpx.Timeout(_BALANCE_TIMEOUT).as_dict()
-            return balance.parse(await self._client.send(request))
+            found = balance.parse(await self._client.send(request))
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("balance of %s unavailable: %s", name, type(exc).__name__)
             return None
+        if found is not None:
+            PROVIDER_BALANCE.labels(name, found.currency or "messages").set(found.amount)
+        return found
 
 
 class ProviderController(Controller):

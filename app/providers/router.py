@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from app.metrics import SMS_ATTEMPTS
+from app.metrics import PROVIDER_LATENCY, SMS_ATTEMPTS
 from app.phone import mask_phone
 from app.providers.base import SendResult
 from app.providers.circuit import CircuitBreaker
@@ -126,6 +126,7 @@ class ProviderRouter:
             outcome = "accepted" if result.accepted else str(result.error_kind)
             attempts.append(Attempt(name, outcome, result.error_code, round(latency_ms, 1)))
             SMS_ATTEMPTS.labels(name, outcome).inc()
+            PROVIDER_LATENCY.labels(name, outcome).observe(latency_ms / 1000)
             log.info(
                 "sms provider=%s to=%s outcome=%s error=%s latency_ms=%.1f",
                 name, mask_phone(message.to), outcome, result.error_code or "-", latency_ms,

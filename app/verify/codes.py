@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 from argon2.low_level import Type, hash_secret_raw
 
+from app.metrics import HASH_QUEUE
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -123,15 +125,17 @@ class CodeHasher:
 
     async def hash(self, verification_id: str, code: str) -> str:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self.hash_sync, verification_id, code)
+        with HASH_QUEUE.track_inprogress():
+            return await loop.run_in_executor(self._pool, self.hash_sync, verification_id, code)
 
     async def match(
         self, hashes: Sequence[str], verification_id: str, code: str, params: str | None = None
     ) -> int | None:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool, self.match_sync, list(hashes), verification_id, code, params
-        )
+        with HASH_QUEUE.track_inprogress():
+            return await loop.run_in_executor(
+                self._pool, self.match_sync, list(hashes), verification_id, code, params
+            )
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
