@@ -242,8 +242,10 @@ async def test_a_worker_killed_mid_delivery_loses_no_event(
             return process, f"http://127.0.0.1:{port}"
 
         async def ready(base: str) -> None:
+            # A worker's start (imports, app, lifespan) takes seconds on a busy machine.
+            deadline = asyncio.get_running_loop().time() + 60
             async with httpx.AsyncClient(base_url=base) as http:
-                for _ in range(200):
+                while asyncio.get_running_loop().time() < deadline:
                     with contextlib.suppress(httpx.TransportError):
                         if (await http.get("/healthz")).status_code == 200:
                             return
