@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from app.providers.config import Template
     from app.providers.reports import CallbackReply, CallbackRequest, DeliveryReport
+    from app.providers.review import ReviewApi
 
 __all__ = [
     "Adapter",
@@ -257,6 +258,8 @@ class Adapter(Generic[C]):
     parse_response_for: Callable[[C], Callable[[httpx.Response], SendResult]] | None = None
     reports: Reports[C] | None = None
     balance: BalanceApi[C] | None = None
+    #: its template API (Alibaba, Tencent): register a template and follow its review.
+    review: ReviewApi[C] | None = None
 
     def create(
         self,
