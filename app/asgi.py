@@ -25,6 +25,7 @@ from app.ops.metrics import MetricsController, prometheus_config
 from app.providers.api import ProviderController
 from app.services import Services, dependencies, open_services
 from app.settings import Settings, load_settings
+from app.templates.api import TemplatesController
 from app.verify.api import VerificationController
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     handlers: list[Any] = [
         VerificationController, AbuseController, ProviderController, AdminDeliveryController,
-        ApiKeysController, AppsController,
+        ApiKeysController, AppsController, TemplatesController,
         CallbackController, HealthController, MetricsController,
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:

@@ -37,7 +37,9 @@ from app.store.idempotency import IdempotencyEntries
 from app.store.keys import Keys
 from app.store.redis import Readiness, Scripts, StoreClient, connect
 from app.store.reports import ReportStore
+from app.store.templates import TemplateStore
 from app.store.verifications import VerificationStore
+from app.templates.service import TemplateService
 from app.verify.checking import CheckFlow
 from app.verify.codes import CodeHasher
 from app.verify.idempotency import IdempotencyStore
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 
     from app.providers.base import Provider
     from app.settings import Settings
+    from app.templates.book import TemplateBook
 
 __all__ = ["Services", "dependencies", "open_services"]
 
@@ -75,6 +78,7 @@ class Services:
     api_keys: ApiKeyStore
     readiness: Readiness
     apps: AppRegistry
+    templates: TemplateService
 
 
 @contextlib.asynccontextmanager
@@ -129,6 +133,8 @@ async def _watched(
     the services again (on the same resources) when the apps change."""
     client, scripts, hasher, http = resources
     apps = AppRegistry(client, settings)
+    templates = TemplateService(TemplateStore(scripts), apps, http, settings.template_poll_interval)
+    apps.followers.append(templates.book.reload)  # templates change under the apps' version
     with contextlib.suppress(RedisError, RedisClusterException):
         await apps.refresh()
     targets = _event_targets(apps.settings)  # updated in place when apps change
@@ -138,7 +144,8 @@ async def _watched(
         claim_after=settings.events_claim_after, allow_http=settings.env != "prod",
     )  # fmt: skip
     await stack.enter_async_context(_running(dispatcher.run(), dispatcher.stop))
-    shared = (apps, client, scripts, hasher, http, EventBus(client, targets))
+    await stack.enter_async_context(_running(templates.reviews.watch(), None))
+    shared = (apps, client, scripts, hasher, http, EventBus(client, targets), templates)
 
     def rebuild(new: Settings) -> None:
         targets.clear()
@@ -158,14 +165,14 @@ def _services(
     hasher: CodeHasher,
     http: httpx.AsyncClient,
     events: EventBus,
+    templates: TemplateService,
 ) -> Services:
     keys = Keys(settings.secret_pepper)
     store = VerificationStore(scripts, keys)
     stats = Stats(client)
     ledger = Ledger(scripts, stats, events)
-    outbox = OutboxProvider(
-        scripts, max_messages=settings.outbox_max_messages, ttl=settings.outbox_ttl
-    )
+    outbox = OutboxProvider(scripts, max_messages=settings.outbox_max_messages,
+                            ttl=settings.outbox_ttl)  # fmt: skip
     breaker = CircuitBreaker(client, scripts, settings.circuit)
     abuse = AbuseService(
         policies=AppPolicies(settings), blocks=BlockStore(client, keys), scripts=scripts,
@@ -176,21 +183,20 @@ def _services(
         pepper=settings.secret_pepper, callback_ips=settings.callback_ips,
         public_url=settings.public_url,
     )  # fmt: skip
-    idempotency = IdempotencyStore(
-        IdempotencyEntries(scripts), store, settings.idempotency_ttl, settings.send_deadline
-    )
+    idempotency = IdempotencyStore(IdempotencyEntries(scripts), store, settings.idempotency_ttl,
+                                   settings.send_deadline)  # fmt: skip
     router = _router(settings, _providers(settings, http, outbox), breaker)
+    directory = ProviderDirectory(
+        settings.providers, breaker, http, with_outbox=settings.env != "prod",
+        callback_path=deliveries.callback_path,
+    )  # fmt: skip
     return Services(
-        verifications=_verifications(settings, store, hasher, abuse, router, ledger, idempotency),
+        verifications=_verifications(
+            settings, store, hasher, abuse, router, ledger, idempotency, templates.book
+        ),
         abuse=abuse,
         deliveries=deliveries,
-        provider_directory=ProviderDirectory(
-            settings.providers,
-            breaker,
-            http,
-            with_outbox=settings.env != "prod",
-            callback_path=deliveries.callback_path,
-        ),
+        provider_directory=directory,
         stats=stats,
         events=events,
         outbox=outbox,
@@ -199,6 +205,7 @@ def _services(
         ),
         readiness=Readiness(client),
         apps=apps,
+        templates=templates,
     )
 
 
@@ -220,10 +227,11 @@ def _verifications(
     router: ProviderRouter,
     ledger: Ledger,
     idempotency: IdempotencyStore,
+    book: TemplateBook,
 ) -> VerificationService:
     sending = SendFlow(
         settings=settings, store=store, hasher=hasher, abuse=abuse, router=router,
-        texts=MessageTexts(settings.messages), idempotency=idempotency, ledger=ledger,
+        texts=MessageTexts(settings.messages), idempotency=idempotency, ledger=ledger, book=book,
     )  # fmt: skip
     checking = CheckFlow(
         store=store, hasher=hasher, abuse=abuse, ledger=ledger,
@@ -237,14 +245,9 @@ def _verifications(
 def _router(
     settings: Settings, providers: dict[str, Provider], breaker: CircuitBreaker
 ) -> ProviderRouter:
-    return ProviderRouter(
-        providers,
-        settings.routes,
-        {name: own.routes for name, own in settings.apps.items() if own.routes},
-        breaker,
-        settings.send_deadline,
-        settings.send_attempt_timeout,
-    )
+    app_routes = {name: own.routes for name, own in settings.apps.items() if own.routes}
+    deadlines = (settings.send_deadline, settings.send_attempt_timeout)
+    return ProviderRouter(providers, settings.routes, app_routes, breaker, *deadlines)
 
 
 def _event_targets(settings: Settings) -> dict[str, EventTarget]:

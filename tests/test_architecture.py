@@ -26,6 +26,7 @@ PARTS: list[tuple[str, str]] = [
     ("abuse", r"app\.abuse(\..*)?"),
     ("delivery", r"app\.delivery(\..*)?"),
     ("apps", r"app\.apps(\..*)?"),
+    ("templates", r"app\.templates(\..*)?"),
     ("verify", r"app\.verify(\..*)?"),
 ]
 BELOW = {"leaf", "settings"}
@@ -38,9 +39,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "abuse": BELOW | {"store"},
     "apps": BELOW | {"store"},
     "delivery": BELOW | {"store", "providers"},
-    "verify": BELOW | {"store", "providers", "abuse", "delivery"},
-    "edge": BELOW | {"store", "providers", "abuse", "delivery", "apps", "verify"},
-    "wiring": BELOW | {"store", "providers", "abuse", "delivery", "apps", "verify", "edge"},
+    "templates": BELOW | {"store", "providers"},
+    "verify": BELOW | {"store", "providers", "abuse", "delivery", "templates"},
+    "edge": BELOW | {"store", "providers", "abuse", "delivery", "apps", "templates", "verify"},
+    "wiring": BELOW
+    | {"store", "providers", "abuse", "delivery", "apps", "templates", "verify", "edge"},
 }
 #: Libraries a part must not know: the leaves and settings touch no Redis and no HTTP
 #: framework, and nothing below the edge knows Litestar.
@@ -51,6 +54,7 @@ FORBIDDEN_LIBRARIES: dict[str, set[str]] = {
     "providers": {"litestar"},
     "abuse": {"litestar"},
     "delivery": {"litestar"},
+    "templates": {"litestar"},
     "verify": {"litestar"},
 }
 MAX_MODULE_LINES = 300

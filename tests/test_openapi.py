@@ -57,6 +57,14 @@ def test_openapi_documents_every_public_route_with_an_operation_id() -> None:
         ("POST", "/v1/apps/{app}/keys"): "createKey",
         ("DELETE", "/v1/apps/{app}/keys/{key_id}"): "revokeKey",
         ("POST", "/v1/apps/{app}/keys/{key_id}/rotate"): "rotateKey",
+        ("GET", "/v1/apps/{app}/templates"): "listTemplates",
+        ("GET", "/v1/apps/{app}/templates/audit"): "getTemplateAudit",
+        ("GET", "/v1/apps/{app}/templates/{purpose}/{locale}"): "getTemplate",
+        ("PUT", "/v1/apps/{app}/templates/{purpose}/{locale}"): "saveTemplate",
+        ("DELETE", "/v1/apps/{app}/templates/{purpose}/{locale}"): "deleteTemplate",
+        ("POST", "/v1/apps/{app}/templates/{purpose}/{locale}/submit"): "submitTemplate",
+        ("POST", "/v1/apps/{app}/templates/{purpose}/{locale}/refresh"): "refreshTemplate",
+        ("POST", "/v1/apps/{app}/templates/{purpose}/{locale}/preview"): "previewTemplate",
         ("GET", "/healthz"): "health",
         ("GET", "/readyz"): "ready",
     }
@@ -179,6 +187,9 @@ def test_a_send_declares_its_rate_limit_and_replay_headers() -> None:
         ("RuleState", "rule", {"send_per_number", "send_per_ip", "send_per_app",
                                "send_per_country", "wrong_checks_per_number", "checks_per_ip"}),
         ("Health", "status", {"ok", "ready"}),
+        ("StoredTemplate", "state", {"draft", "submitted", "approved", "rejected"}),
+        ("ProviderReview", "reviewed_by", {"provider", "admin"}),
+        ("TemplatePreview", "encoding", {"GSM-7", "UCS-2"}),
     ],
 )  # fmt: skip
 def test_closed_sets_are_enums(schema: str, field: str, values: set[str]) -> None:

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example, OpenAPIHeader, OpenAPIResponse, Operation, Schema
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec import Example, OpenAPIHeader, OpenAPIResponse, Operation
 from msgspec import UNSET, Meta, UnsetType
 
 from app.abuse.config import NumberType
 from app.abuse.throttle import RuleName
 from app.errors import ERRORS, PROBLEM_TYPE
+from app.http.examples import EXAMPLE_MEMBERS, HEADERS, HEADERS_BY_CODE
 from app.providers.base import ErrorKind
 from app.verify.models import VerificationStatus
 
@@ -74,7 +74,11 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     ) = UNSET
     errors: (
         Annotated[
-            list[FieldError], Meta(description="`invalid_request`: every field that is wrong.")
+            list[FieldError],
+            Meta(
+                description="`invalid_request`: every field that is wrong; `invalid_template`: "
+                "every rule the template breaks."
+            ),
         ]
         | UnsetType
     ) = UNSET
@@ -111,13 +115,20 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     provider: (
         Annotated[
             str | None,
-            Meta(description="`delivery_failed`: the last provider tried (null: none could be)."),
+            Meta(
+                description="`delivery_failed`: the last provider tried (null: none could be); "
+                "`provider_review_failed`: the provider that refused the template."
+            ),
         ]
         | UnsetType
     ) = UNSET
     provider_error: (
         Annotated[
-            str, Meta(description="`delivery_failed`: that provider's error code, as it sent it.")
+            str,
+            Meta(
+                description="`delivery_failed`, `provider_review_failed`: that provider's error "
+                "code, as it sent it."
+            ),
         ]
         | UnsetType
     ) = UNSET
@@ -170,53 +181,6 @@ API_KEY_PROBLEMS = (
     "internal_error",
 )  # fmt: skip
 
-#: The headers an error carries besides Content-Type, by code.
-_HEADERS_BY_CODE: Mapping[str, tuple[str, ...]] = {
-    "unauthorized": ("WWW-Authenticate",),
-    "suspected_fraud": ("Retry-After",),
-    "idempotency_key_in_progress": ("Retry-After",),
-    "rate_limited": ("Retry-After",),
-    "resend_cooldown": ("Retry-After",),
-    "store_unavailable": ("Retry-After",),
-}
-_HEADERS: Mapping[str, OpenAPIHeader] = {
-    "Retry-After": OpenAPIHeader(
-        schema=Schema(type=OpenAPIType.STRING, pattern=r"^[1-9][0-9]*$"),
-        description="Seconds to wait before the same request may succeed.",
-    ),
-    "WWW-Authenticate": OpenAPIHeader(
-        schema=Schema(type=OpenAPIType.STRING),
-        description='`Bearer realm="otpgate"` (with `error="invalid_token"` for a bad key).',
-    ),
-    "Idempotent-Replayed": OpenAPIHeader(
-        schema=Schema(type=OpenAPIType.STRING, enum=["true"]),
-        description="`true`: the answer to an earlier request with this Idempotency-Key "
-        "(or what became of it); nothing was sent again.",
-    ),
-}
-#: The members each code sends beyond the five every problem has, as examples show them.
-_EXAMPLE_MEMBERS: Mapping[str, dict[str, Any]] = {
-    "invalid_request": {
-        "errors": [{"message": "Expected `str`, got `int`", "key": "to", "source": "body"}]
-    },
-    "rate_limited": {"rule": "send_per_number", "limit": 5, "window": 3600, "retry_after": 1740},
-    "resend_cooldown": {"retry_after": 42, "verification_id": "ver_example"},
-    "suspected_fraud": {"retry_after": 3600, "block_id": "blk_example"},
-    "idempotency_key_in_progress": {"retry_after": 1},
-    "country_not_allowed": {"country": "KP"},
-    "number_type_not_allowed": {"number_type": "premium_rate"},
-    "max_sends_reached": {"verification_id": "ver_example"},
-    "max_attempts_reached": {"verification_id": "ver_example"},
-    "verification_expired": {"verification_id": "ver_example"},
-    "verification_not_pending": {"verification_status": "approved"},
-    "delivery_failed": {
-        "provider": "aliyun",
-        "provider_error": "isv.MOBILE_NUMBER_ILLEGAL",
-        "error_kind": "permanent",
-        "verification_id": "ver_example",
-    },
-}
-
 
 @dataclass
 class _ProblemOperation(Operation):
@@ -252,7 +216,7 @@ def _example(code: str) -> Example:
     # No Example.id: Litestar would write it into the example, where OpenAPI has no such
     # field; _ProblemOperation names the examples instead.
     return Example(
-        summary=f"{code}: {title}", value={**value, "code": code, **_EXAMPLE_MEMBERS.get(code, {})}
+        summary=f"{code}: {title}", value={**value, "code": code, **EXAMPLE_MEMBERS.get(code, {})}
     )
 
 
@@ -288,10 +252,10 @@ def problems(
     }
 
     def names(code: str) -> tuple[str, ...]:
-        return (*_HEADERS_BY_CODE.get(code, ()), *(("Idempotent-Replayed",) * (code in replayed)))
+        return (*HEADERS_BY_CODE.get(code, ()), *(("Idempotent-Replayed",) * (code in replayed)))
 
     headers = {
-        str(status): {name: _HEADERS[name] for code in group for name in names(code)}
+        str(status): {name: HEADERS[name] for code in group for name in names(code)}
         for status, group in by_status.items()
     }
     operation = type("ProblemOperation", (_ProblemOperation,), {"problem_headers": headers})
