@@ -41,7 +41,7 @@ AUDIT_KEPT = 1000
 Meta = msgspec.Meta
 
 
-class ProviderReview(msgspec.Struct, frozen=True, omit_defaults=True):
+class ProviderReview(msgspec.Struct, frozen=True):
     """A template at one provider of the app's routes that sends registered templates."""
 
     type: Annotated[str, Meta(description="The provider's adapter type (`aliyun`, …).")]
@@ -73,7 +73,7 @@ class ProviderReview(msgspec.Struct, frozen=True, omit_defaults=True):
     ] = None
 
 
-class StoredTemplate(msgspec.Struct, frozen=True, omit_defaults=True):
+class StoredTemplate(msgspec.Struct, frozen=True):
     """An app's message for one purpose and locale, and its review."""
 
     app: Annotated[str, Meta(description="The app it belongs to.")]
