@@ -69,7 +69,7 @@ class ProviderReview(msgspec.Struct, frozen=True):
     reason: Annotated[str | None, Meta(description="Why the provider refused it.")] = None
     submitted_at: Annotated[float | None, Meta(description="Unix time it was submitted.")] = None
     reviewed_at: Annotated[
-        float | None, Meta(description="Unix time the provider's answer was last read.")
+        float | None, Meta(description="Unix time its state was last set from the answer.")
     ] = None
 
 

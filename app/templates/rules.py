@@ -88,7 +88,9 @@ def _provider_problems(
     name: str, config: ProviderConfig, given: ProviderInput | None, text: str, context: RuleContext
 ) -> list[RuleProblem]:
     api = review_api(config)
-    kind = config.__struct_config__.tag
+    kind = str(config.__struct_config__.tag)
+    if given is not None and given.sign_name and "sign_name" not in config.__struct_fields__:
+        return [RuleProblem(f"providers.{name}.sign_name", f"{kind} sends no sign name")]
     if api is None:
         if given is None or given.template_id is None:
             message = f"the id of the template you registered at {kind} ({name}) is required"

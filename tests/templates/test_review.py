@@ -212,3 +212,45 @@ async def test_the_background_poll_runs_every_template_poll_interval(
         while (await client.get(ONE, headers=AUTH)).json()["state"] != "approved":
             assert loop.time() < deadline, "the poll never followed Alibaba's answer"
             await asyncio.sleep(0.05)
+
+
+async def test_an_edit_while_a_submit_waits_for_the_provider_wins_with_409_for_the_submit(
+    make_live_client: ClientFactory, stubs: Stubs
+) -> None:
+    async with make_live_client(**reviewed(stubs, ["aliyun"])) as client:
+        await put(client, "login/zh-CN")
+        stubs.aliyun.delay = 0.5
+        submitting = asyncio.create_task(client.post(f"{ONE}/submit", headers=AUTH))
+        deadline = asyncio.get_running_loop().time() + 5
+        while not stubs.aliyun.requests:  # until the submit is at Alibaba
+            assert asyncio.get_running_loop().time() < deadline, "the submit never came"
+            await asyncio.sleep(0.01)
+        edited = await put(client, "login/zh-CN", text="{app_name}的验证码为{code}。")
+        refused = await submitting
+        assert (refused.status_code, refused.json()["code"]) == (409, "template_changed")
+        template = (await client.get(ONE, headers=AUTH)).json()
+    assert template == edited.json()
+    assert template["state"] == "draft"
+
+
+async def test_a_deleted_template_stays_registered_at_the_provider(shop: Any, stubs: Stubs) -> None:
+    await put(shop, "login/zh-CN")
+    await submit(shop)
+    calls = len(stubs.aliyun.requests)
+    assert (await shop.delete(ONE, headers=AUTH)).status_code == 200
+    assert list(stubs.aliyun.templates) == ["SMS_152550005"]
+    assert len(stubs.aliyun.requests) == calls  # nothing was asked of Alibaba
+
+
+async def test_the_providers_are_those_of_the_routes_when_it_was_saved(
+    shop: Any, stubs: Stubs
+) -> None:
+    await put(shop, "login/zh-CN")
+    routes = {"settings": {"routes": {"+86": ["aliyun", "tencent", "huawei"]}}}
+    assert (await shop.patch("/v1/apps/shop", json=routes, headers=AUTH)).status_code == 200
+    kept = (await shop.get(ONE, headers=AUTH)).json()
+    assert list(kept["providers"]) == ["aliyun", "tencent"]
+    refused = await put(shop, "login/zh-CN")  # saved again: Huawei's id is now needed
+    assert refused.json()["errors"][0]["key"] == "providers.huawei.template_id"
+    saved = await put(shop, "login/zh-CN", providers={"huawei": {"template_id": "tpl-1"}})
+    assert list(saved.json()["providers"]) == ["aliyun", "huawei", "tencent"]

@@ -16,7 +16,7 @@ from app.templates.rules import check_template, otpgate_problems, registered_pro
 from app.templates.service import canonical_locale
 from app.templates.states import overall
 from app.verify.texts import MessageTexts
-from tests.providers import test_aliyun, test_huawei, test_twilio
+from tests.providers import test_aliyun, test_cloopen, test_huawei, test_twilio
 from tests.templates.conftest import ZH
 
 
@@ -24,6 +24,7 @@ def settings(routes: dict[str, list[str]], **apps: Any) -> Any:
     configs = {
         "aliyun": test_aliyun.make_config(),
         "huawei": test_huawei.config(),
+        "cloopen": test_cloopen.config(),
         "twilio": test_twilio.config(),
     }
     tables = {name: {"type": name, **msgspec.to_builtins(c)} for name, c in configs.items()}
@@ -71,6 +72,16 @@ def test_a_provider_outside_the_routes_or_without_a_template_id_is_named() -> No
         ("providers.huawei.template_id",
          "the id of the template you registered at huawei (huawei) is required"),
     ]  # fmt: skip
+
+
+def test_a_sign_name_for_a_provider_that_sends_none_is_refused() -> None:
+    config = settings({"+86": ["cloopen"], "default": ["twilio"]})
+    given = {"cloopen": ProviderInput(template_id="1", sign_name="小店")}
+    problems = check_template(ZH, given, config, "default")
+    assert [(p.key, p.message) for p in problems] == [
+        ("providers.cloopen.sign_name", "cloopen sends no sign name")
+    ]
+    assert check_template(ZH, {"cloopen": ProviderInput(template_id="1")}, config, "default") == []
 
 
 def test_alibaba_registers_its_own_and_its_rules_name_the_provider() -> None:
