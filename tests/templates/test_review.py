@@ -5,6 +5,8 @@ reported and nothing changed; Huawei's on the admin's word; free text on the sub
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from redis.asyncio import Redis
 
 from app.store.keys import Keys
 from tests.conftest import AUTH, ClientFactory, redis_snapshot
-from tests.templates.conftest import Stubs, put, reviewed
+from tests.templates.conftest import CN, Stubs, key_of, put, reviewed
 
 pytestmark = pytest.mark.topologies
 
@@ -83,6 +85,8 @@ async def test_the_poll_follows_the_reviewers_until_every_provider_approved(
     ]
     approved = await submit(shop)
     assert (approved.status_code, approved.json()["code"]) == (409, "template_already_submitted")
+    unchanged = await put(shop, "login/zh-CN")  # saved as it is: still approved
+    assert (unchanged.json()["state"], unchanged.json()["revision"]) == ("approved", 4)
 
 
 async def test_one_instance_polls_a_round_and_the_others_skip_it(
@@ -186,9 +190,16 @@ async def test_a_template_registered_by_the_admin_is_approved_on_their_word(
         )
         assert saved.json()["providers"]["huawei"]["params"] == ["code", "minutes"]
         approved = (await submit(client)).json()
-    assert approved["state"] == "approved"
-    assert approved["providers"]["huawei"]["reviewed_by"] == "admin"
-    assert stubs.huawei.requests == []  # nobody was asked
+        assert approved["state"] == "approved"
+        assert approved["providers"]["huawei"]["reviewed_by"] == "admin"
+        assert stubs.huawei.requests == []  # nobody was asked
+        key = await key_of(client, "shop", "verify")
+        sent = await client.post("/v1/verifications", json={"to": CN}, headers=key)
+        assert sent.status_code == 201, sent.text
+    form = stubs.huawei.requests[-1].form
+    assert (form["templateId"], form["signature"]) == ("tpl-8ff5", "小店")
+    code, minutes = json.loads(form["templateParas"])
+    assert re.fullmatch(r"\d{6}", code) and minutes == "5"
 
 
 async def test_a_free_text_template_is_approved_by_the_admin_s_submit(

@@ -70,6 +70,9 @@ async def test_only_an_approved_template_is_what_alibaba_is_asked_to_send(
         check = {"id": sent["id"], "code": code["code"]}
         checked = await client.post("/v1/verifications/check", json=check, headers=key)
         assert checked.json()["status"] == "approved"
+        assert (await client.delete(ONE, headers=AUTH)).status_code == 200
+        await send(client, key)  # deleted: the file's template again
+        assert last_alibaba_send(stubs)["TemplateCode"] == "SMS_71390007"
 
 
 async def test_an_approved_template_is_what_tencent_is_asked_to_send(
