@@ -151,8 +151,13 @@ class TemplateStore:
         return found
 
     async def get(self, app: str, purpose: str, locale: str) -> StoredTemplate | None:
-        raw = await self._client.hget(Keys.TEMPLATES, _field(app, purpose, locale))
-        return None if raw is None else msgspec.json.decode(raw, type=StoredTemplate)
+        field = _field(app, purpose, locale)
+        raw = await self._client.hget(Keys.TEMPLATES, field)
+        try:
+            return None if raw is None else msgspec.json.decode(raw, type=StoredTemplate)
+        except msgspec.DecodeError:  # as in all(): it counts as none, a save replaces it
+            log.error("templates: the stored record %r cannot be read; left out", field)
+            return None
 
     async def write(
         self, old: StoredTemplate | None, new: StoredTemplate | None, entry: TemplateAudit

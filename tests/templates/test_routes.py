@@ -9,6 +9,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from app.store.keys import Keys
 from tests.conftest import AUTH, ClientFactory, redis_snapshot
 from tests.templates.conftest import ZH, Stubs, key_of, put, reviewed
 
@@ -208,3 +209,13 @@ async def test_an_operator_key_reaches_every_app_s_templates(client: AsyncTestCl
     assert made.status_code == 201
     saved = await put(client, "login/en", text="Your code is {code}")
     assert saved.status_code == 200 and saved.json()["app"] == "shop"
+
+
+async def test_a_stored_record_otpgate_cannot_read_counts_as_none_and_a_save_replaces_it(
+    shop: Any, redis: Redis
+) -> None:
+    await redis.hset(Keys.TEMPLATES, "shop login zh-CN", "{not json")
+    assert (await shop.get("/v1/apps/shop/templates", headers=AUTH)).json() == {"templates": []}
+    assert (await shop.get(ONE, headers=AUTH)).status_code == 404
+    saved = await put(shop, "login/zh-CN")
+    assert (saved.status_code, saved.json()["revision"]) == (200, 1)

@@ -5,9 +5,13 @@
 -- ARGV[3] the new record (JSON with a "revision"; "" deletes)
 -- ARGV[4] the audit entry (JSON)   ARGV[5] audit entries kept
 -- Returns 1 when written, 0 when the template changed meanwhile (then nothing is).
+-- A stored record that is no JSON with a revision counts as none (as otpgate reads it).
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 local revision = 0
-if current then revision = tonumber(cjson.decode(current)['revision']) or -1 end
+if current then
+  local ok, record = pcall(cjson.decode, current)
+  if ok and type(record) == 'table' then revision = tonumber(record['revision']) or 0 end
+end
 if revision ~= tonumber(ARGV[2]) then return 0 end
 if ARGV[3] == '' then
   redis.call('HDEL', KEYS[1], ARGV[1])
