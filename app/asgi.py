@@ -29,6 +29,7 @@ from app.ops.metrics import MetricsController, prometheus_config
 from app.providers.api import ProviderController
 from app.services import Services, dependencies, open_services
 from app.settings import Settings, load_settings
+from app.templates.api import TemplatesController
 from app.verify.api import VerificationController
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handlers: list[Any] = [
         VerificationController, AbuseController, ProviderController, AdminDeliveryController,
         ApiKeysController, AppsController, SafeNumbersController, TestNumbersController,
-        FactorsController,
+        FactorsController, TemplatesController,
         CallbackController, HealthController, MetricsController,
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from app.apps.registry import AppRegistry
     from app.providers.base import Provider
     from app.settings import Settings
+    from app.templates.book import TemplateBook
+    from app.templates.service import TemplateService
     from app.verify.codes import CodeHasher
 
 __all__ = ["Services", "assemble", "event_targets"]
@@ -65,6 +67,7 @@ class Services:
     usage: UsageReader
     numbers: NumberLists
     factors: FactorService
+    templates: TemplateService
 
 
 def assemble(
@@ -75,6 +78,7 @@ def assemble(
     hasher: CodeHasher,
     http: httpx.AsyncClient,
     events: EventBus,
+    templates: TemplateService,
 ) -> Services:
     keys = Keys(settings.secret_pepper)
     store = VerificationStore(scripts, keys)
@@ -99,23 +103,19 @@ def assemble(
         settings.providers, breaker, http, with_outbox=settings.env != "prod",
         callback_path=deliveries.callback_path,
     )  # fmt: skip
-    return Services(
-        verifications=_verifications(settings, scripts, store, hasher, abuse, router, ledger),
-        abuse=abuse,
-        deliveries=deliveries,
-        provider_directory=directory,
-        stats=stats,
-        events=events,
-        outbox=outbox,
-        api_keys=ApiKeyStore(
-            client, bootstrap_key=settings.bootstrap_api_key, pepper=settings.secret_pepper
-        ),
-        readiness=Readiness(client),
-        apps=apps,
-        usage=UsageReader(client, keys, settings),
-        numbers=NumberLists(apps, client, scripts, keys),
-        factors=_factors(settings, scripts, keys),
+    verifications = _verifications(
+        settings, scripts, store, hasher, abuse, router, ledger, templates.book
     )
+    api_keys = ApiKeyStore(
+        client, bootstrap_key=settings.bootstrap_api_key, pepper=settings.secret_pepper
+    )
+    return Services(
+        verifications=verifications, abuse=abuse, deliveries=deliveries,
+        provider_directory=directory, stats=stats, events=events, outbox=outbox,
+        api_keys=api_keys, readiness=Readiness(client), apps=apps,
+        usage=UsageReader(client, keys, settings), numbers=NumberLists(apps, client, scripts, keys),
+        factors=_factors(settings, scripts, keys), templates=templates,
+    )  # fmt: skip
 
 
 def _providers(
@@ -136,6 +136,7 @@ def _verifications(
     abuse: AbuseService,
     router: ProviderRouter,
     ledger: Ledger,
+    book: TemplateBook,
 ) -> VerificationService:
     idempotency = IdempotencyStore(
         IdempotencyEntries(scripts), store, settings.idempotency_ttl, settings.send_deadline
@@ -144,7 +145,7 @@ def _verifications(
     sending = SendFlow(
         settings=settings, store=store, hasher=hasher, abuse=abuse, router=router,
         texts=MessageTexts(settings.messages), idempotency=idempotency, ledger=ledger,
-        prices=PriceTable(types, settings.prices, settings.price_currency),
+        prices=PriceTable(types, settings.prices, settings.price_currency), book=book,
     )  # fmt: skip
     checking = CheckFlow(
         store=store, hasher=hasher, abuse=abuse, ledger=ledger,

@@ -22,6 +22,8 @@ from app.assembly import Services, assemble, event_targets
 from app.cores import hashing_threads
 from app.delivery.events import EventBus, EventDispatcher
 from app.store.redis import Scripts, StoreClient, connect
+from app.store.templates import TemplateStore
+from app.templates.service import TemplateService
 from app.verify.codes import CodeHasher
 
 if TYPE_CHECKING:
@@ -91,6 +93,8 @@ async def _watched(
     the services again (on the same resources) when the apps change."""
     client, scripts, hasher, http = resources
     apps = AppRegistry(client, settings)
+    templates = TemplateService(TemplateStore(scripts), apps, http, settings.template_poll_interval)
+    apps.followers.append(templates.book.reload)  # templates change under the apps' version
     with contextlib.suppress(RedisError, RedisClusterException):
         await apps.refresh()
     targets = event_targets(apps.settings)  # updated in place when apps change
@@ -100,7 +104,8 @@ async def _watched(
         claim_after=settings.events_claim_after, allow_http=settings.env != "prod",
     )  # fmt: skip
     await stack.enter_async_context(_running(dispatcher.run(), dispatcher.stop))
-    shared = (apps, client, scripts, hasher, http, EventBus(client, targets))
+    await stack.enter_async_context(_running(templates.reviews.watch(), None))
+    shared = (apps, client, scripts, hasher, http, EventBus(client, targets), templates)
 
     def rebuild(new: Settings) -> None:
         targets.clear()

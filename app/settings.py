@@ -35,14 +35,9 @@ from app.verify.config import (
 )
 
 __all__ = [
-    "DEV_PEPPER",
-    "AppSettings",
-    "Argon2Settings",
-    "ConfigError",
-    "Policy",
-    "Settings",
+    "DEV_PEPPER", "AppSettings", "Argon2Settings", "ConfigError", "Policy", "Settings",
     "load_settings",
-]
+]  # fmt: skip
 
 #: The pepper used when none is configured. Fine for a laptop, refused in prod.
 DEV_PEPPER = "otpgate-dev-pepper-do-not-use-in-production"
@@ -93,6 +88,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     events_backoff: Seconds = 1.0
     #: Seconds an event may sit unacknowledged before another worker delivers it.
     events_claim_after: Seconds = 30
+    #: Seconds between two rounds of asking providers how their template reviews stand.
+    template_poll_interval: Seconds = 60
 
     code_length: CodeLength = 6
     code_ttl: Seconds = 300

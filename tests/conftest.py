@@ -26,6 +26,7 @@ from redis.asyncio.cluster import RedisCluster
 from app.asgi import create_app
 from app.settings import Settings, load_settings
 from app.store.embedded import EmbeddedRedis
+from app.store.keys import Keys
 from app.store.redis import connect
 from tests.contract import CONTRACT
 from tests.stubs.loopback import serve
@@ -176,10 +177,13 @@ async def latest_code(client: AsyncTestClient[Any] | httpx.AsyncClient, to: str)
     return match.group()
 
 
-async def redis_snapshot(redis: Redis) -> dict[str, Any]:
-    """Every key with its type, value and whether it expires (to prove nothing changed)."""
+async def redis_snapshot(redis: Redis, *, last_use: bool = True) -> dict[str, Any]:
+    """Every key with its type, value and whether it expires (to prove nothing changed);
+    ``last_use=False`` leaves out the API keys' last use, written off the request path."""
     snapshot: dict[str, Any] = {}
     async for key in redis.scan_iter(count=1000):
+        if not last_use and key == Keys.API_KEY_LAST_USED:
+            continue
         kind = await redis.type(key)
         value: Any
         if kind == "string":

@@ -30,6 +30,7 @@ PARTS: list[tuple[str, str]] = [
     ("delivery", r"app\.delivery(\..*)?"),
     ("apps", r"app\.apps(\..*)?"),
     ("factors", r"app\.factors(\..*)?"),
+    ("templates", r"app\.templates(\..*)?"),
     ("verify", r"app\.verify(\..*)?"),
 ]
 BELOW = {"leaf", "settings"}
@@ -43,10 +44,12 @@ MAY_IMPORT: dict[str, set[str]] = {
     "apps": BELOW | {"store"},
     "factors": BELOW | {"store"},
     "delivery": BELOW | {"store", "providers"},
-    "verify": BELOW | {"store", "providers", "abuse", "delivery"},
-    "edge": BELOW | {"store", "providers", "abuse", "delivery", "apps", "factors", "verify"},
+    "templates": BELOW | {"store", "providers"},
+    "verify": BELOW | {"store", "providers", "abuse", "delivery", "templates"},
+    "edge": BELOW
+    | {"store", "providers", "abuse", "delivery", "apps", "factors", "templates", "verify"},
     "wiring": BELOW
-    | {"store", "providers", "abuse", "delivery", "apps", "factors", "verify", "edge"},
+    | {"store", "providers", "abuse", "delivery", "apps", "factors", "templates", "verify", "edge"},
 }
 #: Libraries a part must not know: the leaves and settings touch no Redis and no HTTP
 #: framework, and nothing below the edge knows Litestar.
@@ -57,6 +60,7 @@ FORBIDDEN_LIBRARIES: dict[str, set[str]] = {
     "providers": {"litestar"},
     "abuse": {"litestar"},
     "delivery": {"litestar"},
+    "templates": {"litestar"},
     "verify": {"litestar"},
     "factors": {"litestar"},
 }

@@ -71,6 +71,14 @@ def test_openapi_documents_every_public_route_with_an_operation_id() -> None:
         ("GET", "/v1/apps/{app}/test-numbers"): "listTestNumbers",
         ("POST", "/v1/apps/{app}/test-numbers"): "addTestNumber",
         ("DELETE", "/v1/apps/{app}/test-numbers/{number_id}"): "removeTestNumber",
+        ("GET", "/v1/apps/{app}/templates"): "listTemplates",
+        ("GET", "/v1/apps/{app}/templates/audit"): "getTemplateAudit",
+        ("GET", "/v1/apps/{app}/templates/{purpose}/{locale}"): "getTemplate",
+        ("PUT", "/v1/apps/{app}/templates/{purpose}/{locale}"): "saveTemplate",
+        ("DELETE", "/v1/apps/{app}/templates/{purpose}/{locale}"): "deleteTemplate",
+        ("POST", "/v1/apps/{app}/templates/{purpose}/{locale}/submit"): "submitTemplate",
+        ("POST", "/v1/apps/{app}/templates/{purpose}/{locale}/refresh"): "refreshTemplate",
+        ("POST", "/v1/apps/{app}/templates/{purpose}/{locale}/preview"): "previewTemplate",
         ("GET", "/healthz"): "health",
         ("GET", "/readyz"): "ready",
     }
@@ -203,6 +211,9 @@ def test_every_answer_of_every_operation_declares_its_request_id() -> None:
         ("RuleState", "rule", {"send_per_number", "send_per_ip", "send_per_app",
                                "send_per_country", "wrong_checks_per_number", "checks_per_ip"}),
         ("Health", "status", {"ok", "ready"}),
+        ("StoredTemplate", "state", {"draft", "submitted", "approved", "rejected"}),
+        ("ProviderReview", "reviewed_by", {"provider", "admin"}),
+        ("TemplatePreview", "encoding", {"GSM-7", "UCS-2"}),
     ],
 )  # fmt: skip
 def test_closed_sets_are_enums(schema: str, field: str, values: set[str]) -> None:

@@ -27,7 +27,7 @@ from app.settings import AppSettings, ConfigError, Settings
 from app.store.keys import Keys
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from app.store.redis import StoreClient
 
@@ -113,6 +113,9 @@ class AppRegistry:
         self.version = -1
         #: Called with the new settings after each change is read.
         self.listeners: list[Callable[[Settings], None]] = []
+        #: What else the apps' version covers (their templates): read again with each new
+        #: version, before it counts as read, so a failed read is tried again.
+        self.followers: list[Callable[[], Awaitable[object]]] = []
 
     def known(self, app: str) -> bool:
         return app == "default" or app in self.settings.apps
@@ -142,11 +145,13 @@ class AppRegistry:
             except msgspec.DecodeError:  # written by hand, or by a later version
                 log.error("apps: the stored record of %r cannot be read; it is left out", name)
         try:
-            self.settings = effective_settings(self.base, records)
+            settings = effective_settings(self.base, records)
         except ConfigError:  # stored under other file settings; keep what works
-            self.settings = effective_settings(self.base, self._valid(records))
+            settings = effective_settings(self.base, self._valid(records))
         self.numbers = NumberIndex.read(numbers, self.sealer, time.time())
-        self.records, self.version = records, version
+        for follower in self.followers:
+            await follower()
+        self.settings, self.records, self.version = settings, records, version
         for listener in self.listeners:
             listener(self.settings)
         return True

@@ -87,6 +87,10 @@ _EXAMPLE_MEMBERS: Mapping[str, dict[str, Any]] = {
         "error_kind": "permanent",
         "verification_id": "ver_example",
     },
+    "invalid_template": {
+        "errors": [{"message": "the text must hold {code}", "key": "text", "source": "body"}]
+    },
+    "provider_review_failed": {"provider": "aliyun", "provider_error": "isv.SMS_TEMPLATE_ILLEGAL"},
 }
 
 

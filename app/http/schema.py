@@ -59,7 +59,11 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     ) = UNSET
     errors: (
         Annotated[
-            list[FieldError], Meta(description="`invalid_request`: every field that is wrong.")
+            list[FieldError],
+            Meta(
+                description="`invalid_request`: every field that is wrong; `invalid_template`: "
+                "every rule the template breaks."
+            ),
         ]
         | UnsetType
     ) = UNSET
@@ -96,13 +100,20 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     provider: (
         Annotated[
             str | None,
-            Meta(description="`delivery_failed`: the last provider tried (null: none could be)."),
+            Meta(
+                description="`delivery_failed`: the last provider tried (null: none could be); "
+                "`provider_review_failed`: the provider that refused the template."
+            ),
         ]
         | UnsetType
     ) = UNSET
     provider_error: (
         Annotated[
-            str, Meta(description="`delivery_failed`: that provider's error code, as it sent it.")
+            str,
+            Meta(
+                description="`delivery_failed`, `provider_review_failed`: that provider's error "
+                "code, as it sent it."
+            ),
         ]
         | UnsetType
     ) = UNSET

@@ -25,12 +25,15 @@ from typing import TYPE_CHECKING, Annotated, Generic, Literal, Protocol, TypeVar
 import httpx
 import msgspec
 
+from app.providers.config import RegisteredTemplate
+
 if TYPE_CHECKING:
     import builtins
     from collections.abc import Callable, Mapping, Sequence
 
     from app.providers.config import Template
     from app.providers.reports import CallbackReply, CallbackRequest, DeliveryReport
+    from app.providers.review import ReviewApi
 
 __all__ = [
     "Adapter",
@@ -67,6 +70,9 @@ class OutgoingMessage(msgspec.Struct, frozen=True):
     text: str
     code: str
     minutes: int
+    #: The app's run-time templates for this purpose and locale, by provider name: what
+    #: those providers send instead of their accounts' templates.
+    registered: dict[str, RegisteredTemplate] = msgspec.field(default_factory=dict)
 
 
 class SendResult(msgspec.Struct, frozen=True):
@@ -198,7 +204,11 @@ class HttpProvider(Generic[C]):
         self._nonce = nonce
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        request = self._build(message, self.config, self._clock(), self._nonce())
+        config = self.config
+        registered = message.registered.get(self.name)
+        if registered is not None and registered.serves(message.region):
+            config = registered.applied(config, message.locale)  # type: ignore[type-var]
+        request = self._build(message, config, self._clock(), self._nonce())
         try:
             response = await self._client.send(request)
         except httpx.TimeoutException:
@@ -257,6 +267,8 @@ class Adapter(Generic[C]):
     parse_response_for: Callable[[C], Callable[[httpx.Response], SendResult]] | None = None
     reports: Reports[C] | None = None
     balance: BalanceApi[C] | None = None
+    #: its template API (Alibaba, Tencent): register a template and follow its review.
+    review: ReviewApi[C] | None = None
 
     def create(
         self,

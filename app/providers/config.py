@@ -6,11 +6,13 @@ A leaf: it imports msgspec and nothing of otpgate, so that settings and every ve
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
-__all__ = ["CircuitSettings", "Template", "TemplateError", "template_for"]
+__all__ = ["CircuitSettings", "RegisteredTemplate", "Template", "TemplateError", "template_for"]
+
+C = TypeVar("C", bound=msgspec.Struct)
 
 
 class Template(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -28,6 +30,27 @@ class Template(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         if self.names is not None and len(self.names) != len(self.params):
             raise ValueError(f"template {self.id}: `names` and `params` differ in length")
+
+
+class RegisteredTemplate(msgspec.Struct, frozen=True):
+    """A template an app registered at run time for one provider account: what the send
+    uses instead of the account's own template (and sign name) for that locale."""
+
+    template: Template
+    #: The sign name to send with it; None: the account's own.
+    sign_name: str | None = None
+    #: The regions (ISO 3166) of the numbers it may go to; None: any.
+    regions: frozenset[str] | None = None
+
+    def serves(self, region: str) -> bool:
+        return self.regions is None or region in self.regions
+
+    def applied(self, config: C, locale: str) -> C:
+        """``config`` with this as its template for ``locale`` (and its sign name)."""
+        changes: dict[str, object] = {"templates": {locale: self.template}}
+        if self.sign_name is not None and "sign_name" in config.__struct_fields__:
+            changes["sign_name"] = self.sign_name
+        return msgspec.structs.replace(config, **changes)
 
 
 class TemplateError(LookupError):

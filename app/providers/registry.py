@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from app.providers.accounts import ProviderConfig
     from app.providers.base import Adapter, HttpProvider
 
-__all__ = ["ADAPTERS", "OUTBOX", "adapter_for", "build_providers"]
+__all__ = ["ADAPTERS", "OUTBOX", "REVIEWED", "adapter_for", "build_providers"]
 
 #: Every adapter, by the ``type`` its accounts name: one line per vendor package.
 ADAPTERS: Mapping[str, Adapter[Any]] = {
@@ -36,6 +36,9 @@ ADAPTERS: Mapping[str, Adapter[Any]] = {
         gateway.ADAPTER,
     )
 }
+#: The adapter types with a template API (``Adapter.review``): their accounts register an
+#: app's templates and follow their reviewers; other template providers take an id.
+REVIEWED = frozenset(kind for kind, adapter in ADAPTERS.items() if adapter.review is not None)
 _BY_CONFIG: Mapping[type, Adapter[Any]] = {adapter.config: adapter for adapter in ADAPTERS.values()}
 
 

@@ -10,7 +10,8 @@ Keys are grouped by Redis Cluster hash tag, so that each script touches one slot
 - ``{i<tag>}``: one client network's throttles; ``{a<tag>}``: one app's budget;
   ``{c<tag>}``: one (app, country): its budget, conversion counters and block;
   ``{p<tag>}``: one (app, number prefix): its distinct-number set and block.
-- ``{events}``, ``{<provider>}`` (circuits), ``{<app>}`` (statistics, idempotency).
+- ``{events}``, ``{<provider>}`` (circuits), ``{<app>}`` (statistics, idempotency),
+  ``{apps}`` (apps, their templates and audits).
 
 No key contains a phone number, an IP address or a code: they appear only as keyed
 digests. Names are short on purpose: a key's name is stored with it, and a stored
@@ -222,6 +223,16 @@ class Keys:
     @staticmethod
     def app_audit(app: str) -> str:
         return f"{PREFIX}{{apps}}:audit:{app}"
+
+    #: Every app's message templates (a hash), under the apps' tag: a change is one
+    #: script on Cluster, and bumps the apps' version, which every instance polls.
+    TEMPLATES = f"{PREFIX}{{apps}}:templates"
+    #: Held (SET NX PX) by the one instance that asks providers about reviews this round.
+    TEMPLATES_POLL = f"{PREFIX}{{apps}}:templates:poll"
+
+    @staticmethod
+    def template_audit(app: str) -> str:
+        return f"{PREFIX}{{apps}}:templates:audit:{app}"
 
     # -- providers -----------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from app.store.outcomes import Conflict, NewRecord, Refused
 from app.store.throttles import Refusal
 from app.verify.codes import generate_code
 from app.verify.idempotency import Claim, fingerprint
-from app.verify.messages import TEST_PROVIDER, delivery_failed, outgoing_message
+from app.verify.messages import TEST_PROVIDER, Wording, delivery_failed, outgoing_message, wording
 from app.verify.records import message_view, view_from_send
 from app.verify.resends import refusal, resendable
 from app.verify.send_steps import Reserved, Started, Target
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from app.providers.router import ProviderRouter
     from app.settings import Settings
     from app.store.verifications import VerificationStore
+    from app.templates.book import TemplateBook
     from app.verify.codes import CodeHasher
     from app.verify.config import Policy
     from app.verify.idempotency import IdempotencyStore
@@ -75,6 +76,7 @@ class SendFlow:
         idempotency: IdempotencyStore,
         ledger: Ledger,
         prices: PriceTable,
+        book: TemplateBook | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -86,29 +88,30 @@ class SendFlow:
         self._idempotency = idempotency
         self._ledger = ledger
         self._prices = prices
+        self._book = book  # the apps' approved templates, read from memory on each send
         self._retention_ms = int(settings.retention * 1000)
 
     async def start(
         self, app: str, phone: Phone, request: StartVerification, idempotency_key: str | None
     ) -> Started:
         """Send a code, or resend one for the pending verification of this number."""
-        locale = self._texts.resolve(request.locale, phone.region)
+        words = wording(self._texts, self._book, app, request.purpose, request.locale, phone.region)
         if idempotency_key is None:
-            reserved = await self._reserve(app, phone, request, locale)
-            return await self._complete(app, phone, locale, reserved)
+            reserved = await self._reserve(app, phone, request, words.locale)
+            return await self._complete(app, phone, words, reserved)
 
         found = await self._idempotency.claim(app, idempotency_key, fingerprint(request))
         if not isinstance(found, Claim):
             return Started(await self._idempotency.replay(found, phone.e164), replayed=True)
         try:
-            reserved = await self._reserve(app, phone, request, locale)
+            reserved = await self._reserve(app, phone, request, words.locale)
             # From here an SMS may go out: the key must outlive its lease and this process.
             await self._idempotency.sending(found, reserved.verification_id, reserved.view)
         except BaseException:
             await self._idempotency.release(found)
             raise
         try:
-            started = await self._complete(app, phone, locale, reserved)
+            started = await self._complete(app, phone, words, reserved)
         except OtpgateError as exc:
             # A provider answered (or timed out, and may have delivered after all): the
             # retry replays this 502 and sends nothing. Any other failure here leaves the
@@ -230,19 +233,23 @@ class SendFlow:
             view, taken, first,
         )  # fmt: skip
 
-    async def _complete(self, app: str, phone: Phone, locale: str, reserved: Reserved) -> Started:
+    async def _complete(
+        self, app: str, phone: Phone, words: Wording, reserved: Reserved
+    ) -> Started:
         """Deliver the reserved message, record what became of it, answer the view."""
-        delivery = await self._deliver(app, phone, locale, reserved)
+        delivery = await self._deliver(app, phone, words, reserved)
         message = await self._record(app, phone, reserved, delivery)
         view = msgspec.structs.replace(reserved.view, message=message)
         return Started(view, limits=reserved.clearance.limits)
 
-    async def _deliver(self, app: str, phone: Phone, locale: str, reserved: Reserved) -> Delivery:
+    async def _deliver(
+        self, app: str, phone: Phone, words: Wording, reserved: Reserved
+    ) -> Delivery:
         """Through the route's providers; a test number's message goes nowhere."""
         if reserved.message["provider"] == TEST_PROVIDER:
             return Delivery(TEST_PROVIDER, SendResult.ok(None), [])
         outgoing = outgoing_message(
-            self._texts, reserved.message_id, phone, locale, reserved.code, reserved.policy
+            self._texts, reserved.message_id, phone, words, reserved.code, reserved.policy
         )
         return await self._router.send(
             app, outgoing, phone.calling_code, first_allowed=reserved.first_allowed

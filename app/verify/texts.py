@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from app.verify.config import DEFAULT_TEXTS
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["DEFAULT_TEXTS", "MessageTexts"]
 
@@ -23,18 +23,20 @@ class MessageTexts:
     def locales(self) -> list[str]:
         return sorted(self._texts)
 
-    def resolve(self, requested: str | None, region: str) -> str:
+    def resolve(self, requested: str | None, region: str, also: Iterable[str] = ()) -> str:
         """The locale to use: the one asked for, else its language (``fr-CA`` -> ``fr``,
-        ``zh`` finds ``zh-CN``), else ``en``; with none asked for, by the number's region."""
+        ``zh`` finds ``zh-CN``), else ``en``; with none asked for, by the number's region.
+        ``also`` are locales with a text elsewhere (an app's approved templates)."""
+        known = {**self._by_lower, **{locale.lower(): locale for locale in also}}
         if requested is None:
-            return "zh-CN" if region == "CN" and "zh-CN" in self._texts else "en"
+            return "zh-CN" if region == "CN" and "zh-cn" in known else "en"
         wanted = requested.replace("_", "-").lower()
-        if wanted in self._by_lower:
-            return self._by_lower[wanted]
+        if wanted in known:
+            return known[wanted]
         language = wanted.split("-")[0]
-        if language in self._by_lower:
-            return self._by_lower[language]
-        for lower, locale in sorted(self._by_lower.items()):
+        if language in known:
+            return known[language]
+        for lower, locale in sorted(known.items()):
             if lower.startswith(language + "-"):
                 return locale
         return "en"  # DEFAULT_TEXTS has it, and settings may override but not remove it

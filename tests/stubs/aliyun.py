@@ -1,4 +1,5 @@
-"""A loopback Alibaba Cloud Dysmsapi ``SendSms`` endpoint that checks signatures as Alibaba does.
+"""A loopback Alibaba Cloud Dysmsapi endpoint (``SendSms``, ``AddSmsTemplate``,
+``QuerySmsTemplate``) that checks signatures as Alibaba does.
 
 It verifies both V3 (``ACS3-HMAC-SHA256`` Authorization header) and V1 (RPC ``Signature``
 parameter) with its own code, written from Alibaba's signature documents: it never
@@ -6,7 +7,10 @@ imports the adapter, so a test against it is not the adapter checking itself.
 
 Tests steer it through attributes: ``delay`` (seconds before answering),
 ``server_error`` (an HTTP 5xx status to answer with), ``invalid_numbers`` (numbers
-answered with ``isv.MOBILE_NUMBER_ILLEGAL``). ``requests`` records what it received.
+answered with ``isv.MOBILE_NUMBER_ILLEGAL``), ``template_error`` (a ``(Code, Message)``
+every template call is refused with), and :meth:`AliyunStub.review` (the reviewers'
+verdict on a registered template). ``requests`` records what it received, ``templates``
+what was registered (``TemplateCode`` -> its fields and ``TemplateStatus``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ ACCESS_KEY_SECRET = "stub-secret-not-real"
 # Digits only: Alibaba wants no '+' (mainland as 11 digits, else country code + number).
 _NUMBER = re.compile(r"\d{6,15}")
 _MAX_CLOCK_SKEW_S = 15 * 60
+_ACTIONS = {"SendSms", "AddSmsTemplate", "QuerySmsTemplate"}
+_TEMPLATE_FIELDS = ("TemplateType", "TemplateName", "TemplateContent", "Remark")
 
 
 @dataclass
@@ -65,6 +71,8 @@ class AliyunStub:
         self.delay = 0.0
         self.server_error: int | None = None
         self.invalid_numbers: set[str] = set()
+        self.template_error: tuple[str, str] | None = None
+        self.templates: dict[str, dict[str, Any]] = {}
         self.requests: list[ReceivedRequest] = []
         self._nonces: set[str] = set()
 
@@ -92,7 +100,33 @@ class AliyunStub:
             refusal = self._check_v3(request.method, headers, query, body)
         else:
             refusal = self._check_v1(request.method, params)
-        return refusal or self._send(params)
+        action = headers.get("x-acs-action") if v3 else params.get("Action")
+        if refusal or action == "SendSms":
+            return refusal or self._send(params)
+        if self.template_error:
+            return _error(200, *self.template_error)
+        return self._add(params) if action == "AddSmsTemplate" else self._query(params)
+
+    def review(self, code: str, status: int, reason: str = "无审批备注") -> None:
+        """The reviewers' verdict on template ``code``: 1 approved, 2 rejected (``reason``)."""
+        self.templates[code].update(TemplateStatus=status, Reason=reason)
+
+    def _add(self, params: dict[str, str]) -> Response[Any]:
+        if any(not params.get(name) for name in _TEMPLATE_FIELDS):
+            return _error(200, "isv.INVALID_PARAMETERS", "参数异常")
+        code = f"SMS_{152550005 + len(self.templates)}"
+        fields = {name: params[name] for name in _TEMPLATE_FIELDS}
+        self.templates[code] = {**fields, "TemplateStatus": 0, "Reason": "无审批备注"}
+        ok = {"Code": "OK", "Message": "OK", "RequestId": str(uuid.uuid4())}
+        return Response({**ok, "TemplateCode": code})
+
+    def _query(self, params: dict[str, str]) -> Response[Any]:
+        code = params.get("TemplateCode", "")
+        if code not in self.templates:
+            return _error(200, "isv.SMS_TEMPLATE_ILLEGAL", "模板不存在")
+        found = self.templates[code]
+        ok = {"Code": "OK", "Message": "OK", "RequestId": str(uuid.uuid4())}
+        return Response({**ok, **found, "TemplateCode": code, "TemplateType": 0})
 
     def _check_v3(
         self, method: str, headers: dict[str, str], query: dict[str, str], body: bytes
@@ -106,7 +140,8 @@ class AliyunStub:
         must_sign = {"host", "content-type"} | {h for h in headers if h.startswith("x-acs-")}
         if not (must_sign & headers.keys()) <= set(signed):
             return _error(400, "IncompleteSignature", "The request signature is not complete.")
-        if headers.get("x-acs-action") != "SendSms" or headers.get("x-acs-version") != "2017-05-25":
+        action, version = headers.get("x-acs-action"), headers.get("x-acs-version")
+        if action not in _ACTIONS or version != "2017-05-25":
             return _error(400, "InvalidAction.NotFound", "Specified api is not found.")
         payload_hash = hashlib.sha256(body).hexdigest()
         if headers.get("x-acs-content-sha256") != payload_hash:
@@ -145,7 +180,7 @@ class AliyunStub:
             return _error(400, "IncompleteSignature", "The request signature is not complete.")
         if signed.get("AccessKeyId") != self.access_key_id:
             return _error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-        if signed.get("Action") != "SendSms" or signed.get("Version") != "2017-05-25":
+        if signed.get("Action") not in _ACTIONS or signed.get("Version") != "2017-05-25":
             return _error(400, "InvalidAction.NotFound", "Specified api is not found.")
         refusal = self._check_replay(signed.get("Timestamp"), signed.get("SignatureNonce"))
         if refusal:

@@ -1,4 +1,5 @@
-"""A loopback Tencent Cloud SMS ``SendSms`` (2021-01-11) endpoint that checks TC3 signatures.
+"""A loopback Tencent Cloud SMS (2021-01-11) endpoint (``SendSms``, ``AddSmsTemplate``,
+``DescribeSmsTemplateList``) that checks TC3 signatures.
 
 The TC3-HMAC-SHA256 verification is its own code, written from Tencent's "Signature v3"
 document: it never imports the adapter, so a test against it is not the adapter
@@ -6,8 +7,10 @@ checking itself.
 
 Tests steer it through attributes: ``delay`` (seconds before answering),
 ``server_error`` (an HTTP 5xx status to answer with), ``invalid_numbers`` (numbers
-answered with ``InvalidParameterValue.IncorrectPhoneNumber``). ``requests`` records
-what it received.
+answered with ``InvalidParameterValue.IncorrectPhoneNumber``), ``template_error`` (a
+``(Code, Message)`` every template call is refused with), and :meth:`TencentStub.review`
+(the reviewers' verdict). ``requests`` records what it received, ``templates`` what was
+registered (``TemplateId`` -> its fields and ``StatusCode``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ SECRET_KEY = "stub-secret-key-not-real"
 SMS_SDK_APP_ID = "1400000000"
 _E164 = re.compile(r"\+\d{6,15}")
 _MAX_CLOCK_SKEW_S = 5 * 60
+_ACTIONS = {"SendSms", "AddSmsTemplate", "DescribeSmsTemplateList"}
+_TEMPLATE_FIELDS = ("TemplateName", "TemplateContent", "SmsType", "International", "Remark")
 
 
 @dataclass
@@ -66,6 +71,8 @@ class TencentStub:
         self.delay = 0.0
         self.server_error: int | None = None
         self.invalid_numbers: set[str] = set()
+        self.template_error: tuple[str, str] | None = None
+        self.templates: dict[int, dict[str, Any]] = {}
         self.requests: list[ReceivedRequest] = []
 
         @post("/", status_code=200)
@@ -93,10 +100,43 @@ class TencentStub:
                 status_code=self.server_error,
                 media_type=MediaType.HTML,
             )
-        return self._check(headers, payload) or self._send(body)
+        refusal = self._check(headers, payload)
+        action = headers.get("x-tc-action")
+        if refusal or action == "SendSms":
+            return refusal or self._send(body)
+        if self.template_error:
+            return _error(*self.template_error)
+        return self._add(body) if action == "AddSmsTemplate" else self._describe(body)
+
+    def review(self, template_id: int, status: int, reply: str = "") -> None:
+        """The reviewers' verdict: StatusCode 0 approved, -1 rejected (``reply`` says why)."""
+        self.templates[template_id].update(StatusCode=status, ReviewReply=reply)
+
+    def _add(self, body: dict[str, Any]) -> Response[Any]:
+        if any(body.get(name) in (None, "") for name in _TEMPLATE_FIELDS):
+            return _error("MissingParameter", "A required template parameter is missing.")
+        template_id = 1110 + len(self.templates)
+        fields = {name: body[name] for name in _TEMPLATE_FIELDS}
+        self.templates[template_id] = {**fields, "StatusCode": 1, "ReviewReply": ""}
+        return _reply({"AddTemplateStatus": {"TemplateId": str(template_id)}})
+
+    def _describe(self, body: dict[str, Any]) -> Response[Any]:
+        ids = body.get("TemplateIdSet")
+        if body.get("International") not in (0, 1) or not isinstance(ids, list):
+            return _error("MissingParameter", "International and TemplateIdSet are required.")
+        if not all(isinstance(i, int) for i in ids):
+            return _error("InvalidParameterValue", "TemplateIdSet holds integers.")
+        found = [{"TemplateId": i, **self.templates[i]} for i in ids if i in self.templates]
+        statuses = [
+            {key: t[key] for key in ("TemplateId", "TemplateName", "International", "StatusCode",
+                                     "ReviewReply", "TemplateContent")} | {"CreateTime": 1617379200}
+            for t in found
+        ]  # fmt: skip
+        return _reply({"DescribeTemplateStatusSet": statuses})
 
     def _check(self, headers: dict[str, str], payload: bytes) -> Response[Any] | None:
-        if headers.get("x-tc-action") != "SendSms" or headers.get("x-tc-version") != "2021-01-11":
+        action, version = headers.get("x-tc-action"), headers.get("x-tc-version")
+        if action not in _ACTIONS or version != "2021-01-11":
             return _error("InvalidAction", "The action or version is not valid.")
         if not headers.get("x-tc-region"):
             return _error(

@@ -1,5 +1,6 @@
-"""Alibaba Cloud SMS (Dysmsapi ``SendSms``, API version 2017-05-25) and its ``SmsReport``
-delivery reports; Alibaba has no balance API for SMS."""
+"""Alibaba Cloud SMS (Dysmsapi ``SendSms``, API version 2017-05-25), its ``SmsReport``
+delivery reports and its template review (``AddSmsTemplate``, ``QuerySmsTemplate``);
+Alibaba has no balance API for SMS."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from app.providers.aliyun.signing import (
     rpc_signature,
     rpc_string_to_sign,
 )
+from app.providers.aliyun.templates import REVIEW
 from app.providers.base import Adapter, Reports
 
 __all__ = [
@@ -45,5 +47,6 @@ ADAPTER = Adapter(
     build_request=build_request,
     parse_response=parse_response,
     reports=Reports(parse=parse, reply=REPLY),
+    review=REVIEW,
 )
 create = ADAPTER.create

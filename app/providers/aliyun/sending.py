@@ -8,25 +8,18 @@ References: help.aliyun.com/document_detail/101414 (SendSms), 101346 (API error 
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING
 
-import httpx
 import msgspec
 
-from app.providers.aliyun.signing import (
-    EMPTY_BODY_SHA256,
-    acs3_authorization,
-    percent_encode,
-    query_string,
-    rpc_signature,
-    rpc_string_to_sign,
-)
+from app.providers.aliyun.calls import signed_call
 from app.providers.base import ErrorKind, SendResult, classify_code, decode_answer, template_values
 from app.providers.config import template_for
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+    import httpx
 
     from app.providers.aliyun.config import AliyunConfig
     from app.providers.base import OutgoingMessage
@@ -34,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["build_request", "classify_error", "parse_response", "phone_number"]
 
 ACTION = "SendSms"
-VERSION = "2017-05-25"
 
 
 def phone_number(e164: str) -> str:
@@ -55,72 +47,11 @@ def _business_params(message: OutgoingMessage, config: AliyunConfig) -> dict[str
     }
 
 
-def _timestamp(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _endpoint(config: AliyunConfig) -> str:
-    return config.base_url.rstrip("/") + "/"
-
-
-def _acs3_request(
-    params: dict[str, str], config: AliyunConfig, now: datetime, nonce: str
-) -> httpx.Request:
-    url = _endpoint(config)
-    headers = {
-        "host": httpx.URL(url).netloc.decode("ascii"),
-        "x-acs-action": ACTION,
-        "x-acs-version": VERSION,
-        "x-acs-date": _timestamp(now),
-        "x-acs-signature-nonce": nonce,
-        "x-acs-content-sha256": EMPTY_BODY_SHA256,
-    }
-    authorization = acs3_authorization(
-        config.access_key_id, config.access_key_secret, "POST", params, headers, EMPTY_BODY_SHA256
-    )
-    # The query is sent exactly as signed, so no client-side re-encoding can differ.
-    return httpx.Request(
-        "POST",
-        f"{url}?{query_string(params)}",
-        headers={**headers, "authorization": authorization, "accept": "application/json"},
-    )
-
-
-def _rpc_request(
-    params: dict[str, str], config: AliyunConfig, now: datetime, nonce: str
-) -> httpx.Request:
-    signed = {
-        **params,
-        "AccessKeyId": config.access_key_id,
-        "Action": ACTION,
-        "Version": VERSION,
-        "Format": "JSON",
-        "SignatureMethod": "HMAC-SHA1",
-        "SignatureVersion": "1.0",
-        "SignatureNonce": nonce,
-        "Timestamp": _timestamp(now),
-    }
-    signature = rpc_signature(config.access_key_secret, rpc_string_to_sign("POST", signed))
-    body = f"{query_string(signed)}&Signature={percent_encode(signature)}"
-    return httpx.Request(
-        "POST",
-        _endpoint(config),
-        headers={
-            "content-type": "application/x-www-form-urlencoded",
-            "accept": "application/json",
-        },
-        content=body.encode("ascii"),
-    )
-
-
 def build_request(
     message: OutgoingMessage, config: AliyunConfig, now: datetime, nonce: str
 ) -> httpx.Request:
     """The signed ``SendSms`` request for one message (``OutId`` = our message id)."""
-    params = _business_params(message, config)
-    if config.signature_version == "v1":
-        return _rpc_request(params, config, now, nonce)
-    return _acs3_request(params, config, now, nonce)
+    return signed_call(ACTION, _business_params(message, config), config, now, nonce)
 
 
 # --- response (pure) ----------------------------------------------------------------

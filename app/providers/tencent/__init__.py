@@ -1,5 +1,6 @@
-"""Tencent Cloud SMS (``SendSms``, API version 2021-01-11, signed with TC3-HMAC-SHA256)
-and its status callbacks; the SMS API has no balance call."""
+"""Tencent Cloud SMS (``SendSms``, API version 2021-01-11, signed with TC3-HMAC-SHA256),
+its status callbacks and its template review (``AddSmsTemplate``,
+``DescribeSmsTemplateList``); the SMS API has no balance call."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.providers.tencent.signing import (
     tc3_signing_key,
     tc3_string_to_sign,
 )
+from app.providers.tencent.templates import REVIEW
 
 __all__ = [
     "ADAPTER",
@@ -37,5 +39,6 @@ ADAPTER = Adapter(
     build_request=build_request,
     parse_response=parse_response,
     reports=Reports(parse=parse, reply=REPLY),
+    review=REVIEW,
 )
 create = ADAPTER.create

@@ -13,28 +13,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import msgspec
 
 from app.providers.base import ErrorKind, SendResult, classify_code, decode_answer, template_values
 from app.providers.config import template_for
-from app.providers.tencent.signing import tc3_authorization
+from app.providers.tencent.calls import ApiError, signed_call
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+    import httpx
 
     from app.providers.base import OutgoingMessage
     from app.providers.tencent.config import TencentConfig
 
 __all__ = ["build_request", "classify_error", "parse_response"]
 
-SERVICE = "sms"
 ACTION = "SendSms"
-VERSION = "2021-01-11"
-CONTENT_TYPE = "application/json; charset=utf-8"
 
 
-def _body(message: OutgoingMessage, config: TencentConfig) -> bytes:
+def _fields(message: OutgoingMessage, config: TencentConfig) -> dict[str, Any]:
     template = template_for(config.templates, message.locale)
     fields: dict[str, Any] = {
         "PhoneNumberSet": [message.to],  # E.164 with '+', as the doc asks
@@ -45,32 +43,15 @@ def _body(message: OutgoingMessage, config: TencentConfig) -> bytes:
     }
     if config.sign_name is not None:
         fields["SignName"] = config.sign_name
-    return msgspec.json.encode(fields)
+    return fields
 
 
 def build_request(
     message: OutgoingMessage, config: TencentConfig, now: datetime, nonce: str
 ) -> httpx.Request:
-    """The signed ``SendSms`` request (``SessionContext`` = our message id).
-
-    TC3 has no nonce: ``nonce`` is unused; the timestamp is ``now`` in whole seconds.
-    """
-    url = config.base_url.rstrip("/") + "/"
-    timestamp = int(now.timestamp())
-    payload = _body(message, config)
-    signed_headers = {"content-type": CONTENT_TYPE, "host": httpx.URL(url).netloc.decode("ascii")}
-    authorization = tc3_authorization(
-        config.secret_id, config.secret_key, timestamp, SERVICE, signed_headers, payload
-    )
-    headers = {
-        **signed_headers,
-        "authorization": authorization,
-        "x-tc-action": ACTION,
-        "x-tc-version": VERSION,
-        "x-tc-timestamp": str(timestamp),
-        "x-tc-region": config.region,
-    }
-    return httpx.Request("POST", url, headers=headers, content=payload)
+    """The signed ``SendSms`` request (``SessionContext`` = our message id); TC3 has no
+    nonce, so ``nonce`` is unused."""
+    return signed_call(ACTION, _fields(message, config), config, now)
 
 
 # --- response (pure) ----------------------------------------------------------------
@@ -124,11 +105,6 @@ def classify_error(code: str) -> ErrorKind:
     return classify_code(code, _ERROR_KINDS, _ERROR_PREFIX_KINDS)
 
 
-class _Error(msgspec.Struct, rename="pascal"):
-    code: str
-    message: str = ""
-
-
 class _SendStatus(msgspec.Struct, rename="pascal"):
     code: str
     message: str = ""
@@ -136,7 +112,7 @@ class _SendStatus(msgspec.Struct, rename="pascal"):
 
 
 class _Body(msgspec.Struct, rename="pascal"):
-    error: _Error | None = None
+    error: ApiError | None = None
     send_status_set: list[_SendStatus] = msgspec.field(default_factory=list)
 
 
