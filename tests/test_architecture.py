@@ -16,7 +16,8 @@ APP = Path(__file__).parent.parent / "app"
 PARTS: list[tuple[str, str]] = [
     (
         "leaf",
-        r"app\.(errors|phone|ids|sensitive|signatures|sealing|metrics|cores|redis_url|sms)",
+        r"app\.(errors|phone|emails|channels|ids|sensitive|signatures|sealing|metrics|cores|redis_url|"
+        r"sms)",
     ),
     (
         "settings",

@@ -78,27 +78,34 @@ class AbuseService:
     # -- sends -----------------------------------------------------------------------
 
     def admit_send(
-        self, app: str, phone: Phone, number: str, client_ip: str | None, price: int = 0
+        self, app: str, phone: Phone | None, number: str, client_ip: str | None, price: int = 0
     ) -> str | SendAdmission:
         """The pure checks of a send (raising if one refuses); a test number's fixed
-        code, or the parts its first round trip must run. ``price``: what the send
-        reserves of the app's spend quota (millionths)."""
+        code, or the parts its first round trip must run. ``phone`` None: an email
+        address (``number`` its digest), which only the rules of IPs, the app's budget,
+        its quota and the recipient's throttle concern. ``price``: what the send reserves
+        of the app's spend quota (millionths)."""
         rules, now = self._policies.abuse(app), time.time()
-        code = self._listed.test_code(app, number, now)
-        if code is None:
+        code = None if phone is None else self._listed.test_code(app, number, now)
+        if code is None and phone is not None:
             test = policy.test_number(rules, phone.e164, datetime.fromtimestamp(now, UTC))
             code = None if test is None else test.code
         if code is not None:
             return code
         policy.check_client_ip(rules, client_ip)
-        policy.check_country(rules, phone)
-        policy.check_number_type(rules, phone)
+        if phone is not None:
+            policy.check_country(rules, phone)
+            policy.check_number_type(rules, phone)
         limits = self._policies.limits(app)
         network = policy.client_network(client_ip, limits.ipv6_prefix) if client_ip else None
         own = self._policies.quota(app)
         at = datetime.fromtimestamp(now, UTC)
         quota = None if own is None else QuotaPart(self._keys, app, own, price, at)
-        safe = policy.is_safe(rules, phone.e164) or self._listed.safe(app, number, now)
+        safe = (
+            phone is None
+            or policy.is_safe(rules, phone.e164)
+            or self._listed.safe(app, number, now)
+        )
         return SendAdmission(
             self._keys, app, phone, number, network, limits, rules, quota, safe=safe
         )
@@ -174,6 +181,8 @@ class AbuseService:
         self._conversion(batch, app, country, "A", amount)
 
     def _conversion(self, batch: Batch, app: str, country: str, which: str, amount: int) -> None:
+        if not country:  # an email address: the guard watches countries of numbers
+            return
         window = int(self._policies.abuse(app).conversion_window * 1000)
         key = self._keys.country(app, country, "cv")
         batch.script("conversion_hit", [key], [which, window, amount])

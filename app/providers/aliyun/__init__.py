@@ -3,6 +3,7 @@ delivery reports; Alibaba has no balance API for SMS."""
 
 from __future__ import annotations
 
+from app.providers.adapter import Adapter, Reports
 from app.providers.aliyun.config import AliyunConfig
 from app.providers.aliyun.reports import REPLY, parse
 from app.providers.aliyun.sending import (
@@ -20,7 +21,6 @@ from app.providers.aliyun.signing import (
     rpc_signature,
     rpc_string_to_sign,
 )
-from app.providers.base import Adapter, Reports
 
 __all__ = [
     "ADAPTER",
