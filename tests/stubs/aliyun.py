@@ -1,4 +1,5 @@
-"""A loopback Alibaba Cloud Dysmsapi ``SendSms`` endpoint that checks signatures as Alibaba does.
+"""A loopback Alibaba Cloud Dysmsapi ``SendSms`` endpoint (and Dyvmsapi's
+``SingleCallByTts``) that checks signatures as Alibaba does.
 
 It verifies both V3 (``ACS3-HMAC-SHA256`` Authorization header) and V1 (RPC ``Signature``
 parameter) with its own code, written from Alibaba's signature documents: it never
@@ -31,6 +32,7 @@ ACCESS_KEY_SECRET = "stub-secret-not-real"
 # Digits only: Alibaba wants no '+' (mainland as 11 digits, else country code + number).
 _NUMBER = re.compile(r"\d{6,15}")
 _MAX_CLOCK_SKEW_S = 15 * 60
+_ACTIONS = ("SendSms", "SingleCallByTts")
 
 
 @dataclass
@@ -92,7 +94,11 @@ class AliyunStub:
             refusal = self._check_v3(request.method, headers, query, body)
         else:
             refusal = self._check_v1(request.method, params)
-        return refusal or self._send(params)
+        if refusal:
+            return refusal
+        if headers.get("x-acs-action") == "SingleCallByTts":
+            return self._call(params)
+        return self._send(params)
 
     def _check_v3(
         self, method: str, headers: dict[str, str], query: dict[str, str], body: bytes
@@ -106,7 +112,8 @@ class AliyunStub:
         must_sign = {"host", "content-type"} | {h for h in headers if h.startswith("x-acs-")}
         if not (must_sign & headers.keys()) <= set(signed):
             return _error(400, "IncompleteSignature", "The request signature is not complete.")
-        if headers.get("x-acs-action") != "SendSms" or headers.get("x-acs-version") != "2017-05-25":
+        action = headers.get("x-acs-action")
+        if action not in _ACTIONS or headers.get("x-acs-version") != "2017-05-25":
             return _error(400, "InvalidAction.NotFound", "Specified api is not found.")
         payload_hash = hashlib.sha256(body).hexdigest()
         if headers.get("x-acs-content-sha256") != payload_hash:
@@ -172,6 +179,23 @@ class AliyunStub:
             return _error(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
         self._nonces.add(nonce)
         return None
+
+    def _call(self, params: dict[str, str]) -> Response[Any]:
+        """``SingleCallByTts``: one number, a TTS template and its variables as JSON."""
+        request_id = str(uuid.uuid4())
+        number = params.get("CalledNumber", "")
+        if not _NUMBER.fullmatch(number) or number in self.invalid_numbers:
+            return Response({"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "号码格式非法",
+                             "RequestId": request_id})  # fmt: skip
+        try:
+            values = json.loads(params.get("TtsParam", "{}"))
+        except ValueError:
+            values = None
+        if not params.get("TtsCode") or not isinstance(values, dict):
+            return Response({"Code": "isv.TTS_TEMPLATE_ILLEGAL", "Message": "模板不合法",
+                             "RequestId": request_id})  # fmt: skip
+        call_id = f"116012854210^{len(self.requests):09d}"
+        return Response({"Code": "OK", "Message": "OK", "RequestId": request_id, "CallId": call_id})
 
     def _send(self, params: dict[str, str]) -> Response[Any]:
         request_id = str(uuid.uuid4())
