@@ -352,3 +352,24 @@ async def test_no_email_address_or_code_in_clear_in_redis(
     dump = repr(snapshot).lower()
     assert "jane.doe" not in dump and "jane" not in dump
     assert "j***@example.com" in dump  # masked, for the views
+
+
+async def test_an_address_s_limits_can_be_read_and_cleared(
+    make_settings: SettingsFactory, redis: Redis
+) -> None:
+    limits = {"send_per_number": ["1/hour"]}
+    async with client_of(make_settings, limits=limits) as client:
+        assert (await send(client, to="jo@example.com", channel="email")).status_code == 201
+        again = await send(client, to="jo@example.com", channel="email", purpose="other")
+        assert again.status_code == 429
+        query = {"to": "Jo@Example.com"}
+        shown = (await client.get("/v1/limits", params=query, headers=AUTH)).json()["rules"]
+        remaining = {r["rule"]: r["remaining"] for r in shown}
+        assert remaining == {"send_per_number": 0, "wrong_checks_per_number": 20}
+        cleared = await client.delete("/v1/limits", params=query, headers=AUTH)
+        assert cleared.json()["cleared"] == ["send_per_number", "wrong_checks_per_number"]
+        assert (
+            await send(client, to="jo@example.com", channel="email", purpose="other")
+        ).status_code == 201
+        bad = await client.get("/v1/limits", params={"to": "jo@"}, headers=AUTH)
+        assert bad.json()["code"] == "invalid_email"

@@ -27,6 +27,7 @@ from app.abuse.guards import Block
 from app.abuse.hook import HookRequest, ask_hook
 from app.abuse.quota import QuotaPart, QuotaTaken, queue_quota
 from app.abuse.throttle import RuleState, counter, state
+from app.emails import is_email, normalize_email
 from app.errors import OtpgateError
 from app.phone import normalize_phone
 from app.store.throttles import Counter, Refusal, queue_counters, read_counters
@@ -222,15 +223,21 @@ class AbuseService:
         rules = self._policies.limits(app)
         network = None if client_ip is None else policy.client_network(client_ip, rules.ipv6_prefix)
         groups = [counter("send_per_app", self._keys.app_window(app), rules.send_per_app)]
-        if to is not None:
-            phone = normalize_phone(to, country)
-            subject = self._keys.subject(app, self._keys.number(phone.e164))
+        if to is not None:  # a number (every channel's), or an email address
+            phone = None if is_email(to) else normalize_phone(to, country)
+            number = (
+                self._keys.email(normalize_email(to))
+                if phone is None
+                else self._keys.number(phone.e164)
+            )
+            subject = self._keys.subject(app, number)
             groups.append(
                 [c for c in (self.send_counter(app, subject), self.wrong_counter(app, subject))
                  if c is not None]
             )  # fmt: skip
-            key = self._keys.country(app, phone.region, "w")
-            groups.append(counter("send_per_country", key, rules.send_per_country))
+            if phone is not None:
+                key = self._keys.country(app, phone.region, "w")
+                groups.append(counter("send_per_country", key, rules.send_per_country))
         if network is not None:
             sends = self._keys.network_window(app, network, "si")
             checks = self._keys.network_window(app, network, "ci")
