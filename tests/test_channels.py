@@ -9,12 +9,14 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from app.asgi import create_app
+from app.providers.twilio import twilio_signature
 from app.store.keys import Keys
 from tests.conftest import AUTH, SettingsFactory, checked, redis_snapshot
 from tests.stubs.loopback import serve
@@ -373,3 +375,27 @@ async def test_an_address_s_limits_can_be_read_and_cleared(
         ).status_code == 201
         bad = await client.get("/v1/limits", params={"to": "jo@"}, headers=AUTH)
         assert bad.json()["code"] == "invalid_email"
+
+
+async def test_a_whatsapp_read_report_delivers_the_message_on_its_channel(
+    make_settings: SettingsFactory, redis: Redis
+) -> None:
+    with twilio_stub() as (_, settings):
+        async with client_of(make_settings, **settings) as client:
+            sent = (await send(client, channel="whatsapp")).json()
+            path = client.app.state.services.deliveries.callback_path("twilio")
+            fields = {"MessageSid": sent["message"]["provider_message_id"],
+                      "MessageStatus": "read", "AccountSid": ACCOUNT_SID,
+                      "To": f"whatsapp:{NUMBER}", "ChannelPrefix": "whatsapp"}  # fmt: skip
+            signature = twilio_signature(AUTH_TOKEN, f"http://testserver.local{path}", fields)
+            reply = await client.post(
+                path, content=urlencode(fields).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded",
+                         "X-Twilio-Signature": signature},
+            )  # fmt: skip
+            assert reply.status_code == 200, reply.text
+            shown = (await client.get(f"/v1/verifications/{sent['id']}", headers=AUTH)).json()
+            assert shown["messages"][0]["status"] == "delivered"
+            stats = (await client.get("/v1/stats", params={"window": "1h"}, headers=AUTH)).json()
+            assert stats["by_channel"]["whatsapp"]["delivered"] == 1
+            assert stats["by_channel"]["whatsapp"]["median_delivery_seconds"] is not None
