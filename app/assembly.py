@@ -144,7 +144,8 @@ def _verifications(
     types = {name: str(type(own).__struct_config__.tag) for name, own in settings.providers.items()}
     sending = SendFlow(
         settings=settings, store=store, hasher=hasher, abuse=abuse, router=router,
-        texts=MessageTexts(settings.messages), idempotency=idempotency, ledger=ledger,
+        texts=MessageTexts(settings.messages, settings.voice_messages, settings.email_messages),
+        idempotency=idempotency, ledger=ledger,
         prices=PriceTable(types, settings.prices, settings.price_currency), book=book,
     )  # fmt: skip
     checking = CheckFlow(
@@ -159,14 +160,9 @@ def _verifications(
 def _router(
     settings: Settings, providers: dict[str, Provider], breaker: CircuitBreaker
 ) -> ProviderRouter:
-    return ProviderRouter(
-        providers,
-        settings.routes,
-        {name: own.routes for name, own in settings.apps.items() if own.routes},
-        breaker,
-        settings.send_deadline,
-        settings.send_attempt_timeout,
-    )
+    routes = {name: settings.channel_tables(name) for name in (None, *settings.apps)}
+    deadlines = (settings.send_deadline, settings.send_attempt_timeout)
+    return ProviderRouter(providers, routes, breaker, *deadlines)
 
 
 def _factors(settings: Settings, scripts: Scripts, keys: Keys) -> FactorService:

@@ -48,6 +48,8 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "verification_expired": (410, "The verification has expired"),
     "payload_too_large": (413, "The request body is too large"),
     "invalid_phone": (422, "The phone number is not valid"),
+    "invalid_email": (422, "The email address is not valid"),
+    "channel_not_available": (422, "This channel has no provider for this recipient"),
     "number_type_not_allowed": (422, "This app does not send codes to that kind of number"),
     "idempotency_key_reused": (422, "The Idempotency-Key was used with a different body"),
     "invalid_template": (422, "The template breaks a rule of otpgate or of a provider"),

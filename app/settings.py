@@ -8,30 +8,31 @@ clear start-up error rather than a failed send later.
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
-import msgspec.inspect as mi
 
 from app.abuse.config import AbuseRules, LimitRules, overridden
 from app.apps.config import AppSettings, CodeLength, Count, Seconds
+from app.channels import Channel, OtherChannel
 from app.delivery.config import Prices
 from app.factors.config import FactorSettings
 from app.providers.accounts import OUTBOX, ProviderConfig, check_accounts, read_accounts
-from app.providers.config import CircuitSettings
+from app.providers.config import CircuitSettings, check_route_keys, every_route, route_tables
 from app.redis_url import parse_redis_url
 from app.sensitive import Secret, expand_references
+from app.settings_env import environment_values
 from app.verify.config import (
     DEFAULT_TEXTS,
     Argon2Settings,
+    EmailText,
     Policy,
     ResendPolicy,
+    check_all_texts,
     check_autofill,
-    check_texts,
 )
 
 __all__ = [
@@ -72,6 +73,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
     #: Provider names to try in order, by calling code (``"+86"``) or ``default``.
     routes: dict[str, list[str]] = msgspec.field(default_factory=lambda: {"default": ["outbox"]})
+    #: The other channels' routes (``[channel_routes.voice]``), keyed as ``routes``.
+    channel_routes: dict[OtherChannel, dict[str, list[str]]] = msgspec.field(default_factory=dict)
     #: Seconds a send may take across all the providers of its route.
     send_deadline: Seconds = 5.0
     #: Seconds one provider may take before the next one is tried.
@@ -118,6 +121,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
     #: Message text per locale; ``{code}`` and ``{minutes}`` are filled in.
     messages: dict[str, str] = msgspec.field(default_factory=dict)
+    #: What a call says per locale (``{code}`` read digit by digit).
+    voice_messages: dict[str, str] = msgspec.field(default_factory=dict)
+    #: The email per locale: ``subject`` and ``text``.
+    email_messages: dict[str, EmailText] = msgspec.field(default_factory=dict)
     limits: LimitRules = msgspec.field(default_factory=LimitRules)
     abuse: AbuseRules = msgspec.field(default_factory=AbuseRules)
     apps: dict[str, AppSettings] = msgspec.field(default_factory=dict)
@@ -133,7 +140,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                 raise ConfigError(
                     "OTPGATE_BOOTSTRAP_API_KEY must be at least 32 characters in prod"
                 )
-            if any(OUTBOX in route for route in self.all_routes()):
+            routes = self.routes_by_channel().values()
+            if any(OUTBOX in route for channel in routes for route in channel):
                 raise ConfigError(
                     "the outbox provider only captures messages; it is refused in prod "
                     "(configure [providers] and [routes])"
@@ -146,7 +154,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         if self.redis_wait_replicas and self.redis_wait_timeout >= self.redis_timeout:
             raise ConfigError("redis_wait_timeout must be shorter than redis_timeout")
         try:
-            check_texts(self.messages)
+            check_all_texts(self.messages, self.voice_messages, self.email_messages)
             for name in self.apps:
                 check_autofill(name, self.policy_for(name), {**DEFAULT_TEXTS, **self.messages})
         except ValueError as exc:
@@ -154,12 +162,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         for app in self.apps.values():  # every app's merged rules must validate
             overridden(self.limits, app.limits)
             overridden(self.abuse, app.abuse)
-        for key in (*self.routes, *(k for app in self.apps.values() for k in app.routes)):
-            if key != "default" and not (key.startswith("+") and key[1:].isdigit()):
-                raise ConfigError(f"routes: {key!r} is neither 'default' nor a calling code (+86)")
-        if not self.routes.get("default"):
-            raise ConfigError("routes: a non-empty 'default' route is required")
-        check_accounts(self.providers, self.all_routes(), sorted({*DEFAULT_TEXTS, *self.messages}))
+        self._check_routes()
         for name, app in self.apps.items():
             if app.events_url is None:
                 continue
@@ -168,11 +171,28 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             if self.env == "prod" and not app.events_url.startswith("https://"):
                 raise ConfigError(f"apps.{name}.events_url must be https in prod")
 
-    def all_routes(self) -> list[list[str]]:
-        return [
-            *self.routes.values(),
-            *(r for app in self.apps.values() for r in app.routes.values()),
-        ]
+    def _check_routes(self) -> None:
+        own = [(self.routes, self.channel_routes)]
+        try:
+            check_route_keys([*own, *((a.routes, a.channel_routes) for a in self.apps.values())])
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        if not self.routes.get("default"):
+            raise ConfigError("routes: a non-empty 'default' route is required")
+        check_accounts(
+            self.providers, self.routes_by_channel(), sorted({*DEFAULT_TEXTS, *self.messages})
+        )
+
+    def channel_tables(self, app: str | None = None) -> dict[Channel, dict[str, list[str]]]:
+        """Every channel's routes (of ``app``: its own keys over the global ones); a
+        channel without any goes to the outbox outside prod, and has none in prod."""
+        own = self.apps.get(app or "", AppSettings())
+        mine, outbox = (own.routes, own.channel_routes), self.env != "prod"
+        return route_tables(self.routes, self.channel_routes, *mine, outbox=outbox)
+
+    def routes_by_channel(self) -> dict[str, list[list[str]]]:
+        """By channel, every route configured (the global ones and the apps')."""
+        return every_route(self.channel_tables(name) for name in (None, *self.apps))
 
     @property
     def json_logs(self) -> bool:
@@ -187,14 +207,13 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     def policy_for(self, app: str) -> Policy:
         """The verification rules for ``app``: its overrides on top of the globals."""
         own = self.apps.get(app, AppSettings())
+        cooldown = own.resend_cooldown
         return Policy(
             code_length=own.code_length or self.code_length,
             code_ttl=own.code_ttl or self.code_ttl,
             max_attempts=own.max_attempts or self.max_attempts,
             max_sends=own.max_sends or self.max_sends,
-            resend_cooldown=(
-                self.resend_cooldown if own.resend_cooldown is None else own.resend_cooldown
-            ),
+            resend_cooldown=self.resend_cooldown if cooldown is None else cooldown,
             resend_policy=own.resend_policy or self.resend_policy,
             app_name=own.display_name or app,
             webotp_domain=own.webotp_domain,
@@ -202,57 +221,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         )
 
 
-def _is_structured(info: mi.Type) -> bool:
-    """A table of the TOML file (a struct or a mapping), not one value an env var holds."""
-    return isinstance(info, mi.StructType | mi.DictType) or (
-        isinstance(info, mi.Metadata) and _is_structured(info.type)
-    )
-
-
-_FLAT_FIELDS = {
-    field.name
-    for field in mi.type_info(Settings).fields  # type: ignore[attr-defined]
-    if not _is_structured(field.type)
-}
-_ENV_PREFIX = "OTPGATE_"
-#: ``OTPGATE_*`` variables that are not settings: the TOML file's path, and the Redis
-#: the test suite may be pointed at.
-_OTHER_VARIABLES = frozenset({"config", "test_redis_url"})
-_ARGON2_FIELDS = frozenset(Argon2Settings.__struct_fields__)
 #: The TOML tables whose ``"${NAME}"`` values are read from the environment (secrets).
 _WITH_SECRETS = frozenset({"providers", "apps", "factors"})
-
-
-def _from_environment(environ: dict[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    argon2: dict[str, Any] = {}
-    for key, value in environ.items():
-        if not key.startswith(_ENV_PREFIX):
-            continue
-        name = key[len(_ENV_PREFIX) :].lower()
-        if name in _FLAT_FIELDS:
-            values[name] = value
-        elif name.startswith("argon2_") and name.removeprefix("argon2_") in _ARGON2_FIELDS:
-            argon2[name.removeprefix("argon2_")] = value
-        elif name not in _OTHER_VARIABLES:
-            raise ConfigError(_unknown_variable(key, name))
-    if argon2:
-        values["argon2"] = argon2
-    return values
-
-
-def _unknown_variable(key: str, name: str) -> str:
-    """Why ``key`` is refused, with the closest valid name: a typo must not be ignored."""
-    if name in Settings.__struct_fields__:
-        return f"{key}: `{name}` is set in the TOML file (OTPGATE_CONFIG), not the environment"
-    valid = [
-        *_FLAT_FIELDS,
-        *_OTHER_VARIABLES,
-        *(f"argon2_{field}" for field in _ARGON2_FIELDS),
-    ]
-    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
-    hint = f"; did you mean {_ENV_PREFIX}{close[0].upper()}?" if close else ""
-    return f"{key} is not an otpgate setting{hint}"
 
 
 def load_settings(
@@ -279,7 +249,10 @@ def load_settings(
             values[table] = expand_references(values[table], environ, table)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-    env_values = _from_environment(environ)
+    try:
+        env_values = environment_values(environ, Settings)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     if "argon2" in env_values:
         env_values["argon2"] = {**values.get("argon2", {}), **env_values["argon2"]}
     values.update(env_values)

@@ -16,11 +16,12 @@ APP = Path(__file__).parent.parent / "app"
 PARTS: list[tuple[str, str]] = [
     (
         "leaf",
-        r"app\.(errors|phone|ids|sensitive|signatures|sealing|metrics|cores|redis_url|sms|logs)",
+        r"app\.(errors|phone|emails|channels|ids|sensitive|signatures|sealing|metrics|cores|"
+        r"redis_url|sms|logs)",
     ),
     (
         "settings",
-        r"app\.settings|app\.[a-z_]+\.config|app\.providers\.([a-z_]+\.config|accounts)",
+        r"app\.settings(_env)?|app\.[a-z_]+\.config|app\.providers\.([a-z_]+\.config|accounts)",
     ),
     ("edge", r"app\.[a-z_]+\.([a-z]+_)?api|app\.ops(\..*)?|app\.dev(\..*)?|app\.http(\..*)?"),
     ("wiring", r"app|app\.__main__|app\.asgi|app\.assembly|app\.cli(_admin)?|app\.services"),

@@ -29,7 +29,14 @@ BAD_SENDS = [
     (b'{"to": "13800138000"}', 422, "invalid_phone"),  # national digits without country
     (b'{"to": "13800138000", "country": "QQ"}', 422, "invalid_phone"),
     (b'{"to": "+999123456789"}', 422, "invalid_phone"),
-    (b'{"to": "+1' + b"5" * 40 + b'"}', 400, "invalid_request"),
+    # `to` may be an email address (254 characters); a longer number is no number
+    (b'{"to": "+1' + b"5" * 40 + b'"}', 422, "invalid_phone"),
+    (b'{"to": "+1' + b"5" * 260 + b'"}', 400, "invalid_request"),
+    (b'{"to": "jo@example.com", "channel": "email", "country": "CN\\n"}', 400, "invalid_request"),
+    (b'{"to": "jo@example.com\\n", "channel": "email"}', 400, "invalid_request"),
+    (b'{"to": "jo@example.com", "channel": "email "}', 400, "invalid_request"),
+    (b'{"to": "+8613800138000", "channel": "email"}', 422, "invalid_email"),
+    (b'{"to": "jo@example.com", "channel": "whatsapp"}', 422, "invalid_phone"),
     (b'{"to": "+8613800138000\\u0000"}', 400, "invalid_request"),
     (b'{"to": "+86138\\u000000138000"}', 400, "invalid_request"),
     (b'{"to": "+8613800138000", "purpose": "login\\n"}', 400, "invalid_request"),

@@ -76,7 +76,7 @@ class SendAdmission:
         self,
         keys: Keys,
         app: str,
-        phone: Phone,
+        phone: Phone | None,
         number: str,
         network: str | None,
         limits: LimitRules,
@@ -90,10 +90,16 @@ class SendAdmission:
         ip = keys.network_window(app, network, "si") if network else ""
         self.network = counter("send_per_ip", ip, limits.send_per_ip) if network else []
         self.budget = counter("send_per_app", keys.app_window(app), limits.send_per_app)
-        self.country = counter(
-            "send_per_country", keys.country(app, phone.region, "w"), limits.send_per_country
+        # An email address has no country: neither a country's budget nor its guard.
+        self.country = (
+            []
+            if phone is None
+            else counter(
+                "send_per_country", keys.country(app, phone.region, "w"), limits.send_per_country
+            )
         )
-        #: ``safe``: a safe number or prefix, which the pumping guards leave alone
+        #: ``safe``: a safe number or prefix (or an address), which the pumping guards
+        #: leave alone
         self.guarded = not safe
         self._calls: dict[str, int] = {}
 
@@ -103,13 +109,15 @@ class SendAdmission:
             self._calls["network"] = queue_counters(batch, self.network, "take")
         if self.budget:
             self._calls["budget"] = queue_counters(batch, self.budget, "take")
-        self._calls["country"] = self._queue_country(batch)
+        if self._phone is not None:
+            self._calls["country"] = self._queue_country(batch)
         if self.guarded:
             self._calls["prefix"] = self._queue_prefix(batch)
         if self.quota is not None:
             self._calls["quota"] = self.quota.queue(batch)
 
     def _queue_country(self, batch: Batch) -> int:
+        assert self._phone is not None
         rules, keys, app, region = self._rules, self._keys, self._app, self._phone.region
         budget = self.country[0].rates if self.country else ()
         return batch.script(
@@ -123,6 +131,7 @@ class SendAdmission:
         )  # fmt: skip
 
     def _queue_prefix(self, batch: Batch) -> int:
+        assert self._phone is not None  # an address is never guarded
         rules, app = self._rules, self._app
         prefix = policy.number_prefix(self._phone.e164, rules.prefix_digits)
         return batch.script(

@@ -20,7 +20,10 @@ __all__ = ["AbuseController"]
 
 To = Annotated[
     str | None,
-    QueryParameter(description="A number (E.164, or national with `country`)", required=False),
+    QueryParameter(
+        description="A number (E.164, or national with `country`), or an email address",
+        required=False,
+    ),
 ]
 Country = Annotated[
     str | None, QueryParameter(description="ISO alpha-2 hint for `to`", required=False)
@@ -58,7 +61,7 @@ class AbuseController(Controller):
         "/limits",
         operation_id="getLimits",
         summary="Rate limits of a number and/or an IP",
-        **problems(*API_KEY_PROBLEMS, "invalid_request", "invalid_phone"),
+        **problems(*API_KEY_PROBLEMS, "invalid_request", "invalid_phone", "invalid_email"),
     )
     async def limits(
         self,
@@ -75,7 +78,7 @@ class AbuseController(Controller):
         operation_id="resetLimits",
         summary="Clear a number's (or IP's) counters",
         status_code=200,
-        **problems(*API_KEY_PROBLEMS, "invalid_request", "invalid_phone"),
+        **problems(*API_KEY_PROBLEMS, "invalid_request", "invalid_phone", "invalid_email"),
     )
     async def reset_limits(
         self,

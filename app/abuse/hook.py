@@ -26,6 +26,8 @@ class HookRequest(msgspec.Struct, frozen=True):
     country: str
     client_ip: str | None
     purpose: str
+    #: how the code goes: sms, voice, whatsapp, or email (``to`` an address, ``country`` "")
+    channel: str = "sms"
 
 
 class _HookAnswer(msgspec.Struct):

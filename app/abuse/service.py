@@ -27,6 +27,7 @@ from app.abuse.guards import Block
 from app.abuse.hook import HookRequest, ask_hook
 from app.abuse.quota import QuotaPart, QuotaTaken, queue_quota
 from app.abuse.throttle import RuleState, counter, state
+from app.emails import is_email, normalize_email
 from app.errors import OtpgateError
 from app.phone import normalize_phone
 from app.store.throttles import Counter, Refusal, queue_counters, read_counters
@@ -78,27 +79,34 @@ class AbuseService:
     # -- sends -----------------------------------------------------------------------
 
     def admit_send(
-        self, app: str, phone: Phone, number: str, client_ip: str | None, price: int = 0
+        self, app: str, phone: Phone | None, number: str, client_ip: str | None, price: int = 0
     ) -> str | SendAdmission:
         """The pure checks of a send (raising if one refuses); a test number's fixed
-        code, or the parts its first round trip must run. ``price``: what the send
-        reserves of the app's spend quota (millionths)."""
+        code, or the parts its first round trip must run. ``phone`` None: an email
+        address (``number`` its digest), which only the rules of IPs, the app's budget,
+        its quota and the recipient's throttle concern. ``price``: what the send reserves
+        of the app's spend quota (millionths)."""
         rules, now = self._policies.abuse(app), time.time()
-        code = self._listed.test_code(app, number, now)
-        if code is None:
+        code = None if phone is None else self._listed.test_code(app, number, now)
+        if code is None and phone is not None:
             test = policy.test_number(rules, phone.e164, datetime.fromtimestamp(now, UTC))
             code = None if test is None else test.code
         if code is not None:
             return code
         policy.check_client_ip(rules, client_ip)
-        policy.check_country(rules, phone)
-        policy.check_number_type(rules, phone)
+        if phone is not None:
+            policy.check_country(rules, phone)
+            policy.check_number_type(rules, phone)
         limits = self._policies.limits(app)
         network = policy.client_network(client_ip, limits.ipv6_prefix) if client_ip else None
         own = self._policies.quota(app)
         at = datetime.fromtimestamp(now, UTC)
         quota = None if own is None else QuotaPart(self._keys, app, own, price, at)
-        safe = policy.is_safe(rules, phone.e164) or self._listed.safe(app, number, now)
+        safe = (
+            phone is None
+            or policy.is_safe(rules, phone.e164)
+            or self._listed.safe(app, number, now)
+        )
         return SendAdmission(
             self._keys, app, phone, number, network, limits, rules, quota, safe=safe
         )
@@ -174,6 +182,8 @@ class AbuseService:
         self._conversion(batch, app, country, "A", amount)
 
     def _conversion(self, batch: Batch, app: str, country: str, which: str, amount: int) -> None:
+        if not country:  # an email address: the guard watches countries of numbers
+            return
         window = int(self._policies.abuse(app).conversion_window * 1000)
         key = self._keys.country(app, country, "cv")
         batch.script("conversion_hit", [key], [which, window, amount])
@@ -213,15 +223,21 @@ class AbuseService:
         rules = self._policies.limits(app)
         network = None if client_ip is None else policy.client_network(client_ip, rules.ipv6_prefix)
         groups = [counter("send_per_app", self._keys.app_window(app), rules.send_per_app)]
-        if to is not None:
-            phone = normalize_phone(to, country)
-            subject = self._keys.subject(app, self._keys.number(phone.e164))
+        if to is not None:  # a number (every channel's), or an email address
+            phone = None if is_email(to) else normalize_phone(to, country)
+            number = (
+                self._keys.email(normalize_email(to))
+                if phone is None
+                else self._keys.number(phone.e164)
+            )
+            subject = self._keys.subject(app, number)
             groups.append(
                 [c for c in (self.send_counter(app, subject), self.wrong_counter(app, subject))
                  if c is not None]
             )  # fmt: skip
-            key = self._keys.country(app, phone.region, "w")
-            groups.append(counter("send_per_country", key, rules.send_per_country))
+            if phone is not None:
+                key = self._keys.country(app, phone.region, "w")
+                groups.append(counter("send_per_country", key, rules.send_per_country))
         if network is not None:
             sends = self._keys.network_window(app, network, "si")
             checks = self._keys.network_window(app, network, "ci")

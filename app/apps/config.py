@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import msgspec
 
 from app.abuse.config import Quota
+from app.channels import OtherChannel
 from app.sensitive import Secret
 from app.verify.config import ResendPolicy
 
@@ -40,6 +41,8 @@ class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_
     abuse: dict[str, Any] = msgspec.field(default_factory=dict)
     #: Routes that differ for this app (by key).
     routes: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    #: Routes of the other channels that differ for this app (by channel, then key).
+    channel_routes: dict[OtherChannel, dict[str, list[str]]] = msgspec.field(default_factory=dict)
     #: Where this app's events go (https; http only outside prod), and their signing secret.
     events_url: str | None = None
     events_secret: Secret | None = None

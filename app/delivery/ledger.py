@@ -56,11 +56,13 @@ class Ledger:
         error_code: str | None,
         counted: bool,
         cost: int = 0,
+        channel: str = "sms",
     ) -> Entry:
         """Message ``number`` went out (``error_code`` None) or no provider took it; a
         verification whose first message failed has failed. ``counted``: false for a
         test number's message, which reaches no provider and counts nowhere; ``cost``:
-        the provider's price of it (millionths), counted when it went out."""
+        the provider's price of it (millionths), counted when it went out; ``channel``:
+        how it went (statistics by channel, the event's ``channel``)."""
         accepted = error_code is None
 
         def entry(batch: Batch) -> None:
@@ -69,13 +71,13 @@ class Ledger:
                     batch, app,
                     {"sends": 1, "verifications": 1 if number == 1 else 0,
                      "failed": 0 if accepted else 1, "cost": cost if accepted else 0},
-                    provider=provider, country=country, reason=error_code,
+                    provider=provider, country=country, reason=error_code, channel=channel,
                 )  # fmt: skip
             if not accepted and number == 1:
                 self._events.queue(
                     batch, app, "verification.failed",
                     {"verification_id": verification_id, "status": "failed",
-                     "provider": provider, "error_code": error_code},
+                     "provider": provider, "error_code": error_code, "channel": channel},
                 )  # fmt: skip
 
         return entry
@@ -92,16 +94,19 @@ class Ledger:
         return entry
 
     def approval_counts(
-        self, app: str, *, provider: str | None, country: str, amount: int = 1
+        self, app: str, *, provider: str | None, country: str, channel: str, amount: int = 1
     ) -> Entry:
         """An approval's statistics (``amount`` -1 takes back one counted too early)."""
 
         def entry(batch: Batch) -> None:
-            self._stats.queue(batch, app, {"approved": amount}, provider=provider, country=country)
+            self._stats.queue(
+                batch, app, {"approved": amount}, provider=provider, country=country,
+                channel=channel,
+            )  # fmt: skip
 
         return entry
 
-    def approved_event(self, app: str, verification_id: str) -> Entry:
+    def approved_event(self, app: str, verification_id: str, channel: str = "sms") -> Entry:
         """The app's event of an approval (only once the approval is sure)."""
         if not self._events.wants(app):
             return _nothing
@@ -109,7 +114,7 @@ class Ledger:
         def entry(batch: Batch) -> None:
             self._events.queue(
                 batch, app, "verification.approved",
-                {"verification_id": verification_id, "status": "approved"},
+                {"verification_id": verification_id, "status": "approved", "channel": channel},
             )  # fmt: skip
 
         return entry
@@ -139,6 +144,7 @@ class Ledger:
         sent_at_ms: int | None,
         provider: str | None,
         country: str | None,
+        channel: str = "sms",
     ) -> Entry:
         """A provider's report moved a message to ``status``; only a final one counts."""
         if status not in _FINAL:
@@ -150,7 +156,7 @@ class Ledger:
         def entry(batch: Batch) -> None:
             self._stats.queue(
                 batch, app, {"delivered" if delivered else "undelivered": 1},
-                provider=provider, country=country,
+                provider=provider, country=country, channel=channel,
                 reason=None if delivered else (report.error_code or report.provider_status),
                 delivery_seconds=seconds,
             )  # fmt: skip
@@ -158,7 +164,7 @@ class Ledger:
                 batch, app, "message.delivered" if delivered else "message.failed",
                 {"verification_id": verification_id, "provider": provider, "status": status,
                  "provider_message_id": report.provider_message_id,
-                 "error_code": report.error_code},
+                 "error_code": report.error_code, "channel": channel},
             )  # fmt: skip
 
         return entry

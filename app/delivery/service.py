@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from app.delivery.ledger import Ledger
     from app.providers.accounts import ProviderConfig
-    from app.providers.base import Reports
+    from app.providers.adapter import Reports
     from app.store.reports import ReportStore
 
 __all__ = ["DeliveryService"]
@@ -142,7 +142,7 @@ class DeliveryService:
                     self._ledger.reported(
                         result.app, verification_id, report, status=result.status,
                         sent_at_ms=result.sent_at_ms, provider=result.provider or None,
-                        country=result.region or None,
+                        country=result.region or None, channel=result.channel,
                     )
                 )  # fmt: skip
         await self._ledger.write(*entries)

@@ -85,6 +85,10 @@ class StatsView(msgspec.Struct, frozen=True):
     by_country: Annotated[
         dict[str, Figures], msgspec.Meta(description="By ISO 3166 alpha-2 country.")
     ]
+    by_channel: Annotated[
+        dict[str, Figures],
+        msgspec.Meta(description="By channel: `sms`, `voice`, `whatsapp`, `email`."),
+    ]
     failures_by_reason: Annotated[
         dict[str, int],
         msgspec.Meta(
@@ -118,6 +122,7 @@ class Stats:
         reason: str | None = None,
         delivery_seconds: float | None = None,
         now: float | None = None,
+        channel: str | None = None,
     ) -> None:
         """Queue the increments of one event into ``batch`` (one script, both buckets)."""
         fields: dict[str, int] = {}
@@ -125,10 +130,9 @@ class Stats:
             if not amount:
                 continue
             fields[metric] = amount
-            if provider:
-                fields[f"{metric}|p={provider}"] = amount
-            if country:
-                fields[f"{metric}|c={country}"] = amount
+            for slice_, value in (("p", provider), ("c", country), ("h", channel)):
+                if value:
+                    fields[f"{metric}|{slice_}={value}"] = amount
         if reason:
             fields[f"reason|{reason}"] = 1
         if delivery_seconds is not None:
@@ -137,6 +141,7 @@ class Stats:
                 "",
                 f"p={provider}|" if provider else None,
                 f"c={country}|" if country else None,
+                f"h={channel}|" if channel else None,
             ):
                 if scope is not None:
                     fields[f"dt|{scope}{bucket}"] = 1
@@ -197,15 +202,19 @@ def _median(histogram: list[int]) -> float | None:
     return None
 
 
+def _slices(summed: Mapping[str, int], tag: str) -> list[str]:
+    return sorted({f.split(tag)[1] for f in summed if tag in f and not f.startswith("dt|")})
+
+
 def _view(app: str, window: Window, summed: Mapping[str, int]) -> StatsView:
-    providers = {f.split("|p=")[1] for f in summed if "|p=" in f and not f.startswith("dt|")}
-    countries = {f.split("|c=")[1] for f in summed if "|c=" in f and not f.startswith("dt|")}
+    providers, countries = _slices(summed, "|p="), _slices(summed, "|c=")
     return StatsView(
         window=window,
         app=app,
         total=_figures(summed, "", ""),
-        by_provider={p: _figures(summed, f"|p={p}", f"p={p}|") for p in sorted(providers)},
-        by_country={c: _figures(summed, f"|c={c}", f"c={c}|") for c in sorted(countries)},
+        by_provider={p: _figures(summed, f"|p={p}", f"p={p}|") for p in providers},
+        by_country={c: _figures(summed, f"|c={c}", f"c={c}|") for c in countries},
+        by_channel={h: _figures(summed, f"|h={h}", f"h={h}|") for h in _slices(summed, "|h=")},
         failures_by_reason={
             f.removeprefix("reason|"): n
             for f, n in sorted(summed.items())

@@ -10,6 +10,7 @@ from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from app.emails import is_email, normalize_email
 from app.phone import normalize_phone
 from app.providers.outbox import OutboxEntry, OutboxProvider
 
@@ -25,15 +26,18 @@ td,th{{padding:.4rem .8rem;border-bottom:1px solid #ddd;text-align:left}}
 <body><h1>otpgate dev outbox</h1>
 <p>Messages the <code>outbox</code> provider captured instead of sending ({count} shown, newest
 first; refreshes every 5 s). JSON: <a href="/dev/outbox?format=json">/dev/outbox?format=json</a></p>
-<form><input name="to" placeholder="+8613800138000" value="{to}"> <button>filter</button></form>
-<table><tr><th>sent</th><th>to</th><th>text</th><th>message</th></tr>{rows}</table></body></html>"""
+<form><input name="to" placeholder="+8613800138000 or a@example.com" value="{to}">
+<button>filter</button></form>
+<table><tr><th>sent</th><th>channel</th><th>to</th><th>text</th><th>message</th></tr>{rows}
+</table></body></html>"""
 
 
 def _row(entry: OutboxEntry) -> str:
     sent = datetime.fromtimestamp(entry.sent_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    subject = f"<b>{html.escape(entry.subject)}</b><br>" if entry.subject else ""
     return (
-        f"<tr><td>{sent}</td><td>{html.escape(entry.to)}</td>"
-        f'<td class="code">{html.escape(entry.text)}</td>'
+        f"<tr><td>{sent}</td><td>{html.escape(entry.channel)}</td><td>{html.escape(entry.to)}</td>"
+        f'<td class="code">{subject}{html.escape(entry.text)}</td>'
         f"<td>{html.escape(entry.message_id)}</td></tr>"
     )
 
@@ -53,8 +57,10 @@ class OutboxController(Controller):
         format: FromQuery[str | None] = None,
         limit: FromQuery[int] = 50,
     ) -> Response[object]:
-        e164 = normalize_phone(to).e164 if to else None
-        entries = await outbox.messages(e164, limit=max(1, min(limit, 1000)))
+        address = None
+        if to:  # E.164, or an email address, as the outbox keeps them
+            address = normalize_email(to) if is_email(to) else normalize_phone(to).e164
+        entries = await outbox.messages(address, limit=max(1, min(limit, 1000)))
         wants_html = format != "json" and "text/html" in request.headers.get("accept", "")
         if wants_html:
             page = _PAGE.format(

@@ -1,49 +1,30 @@
-"""The interface every SMS provider adapter implements, and what it returns.
+"""What a provider is given and what it answers: the message to send, the result, the
+kinds of error, a balance, and the helpers every vendor's answer parser shares.
 
-A vendor package (``app/providers/<vendor>/``) exports one :class:`Adapter`: a pure
-``build_request`` (message, config, clock, nonce -> the exact ``httpx.Request``), a pure
-``parse_response`` (``httpx.Response`` -> :class:`SendResult`), and where the vendor has
-them its delivery reports (:class:`Reports`) and its balance API (:class:`BalanceApi`).
-:class:`HttpProvider` joins an adapter to the one shared ``httpx.AsyncClient``. Adapters
-never retry: the router owns retries and failover.
-
-An adapter is a frozen record of functions rather than a Protocol: each vendor is a set
-of pure functions and constants, its optional parts are plain ``None`` that a caller
-must check (a Protocol has no optional members, and a module standing in for one is
-found by ``getattr`` again), and the registry lists the records as values. It is
-generic in the vendor's config struct, so the type checker sees that ``build_request``,
-``verify`` and the balance call all take that vendor's own config.
+How a vendor is put together from these is :mod:`app.providers.adapter`.
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol, TypeVar
 
-import httpx
 import msgspec
 
+from app.channels import Channel
 from app.providers.config import RegisteredTemplate
 
 if TYPE_CHECKING:
-    import builtins
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
+
+    import httpx
 
     from app.providers.config import Template
-    from app.providers.reports import CallbackReply, CallbackRequest, DeliveryReport
-    from app.providers.review import ReviewApi
 
 __all__ = [
-    "Adapter",
     "Balance",
-    "BalanceApi",
     "ErrorKind",
-    "HttpProvider",
     "OutgoingMessage",
     "Provider",
-    "Reports",
     "SendResult",
     "classify_code",
     "decode_answer",
@@ -61,10 +42,15 @@ ErrorKind = Literal["retryable", "permanent", "account"]
 
 
 class OutgoingMessage(msgspec.Struct, frozen=True):
-    """One SMS to send: the rendered text, and the parts template providers need."""
+    """One message to send: the rendered text, and the parts template providers need.
+
+    ``channel`` says what it is: an SMS (``text``), a call (``text`` is what is said, the
+    code spelled digit by digit), a WhatsApp template message (``code`` fills it), an
+    email (``subject`` and ``text``; ``to`` is the address).
+    """
 
     message_id: str
-    to: str  # E.164
+    to: str  # E.164, or the email address
     region: str
     locale: str
     text: str
@@ -73,6 +59,8 @@ class OutgoingMessage(msgspec.Struct, frozen=True):
     #: The app's run-time templates for this purpose and locale, by provider name: what
     #: those providers send instead of their accounts' templates.
     registered: dict[str, RegisteredTemplate] = msgspec.field(default_factory=dict)
+    channel: Channel = "sms"
+    subject: str = ""
 
 
 class SendResult(msgspec.Struct, frozen=True):
@@ -148,7 +136,7 @@ def unparseable(response: httpx.Response) -> SendResult:
 
 
 class Provider(Protocol):
-    """An SMS provider. Adapters translate; they never retry (the router does)."""
+    """A provider account. Adapters translate; they never retry (the router does)."""
 
     name: str
 
@@ -158,132 +146,3 @@ class Provider(Protocol):
 def template_values(template: Template, message: OutgoingMessage) -> list[str]:
     """The values of the template's variables, in its order."""
     return [message.code if param == "code" else str(message.minutes) for param in template.params]
-
-
-C = TypeVar("C")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _new_nonce() -> str:
-    return secrets.token_hex(16)
-
-
-class HttpProvider(Generic[C]):
-    """A provider made of an adapter's pure functions and the shared HTTP client.
-
-    Args:
-        name: the provider's name in settings, logs and statistics.
-        config: the adapter's config struct (credentials, endpoint, templates).
-        build_request: ``(message, config, now, nonce) -> httpx.Request``.
-        parse_response: ``httpx.Response -> SendResult``.
-        client: the one ``httpx.AsyncClient`` all adapters share (connection reuse).
-        clock: the current time (UTC); injectable for tests.
-        nonce: a fresh random string per request; injectable for tests.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        config: C,
-        build_request: Callable[[OutgoingMessage, C, datetime, str], httpx.Request],
-        parse_response: Callable[[httpx.Response], SendResult],
-        client: httpx.AsyncClient,
-        *,
-        clock: Callable[[], datetime] = _utc_now,
-        nonce: Callable[[], str] = _new_nonce,
-    ) -> None:
-        self.name = name
-        self.config = config
-        self._build = build_request
-        self._parse = parse_response
-        self._client = client
-        self._clock = clock
-        self._nonce = nonce
-
-    async def send(self, message: OutgoingMessage) -> SendResult:
-        config = self.config
-        registered = message.registered.get(self.name)
-        if registered is not None and registered.serves(message.region):
-            config = registered.applied(config, message.locale)  # type: ignore[type-var]
-        request = self._build(message, config, self._clock(), self._nonce())
-        try:
-            response = await self._client.send(request)
-        except httpx.TimeoutException:
-            return SendResult.failed("retryable", "timeout", "the provider did not answer in time")
-        except httpx.TransportError as exc:
-            return SendResult.failed("retryable", "unreachable", type(exc).__name__)
-        return self._parse(response)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Reports(Generic[C]):
-    """How a vendor's delivery reports (status callbacks) are read and answered."""
-
-    #: the reports in one callback; raises ``CallbackError`` when it cannot be read.
-    parse: Callable[[CallbackRequest], list[DeliveryReport]]
-    #: the exact answer that stops the vendor's retries.
-    reply: CallbackReply
-    #: whether a callback carries the account's valid signature, ``now`` being the time;
-    #: None: the vendor does not sign, the random token in the URL authenticates.
-    verify: Callable[[CallbackRequest, C, datetime], bool] | None = None
-    #: whether an account's callbacks are signed (Huawei only with ``signed_callbacks``);
-    #: None: every account's are, when there is a ``verify``.
-    signs: Callable[[C], bool] | None = None
-
-    def authentic(self, request: CallbackRequest, config: C, now: datetime) -> bool:
-        """Whether the callback passes the vendor's own signature check, where it has one."""
-        if self.verify is None or (self.signs is not None and not self.signs(config)):
-            return True
-        return self.verify(request, config, now)
-
-
-@dataclass(frozen=True, kw_only=True)
-class BalanceApi(Generic[C]):
-    """A vendor's balance call: the request for an account, and its answer read."""
-
-    #: ``(config, now, nonce) -> httpx.Request``.
-    build: Callable[[C, datetime, str], httpx.Request]
-    #: the balance, or None when the answer has none.
-    parse: Callable[[httpx.Response], Balance | None]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Adapter(Generic[C]):
-    """Everything otpgate knows of one vendor; its package exports one as ``ADAPTER``."""
-
-    #: the ``type`` of its ``[providers.<name>]`` accounts.
-    type: str
-    #: the config struct of one account (credentials, endpoint, templates).
-    config: builtins.type[C]  # `type` alone would be the field above
-    #: ``(message, config, now, nonce) -> httpx.Request``.
-    build_request: Callable[[OutgoingMessage, C, datetime, str], httpx.Request]
-    #: ``httpx.Response -> SendResult``.
-    parse_response: Callable[[httpx.Response], SendResult]
-    #: for a vendor whose answers read differently by account (Chuanglan's two products
-    #: number their errors apart): the parser for one config, used instead.
-    parse_response_for: Callable[[C], Callable[[httpx.Response], SendResult]] | None = None
-    reports: Reports[C] | None = None
-    balance: BalanceApi[C] | None = None
-    #: its template API (Alibaba, Tencent): register a template and follow its review.
-    review: ReviewApi[C] | None = None
-
-    def create(
-        self,
-        config: C,
-        client: httpx.AsyncClient,
-        *,
-        name: str | None = None,
-        clock: Callable[[], datetime] = _utc_now,
-        nonce: Callable[[], str] = _new_nonce,
-    ) -> HttpProvider[C]:
-        """A provider for one account over the shared ``client``, named ``name`` (default:
-        the type); ``clock`` and ``nonce`` are injectable for tests."""
-        parse = self.parse_response
-        if self.parse_response_for is not None:
-            parse = self.parse_response_for(config)
-        return HttpProvider(
-            name or self.type, config, self.build_request, parse, client, clock=clock, nonce=nonce
-        )

@@ -1,4 +1,5 @@
-"""Settings structs of the providers layer that are not one vendor's: templates, circuits.
+"""Settings of the providers layer that are not one vendor's: templates, circuits, the
+routes of each channel.
 
 A leaf: it imports msgspec and nothing of otpgate, so that settings and every vendor's
 ``config`` module may import it.
@@ -6,13 +7,22 @@ A leaf: it imports msgspec and nothing of otpgate, so that settings and every ve
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import msgspec
 
-__all__ = ["CircuitSettings", "RegisteredTemplate", "Template", "TemplateError", "template_for"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from app.channels import Channel, OtherChannel
+
+__all__ = [
+    "CircuitSettings", "RegisteredTemplate", "Template", "TemplateError", "check_route_keys",
+    "route_tables", "template_for", "template_locale",
+]  # fmt: skip
 
 C = TypeVar("C", bound=msgspec.Struct)
+Routes = dict[str, list[str]]
 
 
 class Template(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -20,12 +30,15 @@ class Template(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     ``params`` lists, in the provider's order, what fills each template variable:
     ``"code"`` or ``"minutes"``. Alibaba and Huawei name their variables
-    (``names``, same order); Tencent and Cloopen take them by position.
+    (``names``, same order); Tencent and Cloopen take them by position. ``language`` is
+    the template's language where the provider asks for it (a WhatsApp template's
+    ``en_US``; default: the locale it is configured for, ``-`` as ``_``).
     """
 
     id: str
     params: list[Literal["code", "minutes"]] = msgspec.field(default_factory=lambda: ["code"])
     names: list[str] | None = None
+    language: str | None = None
 
     def __post_init__(self) -> None:
         if self.names is not None and len(self.names) != len(self.params):
@@ -62,10 +75,15 @@ def template_for(templates: dict[str, Template], locale: str) -> Template:
 
     Settings check with it at start that every locale has one; adapters pick with it.
     """
+    return templates[template_locale(templates, locale)]
+
+
+def template_locale(templates: dict[str, Template], locale: str) -> str:
+    """The locale whose template :func:`template_for` picks for ``locale``."""
     language = locale.split("-")[0]
     for candidate in (locale, language, "en"):
         if candidate in templates:
-            return templates[candidate]
+            return candidate
     raise TemplateError(f"no template for locale {locale!r}")
 
 
@@ -82,3 +100,50 @@ class CircuitSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     open_for: Annotated[float, msgspec.Meta(gt=0)] = 30
     #: A probe that has not reported after this many seconds is replaced by another.
     probe_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10
+
+
+def check_route_keys(tables: Iterable[tuple[Routes, Mapping[OtherChannel, Routes]]]) -> None:
+    """In every (SMS routes, other channels' routes) pair, each key is ``default`` or a
+    calling code (``+86``); email's is ``default`` only.
+
+    Raises:
+        ValueError: the first key that is neither, and where it is.
+    """
+    for sms, others in tables:
+        for where, table in [
+            ("routes", sms),
+            *((f"channel_routes.{c}", t) for c, t in others.items()),
+        ]:
+            for key in table:
+                if key != "default" and not (key.startswith("+") and key[1:].isdigit()):
+                    raise ValueError(f"{where}: {key!r} is neither 'default' nor a calling code")
+                if key != "default" and where == "channel_routes.email":
+                    raise ValueError(f"{where}: email has one route, 'default' (not {key!r})")
+
+
+def every_route(tables: Iterable[Mapping[Channel, Routes]]) -> dict[str, list[list[str]]]:
+    """By channel, every route of the ``tables`` (each as :func:`route_tables` makes it)."""
+    found: dict[str, list[list[str]]] = {}
+    for table in tables:
+        for channel, routes in table.items():
+            found.setdefault(channel, []).extend(routes.values())
+    return found
+
+
+def route_tables(
+    sms: Routes,
+    others: Mapping[OtherChannel, Routes],
+    own_sms: Routes,
+    own_others: Mapping[OtherChannel, Routes],
+    *,
+    outbox: bool,
+) -> dict[Channel, Routes]:
+    """Every channel's routes, an app's keys (``own_…``) over the global ones. A channel
+    with no table of its own goes to the outbox when ``outbox`` (dev and test)."""
+    fallback: Routes = {"default": ["outbox"]} if outbox else {}
+    tables: dict[Channel, Routes] = {"sms": {**sms, **own_sms}}
+    others_: tuple[OtherChannel, ...] = ("voice", "whatsapp", "email")
+    for channel in others_:
+        table = others.get(channel)
+        tables[channel] = {**(fallback if table is None else table), **own_others.get(channel, {})}
+    return tables

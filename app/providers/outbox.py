@@ -23,13 +23,16 @@ _PER_NUMBER = 20
 
 
 class OutboxEntry(msgspec.Struct, frozen=True):
-    """A captured message as GET /dev/outbox shows it."""
+    """A captured message as GET /dev/outbox shows it: an SMS, what a call would say, a
+    WhatsApp message, an email (with its subject)."""
 
     id: str
     message_id: str
     to: str
     text: str
     sent_at: float
+    channel: str = "sms"
+    subject: str = ""
 
 
 class OutboxProvider:
@@ -50,6 +53,8 @@ class OutboxProvider:
             to=message.to,
             text=message.text,
             sent_at=time.time(),
+            channel=message.channel,
+            subject=message.subject,
         )
         encoded = msgspec.json.encode(entry)
         # All messages for the page, and the last few per number for `?to=`: two hash
@@ -63,7 +68,7 @@ class OutboxProvider:
         return SendResult.ok(entry.id)
 
     async def messages(self, to: str | None = None, limit: int = 50) -> list[OutboxEntry]:
-        """Newest first; only those to ``to`` (E.164) when given."""
+        """Newest first; only those to ``to`` (E.164, or an email address) when given."""
         key = Keys.OUTBOX if to is None else Keys.outbox_to(to)
         raw = await self._client.lrange(key, 0, limit - 1)
         return [msgspec.json.decode(item, type=OutboxEntry) for item in raw]

@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.providers import aliyun, chuanglan, cloopen, gateway, huawei, tencent, twilio, vonage
+from app.providers import (
+    aliyun,
+    aliyun_voice,
+    chuanglan,
+    cloopen,
+    gateway,
+    huawei,
+    smtp,
+    tencent,
+    tencent_voice,
+    twilio,
+    vonage,
+)
 from app.providers.accounts import OUTBOX
 
 if TYPE_CHECKING:
@@ -18,7 +30,8 @@ if TYPE_CHECKING:
     import httpx
 
     from app.providers.accounts import ProviderConfig
-    from app.providers.base import Adapter, HttpProvider
+    from app.providers.adapter import Adapter
+    from app.providers.base import Provider
 
 __all__ = ["ADAPTERS", "OUTBOX", "REVIEWED", "adapter_for", "build_providers"]
 
@@ -34,6 +47,9 @@ ADAPTERS: Mapping[str, Adapter[Any]] = {
         chuanglan.ADAPTER,
         cloopen.ADAPTER,
         gateway.ADAPTER,
+        aliyun_voice.ADAPTER,
+        tencent_voice.ADAPTER,
+        smtp.ADAPTER,
     )
 }
 #: The adapter types with a template API (``Adapter.review``): their accounts register an
@@ -49,7 +65,7 @@ def adapter_for(config: ProviderConfig) -> Adapter[Any]:
 
 def build_providers(
     accounts: Mapping[str, ProviderConfig], client: httpx.AsyncClient
-) -> dict[str, HttpProvider[Any]]:
+) -> dict[str, Provider]:
     """One provider per configured account, all on the shared ``client``; two accounts of
     one type keep their own names."""
     return {

@@ -1,10 +1,10 @@
 """Routing and failover: which providers a message may go through, in which order.
 
-A send walks its route (by calling code, ``default`` otherwise; an app may have its
-own). A retryable or account error moves on to the next provider; a permanent error
-is about the number, so the walk stops there. Providers whose circuit is open are
-skipped. The whole walk has a deadline. Every attempt is reported back, so that the
-message records where it went and why.
+A send walks its channel's route (by calling code, ``default`` otherwise; an app may
+have its own; email has ``default`` only). A retryable or account error moves on to
+the next provider; a permanent error is about the number, so the walk stops there.
+Providers whose circuit is open are skipped. The whole walk has a deadline. Every
+attempt is reported back, so that the message records where it went and why.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from app.emails import mask_email
 from app.metrics import PROVIDER_LATENCY, SMS_ATTEMPTS
 from app.phone import mask_phone
 from app.providers.base import SendResult
@@ -24,6 +25,7 @@ from app.providers.circuit import CircuitBreaker
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from app.channels import Channel
     from app.providers.base import OutgoingMessage, Provider
     from app.store.redis import Batch
 
@@ -50,8 +52,9 @@ class Delivery(msgspec.Struct, frozen=True):
 
 
 def route_for(routes: Mapping[str, list[str]], calling_code: int) -> list[str]:
-    """The route of a number: ``"+<calling code>"`` if configured, else ``default``."""
-    return routes.get(f"+{calling_code}") or routes["default"]
+    """The route of a number: ``"+<calling code>"`` if configured, else ``default``
+    (none: the channel does not reach it)."""
+    return routes.get(f"+{calling_code}") or routes.get("default") or []
 
 
 class ProviderRouter:
@@ -59,7 +62,7 @@ class ProviderRouter:
 
     Args:
         providers: every provider by name.
-        routes: the global routes; ``app_routes`` overrides them per app (by key).
+        routes: each channel's routes (``None``: the global ones; an app's, by its name).
         breaker: the shared circuit breaker.
         deadline: seconds the whole walk may take.
         attempt_timeout: seconds one provider may take, so a hanging one leaves time
@@ -69,26 +72,27 @@ class ProviderRouter:
     def __init__(
         self,
         providers: Mapping[str, Provider],
-        routes: Mapping[str, list[str]],
-        app_routes: Mapping[str, Mapping[str, list[str]]],
+        routes: Mapping[str | None, Mapping[Channel, Mapping[str, list[str]]]],
         breaker: CircuitBreaker,
         deadline: float,
         attempt_timeout: float,
     ) -> None:
         self._providers = providers
-        self._routes = {app: {**routes, **own} for app, own in app_routes.items()}
-        self._default_routes = dict(routes)
+        self._routes = routes
         self._breaker = breaker
         self._deadline = deadline
         self._attempt_timeout = attempt_timeout
 
-    def route(self, app: str, calling_code: int) -> list[str]:
-        return route_for(self._routes.get(app, self._default_routes), calling_code)
+    def route(self, app: str, channel: Channel, calling_code: int) -> list[str]:
+        """``app``'s providers for ``channel`` to a number of ``calling_code`` (0: an
+        email address), in order; empty when the channel has no route there."""
+        tables = self._routes.get(app) or self._routes[None]
+        return route_for(tables.get(channel, {}), calling_code)
 
-    def queue_allow(self, batch: Batch, app: str, calling_code: int) -> int:
+    def queue_allow(self, batch: Batch, app: str, channel: Channel, calling_code: int) -> int:
         """Queue the circuit's answer for the route's first provider (so the caller can
         ask it in a round trip it makes anyway); pass it to :meth:`send`."""
-        return self._breaker.queue_allow(batch, self.route(app, calling_code)[0])
+        return self._breaker.queue_allow(batch, self.route(app, channel, calling_code)[0])
 
     @staticmethod
     def read_allow(result: list[Any]) -> bool:
@@ -109,7 +113,7 @@ class ProviderRouter:
         attempts: list[Attempt] = []
         result = SendResult.failed("retryable", "no_provider", "every provider was skipped")
         last: str | None = None
-        for position, name in enumerate(self.route(app, calling_code)):
+        for position, name in enumerate(self.route(app, message.channel, calling_code)):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 result = SendResult.failed("retryable", "deadline", "the send deadline passed")
@@ -127,9 +131,12 @@ class ProviderRouter:
             attempts.append(Attempt(name, outcome, result.error_code, round(latency_ms, 1)))
             SMS_ATTEMPTS.labels(name, outcome).inc()
             PROVIDER_LATENCY.labels(name, outcome).observe(latency_ms / 1000)
+            masked = (
+                mask_email(message.to) if message.channel == "email" else mask_phone(message.to)
+            )
             log.info(
-                "sms provider=%s to=%s outcome=%s error=%s latency_ms=%.1f",
-                name, mask_phone(message.to), outcome, result.error_code or "-", latency_ms,
+                "%s provider=%s to=%s outcome=%s error=%s latency_ms=%.1f", message.channel,
+                name, masked, outcome, result.error_code or "-", latency_ms,
             )  # fmt: skip
             if result.accepted or result.error_kind == "permanent":
                 break

@@ -13,8 +13,8 @@ Keys are grouped by Redis Cluster hash tag, so that each script touches one slot
 - ``{events}``, ``{<provider>}`` (circuits), ``{<app>}`` (statistics, idempotency),
   ``{apps}`` (apps, their templates and audits).
 
-No key contains a phone number, an IP address or a code: they appear only as keyed
-digests. Names are short on purpose: a key's name is stored with it, and a stored
+No key contains a phone number, an email address, an IP address or a code: they appear
+only as keyed digests. Names are short on purpose: a key's name is stored with it, and a stored
 verification should cost well under a kilobyte.
 """
 
@@ -25,6 +25,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
+from app.emails import email_digest
 from app.ids import ID_LENGTH, base32, is_verification_id, random_id
 from app.phone import phone_digest
 
@@ -68,6 +69,10 @@ class Keys:
     def number(self, e164: str) -> str:
         """The digest that stands for a phone number everywhere in Redis."""
         return phone_digest(self._pepper, e164)
+
+    def email(self, address: str) -> str:
+        """The digest that stands for an email address, as :meth:`number` for a number."""
+        return email_digest(self._pepper, address)
 
     def lookup(self, app: str, number: str, purpose: str) -> str:
         """The digest naming (app, number, purpose): its index of verifications."""

@@ -103,7 +103,7 @@ class Reservation(msgspec.Struct, frozen=True):
     lookup: str
     params: str  # the argon2 cost the hashes were made with
     country: str
-    codes: list[tuple[int, str, str]]  # (send number, hash, provider of its message)
+    codes: list[tuple[int, str, str, str]]  # (send number, hash, its message's provider, channel)
 
 
 class Unavailable(msgspec.Struct, frozen=True):
@@ -173,3 +173,4 @@ class ReportApplied(msgspec.Struct, frozen=True):
     app: str = ""
     region: str = ""
     provider: str = ""
+    channel: str = "sms"

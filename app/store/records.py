@@ -12,14 +12,15 @@ field       meaning                              field       meaning (per send `
 ``u``       purpose                              ``i<n>``    the message id
 ``t``       the number, masked                   ``o<n>``    sent at, ms
 ``C``       its country                          ``q<n>``    the message's status
-``h``/``l`` channel / locale                     ``p<n>``    the provider (``-``: none)
+``h``/``l`` channel (newest) / locale            ``p<n>``    the provider (``-``: none)
 ``k``       the lookup (the index's name)        ``y<n>``    the provider's message id
 ``s``       status                               ``w<n>``    attempts (JSON)
 ``T``       created, ms                          ``z<n>``    error code
 ``x``/``X`` attempts used / allowed              ``g<n>``    error kind
 ``N``/``S`` sends made / allowed                 ``R<n>``    reports received
 ``L``/``E`` last send / newest code's expiry     ``r<n>.<k>``  report ``k`` (JSON)
-``D``/``P`` cooldown ms / resend policy          ``A``       argon2 cost ("t,m,p")
+``D``/``P`` cooldown ms / resend policy          ``h<n>``    its channel, if not sms
+``A``       argon2 cost ("t,m,p")
 ==========  ===================================  ==========  =========================
 """
 
@@ -84,6 +85,7 @@ def decode_message(fields: dict[str, str], n: int) -> dict[str, Any] | None:
     provider = fields.get(f"p{n}")
     return {
         "id": fields[f"i{n}"],
+        "channel": fields.get(f"h{n}", "sms"),
         "provider": None if provider in (None, "-") else provider,
         "status": fields.get(f"q{n}", "queued"),
         "provider_message_id": fields.get(f"y{n}"),

@@ -54,8 +54,8 @@ class ReportStore:
 def _applied(result: list[Any]) -> ReportApplied:
     if result[0] == "gone":
         return ReportApplied("gone")
-    outcome, old, status, sent_at, app, region, provider = result
+    outcome, old, status, sent_at, app, region, provider, channel = result
     return ReportApplied(
         outcome, old or "", status, int(sent_at) if sent_at else None, app, region,
-        "" if provider == "-" else provider,
+        "" if provider == "-" else provider, channel,
     )  # fmt: skip

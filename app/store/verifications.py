@@ -89,8 +89,10 @@ class VerificationStore:
         policy: Policy,
         retention_ms: int,
         throttle: Counter | None,
+        channel: str = "sms",
     ) -> int:
-        """Queue creating the verification (``expected`` None) or resending for it."""
+        """Queue creating the verification (``expected`` None) or resending for it,
+        through ``channel`` (a resend may change the verification's channel)."""
         keys = [
             Keys.index(subject, record.lookup), Keys.verification(verification_id),
             _window(throttle, subject, "sn"),
@@ -98,7 +100,7 @@ class VerificationStore:
         args = [
             expected or "", verification_id, code_hash, int(policy.code_ttl * 1000), retention_ms,
             int(policy.resend_cooldown * 1000), policy.max_sends, policy.max_attempts,
-            policy.resend_policy, message_id, params, *_rates(throttle),
+            policy.resend_policy, message_id, params, channel, *_rates(throttle),
             *([] if expected else record.fields()),
         ]  # fmt: skip
         return batch.script("send", keys, args)
@@ -202,7 +204,10 @@ class VerificationStore:
         outcome = result[0]
         if outcome == "ok":
             rows = result[6:]
-            codes = [(int(rows[i]), rows[i + 1], rows[i + 2]) for i in range(0, len(rows), 3)]
+            codes = [
+                (int(rows[i]), rows[i + 1], rows[i + 2], rows[i + 3])
+                for i in range(0, len(rows), 4)
+            ]
             return Reservation(
                 int(result[1]), int(result[2]), result[3], result[4], result[5], codes
             )

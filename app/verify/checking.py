@@ -19,17 +19,19 @@ from typing import TYPE_CHECKING, cast
 
 from app.abuse.service import Clearance
 from app.abuse.throttle import rate_limited
+from app.emails import is_email
 from app.errors import OtpgateError
 from app.metrics import CHECKS
-from app.phone import normalize_phone
 from app.store.keys import Keys
 from app.store.outcomes import Approved, Ended, Unavailable
 from app.store.throttles import Refusal
 from app.verify.messages import TEST_PROVIDER
 from app.verify.models import CheckResult
+from app.verify.recipients import recipient_for
 
 if TYPE_CHECKING:
     from app.abuse.service import AbuseService
+    from app.channels import Channel
     from app.delivery.ledger import Ledger
     from app.store.outcomes import Reservation
     from app.store.redis import Batch
@@ -85,12 +87,14 @@ class CheckFlow:
         wrong = self._abuse.wrong_counter(app, Keys.subject_of(verification_id))
         reserved = await self._reserve(app, verification_id, request.client_ip, wrong)
         found = await self._hasher.match(
-            [code_hash for _, code_hash, _ in reserved.codes],
+            [code_hash for _, code_hash, _, _ in reserved.codes],
             verification_id, request.code, reserved.params,
         )  # fmt: skip
         if found is not None:
-            send, _, provider = reserved.codes[found]
-            approved = await self._approve(app, verification_id, reserved, send, provider)
+            send, _, provider, channel = reserved.codes[found]
+            approved = await self._approve(
+                app, verification_id, reserved, send, (provider, channel)
+            )
             if approved is not None:
                 return approved
         return await self._missed(verification_id, reserved, wrong)
@@ -101,7 +105,8 @@ class CheckFlow:
                 "invalid_request", "give the verification `id`, or `to` and `purpose`"
             )
         keys = self._store.keys
-        number = keys.number(normalize_phone(request.to, request.country).e164)
+        channel: Channel = "email" if is_email(request.to) else "sms"  # phones: one digest
+        number = recipient_for(request.to, request.country, channel).digest(keys)
         batch = self._store.batch()
         index = self._store.queue_latest(
             batch, keys.subject(app, number), keys.lookup(app, number, request.purpose)
@@ -109,7 +114,7 @@ class CheckFlow:
         latest = self._store.read_latest((await batch.run())[index])
         if latest is None:
             raise OtpgateError(
-                "verification_not_found", "no verification for this number and purpose"
+                "verification_not_found", "no verification for this recipient and purpose"
             )
         return latest
 
@@ -139,11 +144,18 @@ class CheckFlow:
         return reserved
 
     async def _approve(
-        self, app: str, verification_id: str, reserved: Reservation, code: int, provider: str
+        self,
+        app: str,
+        verification_id: str,
+        reserved: Reservation,
+        code: int,
+        sent: tuple[str, str],
     ) -> CheckResult | None:
-        """Approve with the matched code; None when a resend replaced it meanwhile."""
+        """Approve with the matched ``code`` (``sent``: the provider and channel of its
+        message); None when a resend replaced it meanwhile."""
+        provider, channel = sent
         counted = provider != TEST_PROVIDER
-        known = None if provider == "-" else provider
+        known = (None if provider == "-" else provider, channel)
         batch = self._store.batch()
         settling = self._store.queue_conclude(
             batch, verification_id, reserved.lookup, "approve", code=code,
@@ -160,18 +172,25 @@ class CheckFlow:
                 raise not_checkable(verification_id, settled.status)
             return None  # stale
         CHECKS.labels("approved").inc()
-        await self._ledger.write(self._ledger.approved_event(app, verification_id))
+        await self._ledger.write(self._ledger.approved_event(app, verification_id, channel))
         remaining = reserved.max_attempts - reserved.attempts_used
         return CheckResult(verification_id, "approved", valid=True, attempts_remaining=remaining)
 
     def _count_approval(
-        self, batch: Batch, app: str, country: str, provider: str | None, counted: bool, sign: int
+        self,
+        batch: Batch,
+        app: str,
+        country: str,
+        sent: tuple[str | None, str],
+        counted: bool,
+        sign: int,
     ) -> None:
         """Queue an approval's statistics and conversion count (``sign`` -1 takes them back)."""
         if counted:
-            self._ledger.approval_counts(app, provider=provider, country=country, amount=sign)(
-                batch
-            )
+            provider, channel = sent
+            self._ledger.approval_counts(
+                app, provider=provider, country=country, channel=channel, amount=sign
+            )(batch)
             self._abuse.approved(batch, app, country, sign)
 
     async def _missed(

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
-    "DEFAULT_TEXTS", "RETRIEVER_MAX_BYTES", "Argon2Settings", "Policy", "ResendPolicy",
-    "check_autofill", "check_texts",
+    "DEFAULT_EMAIL_TEXTS", "DEFAULT_TEXTS", "DEFAULT_VOICE_TEXTS", "RETRIEVER_MAX_BYTES",
+    "Argon2Settings", "EmailText", "Policy", "ResendPolicy", "check_all_texts", "check_autofill",
+    "check_texts",
 ]  # fmt: skip
 
 #: The SMS text per locale when ``[messages]`` does not replace it.
@@ -25,25 +26,69 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "Do not share it with anyone.",
     "zh-CN": "您的验证码为{code}，{minutes}分钟内有效，请勿泄露。",
 }
+#: What a call says per locale (``[voice_messages]``); ``{code}`` is read digit by digit.
+DEFAULT_VOICE_TEXTS: Mapping[str, str] = {
+    "en": "Your verification code is {code}.",
+    "zh-CN": "您的验证码是{code}。",
+}
+
+
+class EmailText(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One locale's email: its subject and its plain text, both with the text variables."""
+
+    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    text: Annotated[str, msgspec.Meta(min_length=1)]
+
+
+#: The email per locale when ``[email_messages]`` does not replace it.
+DEFAULT_EMAIL_TEXTS: Mapping[str, EmailText] = {
+    "en": EmailText(
+        subject="{code} is your {app_name} verification code",
+        text="Your {app_name} verification code is {code}.\n\nIt expires in {minutes} "
+        "minutes. If you did not ask for it, ignore this email; do not share the code "
+        "with anyone.\n",
+    ),
+    "zh-CN": EmailText(
+        subject="{app_name}验证码：{code}",
+        text="您的{app_name}验证码为{code}，{minutes}分钟内有效。如非本人操作，请忽略本邮件，"
+        "请勿向任何人泄露验证码。\n",
+    ),
+}
 
 ResendPolicy = Literal["replace", "keep"]
 
 
-def check_texts(messages: Mapping[str, str]) -> None:
-    """Every text has ``{code}`` and no variable but code, minutes and app_name.
+def check_texts(messages: Mapping[str, str], where: str = "messages", *, code: bool = True) -> None:
+    """Every text has ``{code}`` (unless ``code`` is false: an email's subject need not)
+    and no variable but code, minutes and app_name; ``where`` names the setting.
 
     Raises:
         ValueError: which locale's text is wrong, and how.
     """
     for locale, text in messages.items():
-        if "{code}" not in text:
-            raise ValueError(f"messages.{locale} must contain {{code}}")
+        if code and "{code}" not in text:
+            raise ValueError(f"{where}.{locale} must contain {{code}}")
         try:  # a variable of another name would fail every send in that locale
             text.format(code="0", minutes=1, app_name="")
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(
-                f"messages.{locale}: {exc!r} is not {{code}}, {{minutes}} or {{app_name}}"
+                f"{where}.{locale}: {exc!r} is not {{code}}, {{minutes}} or {{app_name}}"
             ) from exc
+
+
+def check_all_texts(
+    messages: Mapping[str, str], voice: Mapping[str, str], email: Mapping[str, EmailText]
+) -> None:
+    """The SMS texts, what calls say and the emails, as :func:`check_texts` checks one set.
+
+    Raises:
+        ValueError: which text is wrong, and how.
+    """
+    check_texts(messages)
+    check_texts(voice, "voice_messages")
+    check_texts({locale: email.text for locale, email in email.items()}, "email_messages")
+    subjects = {locale: email.subject for locale, email in email.items()}
+    check_texts(subjects, "email_messages", code=False)
 
 
 class Argon2Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -76,8 +121,17 @@ class Policy(msgspec.Struct, frozen=True):
 
     def message(self, text: str, code: str) -> str:
         """A locale's ``text`` for ``code``, with the app's autofill lines."""
-        body = text.format(code=code, minutes=self.minutes, app_name=self.app_name)
+        body = self.filled(text, code)
         return autofilled(body, code, self.webotp_domain, self.android_app_hash)
+
+    def filled(self, text: str, code: str) -> str:
+        """``text`` with its variables filled (no autofill lines: a call, an email)."""
+        return text.format(code=code, minutes=self.minutes, app_name=self.app_name)
+
+    def spoken(self, text: str, code: str) -> str:
+        """What a call says: ``text`` with the code's digits apart ("1, 2, 3"), so a
+        voice reads them one by one and not as a number."""
+        return self.filled(text, ", ".join(code))
 
 
 #: Android's SMS Retriever reads a message of at most this many bytes.

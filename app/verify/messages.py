@@ -1,6 +1,7 @@
-"""One message of a verification: its locale and text (the app's approved template, else
-the settings' text), the parts template providers need, and the 502 answered when no
-provider took it."""
+"""One message of a verification: its locale and its text on its channel (an SMS, from
+the app's approved template or the settings' text; what a call says; an email's subject
+and text), the parts template providers need, and the 502 answered when no provider
+took it."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from app.templates.book import ApprovedTemplate
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from app.phone import Phone
     from app.templates.book import TemplateBook
     from app.verify.config import Policy
+    from app.verify.recipients import Recipient
     from app.verify.texts import MessageTexts
 
 __all__ = ["TEST_PROVIDER", "Wording", "delivery_failed", "outgoing_message", "wording"]
@@ -49,23 +50,26 @@ def wording(
 
 
 def outgoing_message(
-    texts: MessageTexts, message_id: str, phone: Phone, words: Wording, code: str, policy: Policy
+    texts: MessageTexts, message_id: str, to: Recipient, words: Wording, code: str, policy: Policy
 ) -> OutgoingMessage:
-    """The message to ``phone`` carrying ``code``: the approved template's text and, for
-    template providers, its registered templates, else the settings' text; with the app's
-    autofill lines either way."""
-    template = words.template
-    source = texts.text(words.locale) if template is None else template.text
+    """The message to ``to`` on its channel carrying ``code``, in ``words.locale``: an SMS
+    (the approved template's text and, for template providers, its registered templates,
+    else the settings' text) or a WhatsApp message, with the app's autofill lines; what a
+    call says; or an email."""
+    subject, template = "", words.template if to.channel == "sms" else None
+    if to.channel == "voice":
+        text = policy.spoken(texts.voice(words.locale), code)
+    elif to.channel == "email":
+        email = texts.email(words.locale)
+        subject, text = policy.filled(email.subject, code), policy.filled(email.text, code)
+    else:
+        source = texts.text(words.locale) if template is None else template.text
+        text = policy.message(source, code)
     return OutgoingMessage(
-        message_id=message_id,
-        to=phone.e164,
-        region=phone.region,
-        locale=words.locale,
-        text=policy.message(source, code),
-        code=code,
-        minutes=policy.minutes,
+        message_id=message_id, to=to.address, region=to.region, locale=words.locale, text=text,
+        code=code, minutes=policy.minutes, channel=to.channel, subject=subject,
         registered=template.registered if template is not None else {},
-    )
+    )  # fmt: skip
 
 
 def delivery_failed(

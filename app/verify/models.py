@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from app.channels import Channel
 from app.ids import ID_PATTERN
 from app.phone import CONTROL_CHARACTERS
 from app.providers.reports import DeliveryStatus
@@ -34,7 +35,6 @@ _STATUS = (
 MessageStatus = Literal[
     "queued", "sent", "delivered", "undelivered", "failed", "skipped", "unknown"
 ]
-Channel = Literal["sms"]
 AttemptOutcome = Literal["accepted", "retryable", "permanent", "account", "skipped"]
 
 Purpose = Annotated[
@@ -44,12 +44,13 @@ Purpose = Annotated[
         description="What the code is for; a code for one purpose never approves another.",
     ),
 ]
-PhoneInput = Annotated[
+RecipientInput = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
-        max_length=32,
-        description="E.164 (+8613800138000), or national digits together with `country`.",
+        max_length=254,
+        description="The phone number: E.164 (+8613800138000), or national digits together "
+        "with `country`; for channel `email`, the email address.",
         examples=["+8613800138000"],
     ),
 ]
@@ -79,15 +80,23 @@ class _Input(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 class StartVerification(_Input, frozen=True):
     """Send a code (or, for a pending verification of the same number and purpose, resend)."""
 
-    to: PhoneInput
+    to: RecipientInput
     purpose: Purpose = "login"
-    channel: Annotated[Literal["sms"], msgspec.Meta(description="How to send the code.")] = "sms"
+    channel: Annotated[
+        Channel,
+        msgspec.Meta(
+            description="How to send the code: `sms`, `voice` (a call that reads it), "
+            "`whatsapp`, `email` (`to` is then an email address). For a pending "
+            "verification, another channel is a resend through it."
+        ),
+    ] = "sms"
     locale: (
         Annotated[
             str,
             msgspec.Meta(
                 pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
-                description="The language of the SMS (`en`, `zh-CN`, …); default: by country. "
+                description="The language of the message (`en`, `zh-CN`, …); default: by "
+                "country. "
                 "Without a text of its own: its language's (`fr-CA` -> `fr`), else `en`.",
             ),
         ]
@@ -102,7 +111,7 @@ class CheckVerification(_Input, frozen=True):
 
     code: Code
     id: VerificationId | None = None
-    to: PhoneInput | None = None
+    to: RecipientInput | None = None
     purpose: Purpose = "login"
     country: Country | None = None
     client_ip: ClientIp | None = None
@@ -145,9 +154,10 @@ class TimelineEvent(msgspec.Struct, frozen=True):
 
 
 class MessageView(msgspec.Struct, frozen=True):
-    """One SMS of a verification."""
+    """One message of a verification (an SMS, a call, a WhatsApp message, an email)."""
 
     id: Annotated[str, msgspec.Meta(description="The message id (`msg_…`).")]
+    channel: Annotated[Channel, msgspec.Meta(description="How it was sent.")]
     provider: Annotated[
         str | None,
         msgspec.Meta(description="The provider that took it (null: none did)."),
@@ -157,7 +167,8 @@ class MessageView(msgspec.Struct, frozen=True):
         msgspec.Meta(
             description="queued < sent < delivered | undelivered | failed (from the "
             "provider's reports; a late `sent` never overwrites a final status); `skipped`: a "
-            "test number, no SMS; `unknown`: no final report within `delivery_report_timeout`."
+            "test number, nothing sent; `unknown`: no final report within "
+            "`delivery_report_timeout`."
         ),
     ]
     provider_message_id: Annotated[
@@ -185,12 +196,13 @@ class VerificationView(msgspec.Struct, frozen=True):
     to: Annotated[
         str,
         msgspec.Meta(
-            description="The number: E.164 in the answer to the send that received it, "
-            "masked (`+86138****8000`) everywhere else."
+            description="The number (or email address): as the send that received it gave "
+            "it (E.164) in its answer, masked (`+86138****8000`, `j***@example.com`) "
+            "everywhere else."
         ),
     ]
     purpose: Annotated[str, msgspec.Meta(description="What the code is for.")]
-    channel: Annotated[Channel, msgspec.Meta(description="How the code is sent.")]
+    channel: Annotated[Channel, msgspec.Meta(description="The channel of the newest message.")]
     status: Annotated[VerificationStatus, msgspec.Meta(description=_STATUS)]
     created_at: Annotated[datetime, msgspec.Meta(description="When the first code was sent.")]
     expires_at: Annotated[datetime, msgspec.Meta(description="When the newest code expires.")]

@@ -60,6 +60,7 @@ def message_view(
     ]
     return MessageView(
         id=data["id"],
+        channel=data.get("channel", "sms"),
         provider=data["provider"],
         status=status,
         provider_message_id=data.get("provider_message_id"),
@@ -71,14 +72,14 @@ def message_view(
 
 
 def view_from_send(
-    sent: Sent, to: str, purpose: str, message: MessageView | None = None
+    sent: Sent, to: str, purpose: str, channel: Channel, message: MessageView | None = None
 ) -> VerificationView:
     """The 201 of a send the store accepted (``to`` as the request gave it)."""
     return VerificationView(
         id=sent.verification_id,
         to=to,
         purpose=purpose,
-        channel="sms",
+        channel=channel,
         status="pending",
         created_at=utc(sent.now_ms),
         expires_at=utc(sent.expires_ms),

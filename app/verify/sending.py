@@ -28,7 +28,6 @@ from app.abuse.service import Clearance
 from app.abuse.throttle import rate_limited, state
 from app.errors import OtpgateError
 from app.ids import random_id
-from app.phone import mask_phone
 from app.providers.base import SendResult
 from app.providers.router import Delivery
 from app.store.outcomes import Conflict, NewRecord, Refused
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
     from app.abuse.service import AbuseService
     from app.delivery.ledger import Ledger
     from app.delivery.prices import PriceTable
-    from app.phone import Phone
     from app.providers.router import ProviderRouter
     from app.settings import Settings
     from app.store.verifications import VerificationStore
@@ -53,6 +51,7 @@ if TYPE_CHECKING:
     from app.verify.config import Policy
     from app.verify.idempotency import IdempotencyStore
     from app.verify.models import MessageView, StartVerification
+    from app.verify.recipients import Recipient
     from app.verify.texts import MessageTexts
 
 __all__ = ["SendFlow", "Started"]
@@ -78,40 +77,35 @@ class SendFlow:
         prices: PriceTable,
         book: TemplateBook | None = None,
     ) -> None:
-        self._settings = settings
-        self._store = store
-        self._keys = store.keys
-        self._hasher = hasher
-        self._abuse = abuse
-        self._router = router
-        self._texts = texts
-        self._idempotency = idempotency
-        self._ledger = ledger
+        self._settings, self._store, self._keys = settings, store, store.keys
+        self._hasher, self._abuse, self._router = hasher, abuse, router
+        self._texts, self._idempotency, self._ledger = texts, idempotency, ledger
         self._prices = prices
         self._book = book  # the apps' approved templates, read from memory on each send
         self._retention_ms = int(settings.retention * 1000)
 
     async def start(
-        self, app: str, phone: Phone, request: StartVerification, idempotency_key: str | None
+        self, app: str, to: Recipient, request: StartVerification, idempotency_key: str | None
     ) -> Started:
-        """Send a code, or resend one for the pending verification of this number."""
-        words = wording(self._texts, self._book, app, request.purpose, request.locale, phone.region)
+        """Send a code, or resend one (on ``to``'s channel, which may be another) for the
+        pending verification of this recipient and purpose."""
+        words = wording(self._texts, self._book, app, request.purpose, request.locale, to.region)
         if idempotency_key is None:
-            reserved = await self._reserve(app, phone, request, words.locale)
-            return await self._complete(app, phone, words, reserved)
+            reserved = await self._reserve(app, to, request, words.locale)
+            return await self._complete(app, to, words, reserved)
 
         found = await self._idempotency.claim(app, idempotency_key, fingerprint(request))
         if not isinstance(found, Claim):
-            return Started(await self._idempotency.replay(found, phone.e164), replayed=True)
+            return Started(await self._idempotency.replay(found, to.address), replayed=True)
         try:
-            reserved = await self._reserve(app, phone, request, words.locale)
+            reserved = await self._reserve(app, to, request, words.locale)
             # From here an SMS may go out: the key must outlive its lease and this process.
             await self._idempotency.sending(found, reserved.verification_id, reserved.view)
         except BaseException:
             await self._idempotency.release(found)
             raise
         try:
-            started = await self._complete(app, phone, words, reserved)
+            started = await self._complete(app, to, words, reserved)
         except OtpgateError as exc:
             # A provider answered (or timed out, and may have delivered after all): the
             # retry replays this 502 and sends nothing. Any other failure here leaves the
@@ -122,25 +116,28 @@ class SendFlow:
         await self._idempotency.complete(found, started.view)
         return started
 
-    def _target(self, app: str, phone: Phone, purpose: str, locale: str, test: bool) -> Target:
-        number = self._keys.number(phone.e164)
+    def _target(self, app: str, to: Recipient, purpose: str, locale: str, test: bool) -> Target:
+        # Every channel to one number shares its digest: one pending verification per
+        # purpose, and one send throttle.
+        number = to.digest(self._keys)
         subject = self._keys.subject(app, number)
         lookup = self._keys.lookup(app, number, purpose)
-        record = NewRecord(
-            app, purpose, mask_phone(phone.e164), phone.region, "sms", locale, lookup
-        )
+        record = NewRecord(app, purpose, to.masked, to.region, to.channel, locale, lookup)
         throttle = None if test else self._abuse.send_counter(app, subject)
         return Target(number, subject, lookup, record, throttle)
 
     async def _reserve(
-        self, app: str, phone: Phone, request: StartVerification, locale: str
+        self, app: str, to: Recipient, request: StartVerification, locale: str
     ) -> Reserved:
         """Admit the send, then create the verification or resend (no provider yet)."""
-        number = self._keys.number(phone.e164)
-        price = self._prices.most(self._router.route(app, phone.calling_code), phone.region)
-        admission = self._abuse.admit_send(app, phone, number, request.client_ip, price)
+        route = self._router.route(app, to.channel, to.calling_code)
+        if not route:
+            raise OtpgateError("channel_not_available", f"no provider sends {to.channel} here")
+        number = to.digest(self._keys)
+        price = self._prices.most(route, to.region)
+        admission = self._abuse.admit_send(app, to.phone, number, request.client_ip, price)
         test_code = admission if isinstance(admission, str) else None
-        target = self._target(app, phone, request.purpose, locale, test_code is not None)
+        target = self._target(app, to, request.purpose, locale, test_code is not None)
         batch = self._store.batch()
         precheck = self._store.queue_precheck(batch, target.subject, target.lookup, target.throttle)
         if not isinstance(admission, str):
@@ -156,18 +153,20 @@ class SendFlow:
                 raise early
             clearance = Clearance(test_code=test_code)
         else:
-            hook = HookRequest(app, phone.e164, phone.region, request.client_ip, request.purpose)
+            hook = HookRequest(
+                app, to.address, to.region, request.client_ip, request.purpose, to.channel
+            )
             clearance = await self._abuse.settle_send(
                 app, admission, results, hook, early, checked.refusal
             )
         try:
-            return await self._create_or_resend(app, phone, target, expected, clearance)
+            return await self._create_or_resend(app, to, target, expected, clearance)
         except OtpgateError:
             await self._abuse.give_back(clearance)
             raise
 
     async def _create_or_resend(
-        self, app: str, phone: Phone, target: Target, expected: str | None, clearance: Clearance
+        self, app: str, to: Recipient, target: Target, expected: str | None, clearance: Clearance
     ) -> Reserved:
         policy = self._settings.policy_for(app)
         for attempt in range(_SEND_TRIES):
@@ -176,7 +175,7 @@ class SendFlow:
                 index = self._store.queue_precheck(batch, target.subject, target.lookup, None)
                 checked = self._store.read_precheck((await batch.run())[index], None)
                 expected = resendable(checked.pending, checked.now_ms)
-            reserved = await self._try_send(app, phone, target, expected, policy, clearance)
+            reserved = await self._try_send(app, to, target, expected, policy, clearance)
             if reserved is not None:
                 return reserved
         raise OtpgateError(
@@ -188,7 +187,7 @@ class SendFlow:
     async def _try_send(
         self,
         app: str,
-        phone: Phone,
+        to: Recipient,
         target: Target,
         expected: str | None,
         policy: Policy,
@@ -204,12 +203,12 @@ class SendFlow:
             batch, target.subject, target.record, expected=expected,
             verification_id=verification_id, code_hash=code_hash,
             params=self._hasher.params, message_id=message_id, policy=policy,
-            retention_ms=self._retention_ms, throttle=target.throttle,
+            retention_ms=self._retention_ms, throttle=target.throttle, channel=to.channel,
         )  # fmt: skip
         allow = (
             None
             if clearance.test_code
-            else self._router.queue_allow(batch, app, phone.calling_code)
+            else self._router.queue_allow(batch, app, to.channel, to.calling_code)
         )
         results = await batch.run()
         outcome = self._store.read_send(results[sending], target.throttle)
@@ -220,10 +219,11 @@ class SendFlow:
         if isinstance(outcome, Refusal):
             raise rate_limited(outcome)
         message = {
-            "id": message_id, "provider": TEST_PROVIDER if clearance.test_code else None,
-            "status": "queued", "created_at": outcome.now_ms,
+            "id": message_id, "channel": to.channel, "status": "queued",
+            "provider": TEST_PROVIDER if clearance.test_code else None,
+            "created_at": outcome.now_ms,
         }  # fmt: skip
-        view = view_from_send(outcome, phone.e164, target.record.purpose)
+        view = view_from_send(outcome, to.address, target.record.purpose, to.channel)
         taken = msgspec.structs.replace(
             clearance, limits=[*clearance.limits, *map(state, outcome.limits)]
         )
@@ -234,29 +234,29 @@ class SendFlow:
         )  # fmt: skip
 
     async def _complete(
-        self, app: str, phone: Phone, words: Wording, reserved: Reserved
+        self, app: str, to: Recipient, words: Wording, reserved: Reserved
     ) -> Started:
         """Deliver the reserved message, record what became of it, answer the view."""
-        delivery = await self._deliver(app, phone, words, reserved)
-        message = await self._record(app, phone, reserved, delivery)
+        delivery = await self._deliver(app, to, words, reserved)
+        message = await self._record(app, to, reserved, delivery)
         view = msgspec.structs.replace(reserved.view, message=message)
         return Started(view, limits=reserved.clearance.limits)
 
     async def _deliver(
-        self, app: str, phone: Phone, words: Wording, reserved: Reserved
+        self, app: str, to: Recipient, words: Wording, reserved: Reserved
     ) -> Delivery:
         """Through the route's providers; a test number's message goes nowhere."""
         if reserved.message["provider"] == TEST_PROVIDER:
             return Delivery(TEST_PROVIDER, SendResult.ok(None), [])
         outgoing = outgoing_message(
-            self._texts, reserved.message_id, phone, words, reserved.code, reserved.policy
+            self._texts, reserved.message_id, to, words, reserved.code, reserved.policy
         )
         return await self._router.send(
-            app, outgoing, phone.calling_code, first_allowed=reserved.first_allowed
+            app, outgoing, to.calling_code, first_allowed=reserved.first_allowed
         )
 
     async def _record(
-        self, app: str, phone: Phone, reserved: Reserved, delivery: Delivery
+        self, app: str, to: Recipient, reserved: Reserved, delivery: Delivery
     ) -> MessageView:
         """The message's outcome on the record, with circuits, statistics and events."""
         result, number = delivery.result, reserved.view.sends
@@ -272,9 +272,7 @@ class SendFlow:
             message |= {"status": "failed", "error_code": result.error_code,
                         "error_kind": result.error_kind}  # fmt: skip
         counted = delivery.provider != TEST_PROVIDER
-        price = (
-            self._prices.micros(delivery.provider or "", phone.region) if result.accepted else None
-        )
+        price = self._prices.micros(delivery.provider or "", to.region) if result.accepted else None
         batch = self._store.batch()
         self._store.queue_record_message(
             batch, reserved.verification_id, reserved.lookup, number, message,
@@ -284,15 +282,15 @@ class SendFlow:
         self._router.queue_records(batch, delivery)
         self._ledger.sent(
             app, reserved.verification_id, number=number, provider=delivery.provider,
-            country=phone.region, error_code=None if result.accepted else result.error_code,
-            counted=counted, cost=price or 0,
+            country=to.region, error_code=None if result.accepted else result.error_code,
+            counted=counted, cost=price or 0, channel=to.channel,
         )(batch)  # fmt: skip
         self._abuse.settle_quota(batch, reserved.clearance, price)
         self._ledger.quota_passed(app, reserved.clearance.passed if price is not None else [])(
             batch
         )
         if reserved.created and counted:
-            self._abuse.started(batch, app, phone.region)
+            self._abuse.started(batch, app, to.region)
         await batch.run()
         if not result.accepted:
             raise delivery_failed(reserved.verification_id, message, result.error_message)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from app.abuse.policy import parse_client_ip
 from app.errors import OtpgateError
-from app.phone import normalize_phone
+from app.verify.recipients import recipient_for
 from app.verify.records import detail_from_record
 
 if TYPE_CHECKING:
@@ -56,10 +56,10 @@ class VerificationService:
     async def start(
         self, app: str, request: StartVerification, idempotency_key: str | None = None
     ) -> Started:
-        """Send a code, or resend one for the pending verification of this number."""
-        phone = normalize_phone(request.to, request.country)
+        """Send a code, or resend one for the pending verification of this recipient."""
+        to = recipient_for(request.to, request.country, request.channel)
         _validate_client_ip(request.client_ip)
-        return await self._sending.start(app, phone, request, idempotency_key)
+        return await self._sending.start(app, to, request, idempotency_key)
 
     async def check(self, app: str, request: CheckVerification) -> CheckResult:
         """Compare a typed code with the verification's codes; approve on a match."""

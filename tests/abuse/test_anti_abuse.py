@@ -218,6 +218,7 @@ async def test_pre_send_hook_allow_deny_timeout(make_client: ClientFactory) -> N
                 "country": "CN",
                 "client_ip": "203.0.113.7",
                 "purpose": "signup",
+                "channel": "sms",
             }
             stub.allow = False
             denied = assert_problem(await send(client, to="+14155552671"), 403, "send_denied")

@@ -95,7 +95,9 @@ async def test_approval_event_arrives_signed_and_verifiable(
                                 datetime.now(UTC))  # fmt: skip
     event = json.loads(body)
     assert event["type"] == "verification.approved" and event["app"] == "default"
-    assert event["data"] == {"verification_id": verification_id, "status": "approved"}
+    assert event["data"] == {
+        "verification_id": verification_id, "status": "approved", "channel": "sms",
+    }  # fmt: skip
     assert headers["otpgate-event-id"] == event["id"]
 
 

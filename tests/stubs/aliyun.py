@@ -1,5 +1,6 @@
 """A loopback Alibaba Cloud Dysmsapi endpoint (``SendSms``, ``AddSmsTemplate``,
-``QuerySmsTemplate``) that checks signatures as Alibaba does.
+``QuerySmsTemplate``, and Dyvmsapi's ``SingleCallByTts``) that checks signatures as
+Alibaba does.
 
 It verifies both V3 (``ACS3-HMAC-SHA256`` Authorization header) and V1 (RPC ``Signature``
 parameter) with its own code, written from Alibaba's signature documents: it never
@@ -35,7 +36,7 @@ ACCESS_KEY_SECRET = "stub-secret-not-real"
 # Digits only: Alibaba wants no '+' (mainland as 11 digits, else country code + number).
 _NUMBER = re.compile(r"\d{6,15}")
 _MAX_CLOCK_SKEW_S = 15 * 60
-_ACTIONS = {"SendSms", "AddSmsTemplate", "QuerySmsTemplate"}
+_ACTIONS = {"SendSms", "AddSmsTemplate", "QuerySmsTemplate", "SingleCallByTts"}
 _TEMPLATE_FIELDS = ("TemplateType", "TemplateName", "TemplateContent", "Remark")
 
 
@@ -101,8 +102,12 @@ class AliyunStub:
         else:
             refusal = self._check_v1(request.method, params)
         action = headers.get("x-acs-action") if v3 else params.get("Action")
-        if refusal or action == "SendSms":
-            return refusal or self._send(params)
+        if refusal:
+            return refusal
+        if action == "SingleCallByTts":
+            return self._call(params)
+        if action == "SendSms":
+            return self._send(params)
         if self.template_error:
             return _error(200, *self.template_error)
         return self._add(params) if action == "AddSmsTemplate" else self._query(params)
@@ -207,6 +212,23 @@ class AliyunStub:
             return _error(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
         self._nonces.add(nonce)
         return None
+
+    def _call(self, params: dict[str, str]) -> Response[Any]:
+        """``SingleCallByTts``: one number, a TTS template and its variables as JSON."""
+        request_id = str(uuid.uuid4())
+        number = params.get("CalledNumber", "")
+        if not _NUMBER.fullmatch(number) or number in self.invalid_numbers:
+            return Response({"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "号码格式非法",
+                             "RequestId": request_id})  # fmt: skip
+        try:
+            values = json.loads(params.get("TtsParam", "{}"))
+        except ValueError:
+            values = None
+        if not params.get("TtsCode") or not isinstance(values, dict):
+            return Response({"Code": "isv.TTS_TEMPLATE_ILLEGAL", "Message": "模板不合法",
+                             "RequestId": request_id})  # fmt: skip
+        call_id = f"116012854210^{len(self.requests):09d}"
+        return Response({"Code": "OK", "Message": "OK", "RequestId": request_id, "CallId": call_id})
 
     def _send(self, params: dict[str, str]) -> Response[Any]:
         request_id = str(uuid.uuid4())

@@ -1,5 +1,6 @@
 """A loopback Tencent Cloud SMS (2021-01-11) endpoint (``SendSms``, ``AddSmsTemplate``,
-``DescribeSmsTemplateList``) that checks TC3 signatures.
+``DescribeSmsTemplateList``) that checks TC3 signatures, and, as
+``TencentStub(service="vms")``, VMS ``SendTtsVoice`` (2020-09-02).
 
 The TC3-HMAC-SHA256 verification is its own code, written from Tencent's "Signature v3"
 document: it never imports the adapter, so a test against it is not the adapter
@@ -64,7 +65,9 @@ class TencentStub:
         secret_id: str = SECRET_ID,
         secret_key: str = SECRET_KEY,
         sms_sdk_app_id: str = SMS_SDK_APP_ID,
+        service: str = "sms",
     ) -> None:
+        self.service = service
         self.secret_id = secret_id
         self.secret_key = secret_key
         self.sms_sdk_app_id = sms_sdk_app_id
@@ -101,9 +104,13 @@ class TencentStub:
                 media_type=MediaType.HTML,
             )
         refusal = self._check(headers, payload)
+        if refusal is not None:
+            return refusal
+        if self.service == "vms":
+            return self._call(body)
         action = headers.get("x-tc-action")
-        if refusal or action == "SendSms":
-            return refusal or self._send(body)
+        if action == "SendSms":
+            return self._send(body)
         if self.template_error:
             return _error(*self.template_error)
         return self._add(body) if action == "AddSmsTemplate" else self._describe(body)
@@ -135,8 +142,10 @@ class TencentStub:
         return _reply({"DescribeTemplateStatusSet": statuses})
 
     def _check(self, headers: dict[str, str], payload: bytes) -> Response[Any] | None:
-        action, version = headers.get("x-tc-action"), headers.get("x-tc-version")
-        if action not in _ACTIONS or version != "2021-01-11":
+        actions, version = (
+            (_ACTIONS, "2021-01-11") if self.service == "sms" else ({"SendTtsVoice"}, "2020-09-02")
+        )
+        if headers.get("x-tc-action") not in actions or headers.get("x-tc-version") != version:
             return _error("InvalidAction", "The action or version is not valid.")
         if not headers.get("x-tc-region"):
             return _error(
@@ -157,7 +166,7 @@ class TencentStub:
             return _error("AuthFailure.SignatureExpire", "Signature expired.")
         signed = parts["SignedHeaders"].split(";")
         utc_date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
-        scope_ok = (date, service, terminator) == (utc_date, "sms", "tc3_request")
+        scope_ok = (date, service, terminator) == (utc_date, self.service, "tc3_request")
         if not scope_ok or not {"content-type", "host"} <= set(signed):
             return _error("AuthFailure.SignatureFailure", "The credential scope is not valid.")
         canonical_headers = "".join(f"{h}:{headers.get(h, '').strip()}\n" for h in sorted(signed))
@@ -175,11 +184,13 @@ class TencentStub:
             [
                 "TC3-HMAC-SHA256",
                 str(timestamp),
-                f"{date}/sms/tc3_request",
+                f"{date}/{self.service}/tc3_request",
                 hashlib.sha256(canonical.encode()).hexdigest(),
             ]
         )
-        key = _hmac(_hmac(_hmac(f"TC3{self.secret_key}".encode(), date), "sms"), "tc3_request")
+        key = _hmac(
+            _hmac(_hmac(f"TC3{self.secret_key}".encode(), date), self.service), "tc3_request"
+        )
         expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, parts["Signature"]):
             return _error(
@@ -188,6 +199,20 @@ class TencentStub:
                 "Please check your signature is correct.",
             )
         return None
+
+    def _call(self, body: dict[str, Any]) -> Response[Any]:
+        """``SendTtsVoice``: one E.164 number, a template and its parameters."""
+        if body.get("VoiceSdkAppid") != self.sms_sdk_app_id:
+            return _error("UnauthorizedOperation.SdkAppidVerifyFail", "VoiceSdkAppid verify fail.")
+        number = body.get("CalledNumber", "")
+        if not _E164.fullmatch(number) or number in self.invalid_numbers:
+            return _error("InvalidParameterValue.IncorrectPhoneNumber", "incorrect number format")
+        params = body.get("TemplateParamSet")
+        if not body.get("TemplateId") or not isinstance(params, list):
+            return _error("FailedOperation.TemplateIncorrectOrUnapproved", "template unapproved")
+        call_id = f"12582bce-4e27-4ba1-9a49-{len(self.requests):012d}"
+        context = body.get("SessionContext", "")
+        return _reply({"SendStatus": {"CallId": call_id, "SessionContext": context}})
 
     def _send(self, body: dict[str, Any]) -> Response[Any]:
         if body.get("SmsSdkAppId") != self.sms_sdk_app_id:

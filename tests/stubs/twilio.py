@@ -1,8 +1,11 @@
-"""A loopback Twilio: ``Messages.json`` and ``Balance.json`` of the 2010-04-01 REST API.
+"""A loopback Twilio: ``Messages.json`` (SMS and WhatsApp), ``Calls.json`` and
+``Balance.json`` of the 2010-04-01 REST API.
 
 It checks HTTP Basic auth itself (the account's Auth Token, or an API key pair) and
-answers with Twilio's own JSON shapes: 201 with a Message resource, or an error
-``{"code", "message", "more_info", "status"}``. Tests steer it through attributes:
+answers with Twilio's own JSON shapes: 201 with a Message or Call resource, or an error
+``{"code", "message", "more_info", "status"}``. A WhatsApp message must name a Content
+template (``ContentSid``, ``ContentVariables`` a JSON object); a call's ``Twiml`` must be
+well-formed TwiML (``said`` reads what its ``<Say>`` verbs say). Tests steer it through attributes:
 ``delay`` (seconds before answering), ``fail_status`` (answer that 5xx),
 ``invalid_numbers`` (answered with error 21211), and read ``requests``.
 """
@@ -12,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +61,7 @@ class TwilioStub:
         self._app = Litestar(
             route_handlers=[
                 post("/2010-04-01/Accounts/{account:str}/Messages.json")(self._messages),
+                post("/2010-04-01/Accounts/{account:str}/Calls.json")(self._calls),
                 get("/2010-04-01/Accounts/{account:str}/Balance.json")(self._balance),
             ],
             openapi_config=None,
@@ -98,7 +104,12 @@ class TwilioStub:
         to = form.get("To", "")
         if not form.get("From") and not form.get("MessagingServiceSid"):
             return twilio_error(400, 21603, "A 'From' or 'MessagingServiceSid' is required.")
-        if not form.get("Body"):
+        if to.startswith("whatsapp:"):
+            to = to.removeprefix("whatsapp:")
+            refusal = _whatsapp_refusal(form)
+            if refusal is not None:
+                return refusal
+        elif not form.get("Body"):
             return twilio_error(400, 21602, "Message body is required.")
         if not E164.fullmatch(to) or to in self.invalid_numbers:
             return twilio_error(400, 21211, f"Invalid 'To' Phone Number: {to}")
@@ -109,7 +120,7 @@ class TwilioStub:
             "to": to,
             "from": form.get("From"),
             "messaging_service_sid": form.get("MessagingServiceSid"),
-            "body": form["Body"],
+            "body": form.get("Body", ""),
             "status": "accepted" if form.get("MessagingServiceSid") else "queued",
             "num_segments": "1",
             "error_code": None,
@@ -117,6 +128,30 @@ class TwilioStub:
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
         }
         return Response(message, status_code=201)
+
+    async def _calls(
+        self, request: Request[Any, Any, Any], account: FromPath[str]
+    ) -> Response[Any]:
+        form = await self._record(request)
+        if self.fail_status is not None:
+            return Response("unavailable", status_code=self.fail_status, media_type="text/plain")
+        if not self._authenticated(request, account):
+            return twilio_error(401, 20003, "Authenticate")
+        to, twiml = form.get("To", ""), form.get("Twiml", "")
+        if not form.get("From"):
+            return twilio_error(400, 21213, "Caller phone number is required")
+        try:
+            root = ET.fromstring(twiml)
+        except ET.ParseError:
+            return twilio_error(400, 21229, "Twiml is not valid TwiML")
+        if root.tag != "Response" or not root.findall("Say"):
+            return twilio_error(400, 21229, "Twiml is not valid TwiML")
+        if not E164.fullmatch(to) or to in self.invalid_numbers:
+            return twilio_error(400, 21217, f"Phone number {to} does not appear to be valid")
+        sid = f"CA{len(self.requests):032x}"
+        call = {"sid": sid, "account_sid": self.account_sid, "to": to,
+                "from": form["From"], "status": "queued"}  # fmt: skip
+        return Response(call, status_code=201)
 
     async def _balance(
         self, request: Request[Any, Any, Any], account: FromPath[str]
@@ -126,3 +161,23 @@ class TwilioStub:
             return twilio_error(401, 20003, "Authenticate")
         body = {"account_sid": self.account_sid, "balance": self.balance, "currency": "USD"}
         return Response(body, status_code=200)
+
+
+def _whatsapp_refusal(form: dict[str, str]) -> Response[Any] | None:
+    """Twilio's answer to a WhatsApp message that is not a Content template, if it is not."""
+    if not form.get("From", "whatsapp:").startswith("whatsapp:"):
+        return twilio_error(400, 63007, "Twilio could not find a Channel with the From address")
+    if not form.get("ContentSid", "").startswith("HX"):
+        return twilio_error(400, 63016, "Failed to send freeform message outside the window")
+    try:
+        variables = json.loads(form.get("ContentVariables", "{}"))
+    except ValueError:
+        variables = None
+    if not isinstance(variables, dict):
+        return twilio_error(400, 21656, "The ContentVariables Parameter is invalid")
+    return None
+
+
+def said(twiml: str) -> list[str]:
+    """What each ``<Say>`` of a TwiML document says, in order."""
+    return [say.text or "" for say in ET.fromstring(twiml).iter("Say")]

@@ -1,4 +1,6 @@
-"""A loopback Vonage SMS API: ``POST /sms/json`` and ``GET /account/get-balance``.
+"""A loopback Vonage: the SMS API's ``POST /sms/json``, the Messages API's
+``POST /v1/messages`` (WhatsApp templates, HTTP Basic auth) and ``GET
+/account/get-balance``.
 
 It authenticates sends as Vonage does: ``api_key`` with ``api_secret``, or a signed
 request (``timestamp`` + ``sig``, the configured ``signature_method``), and answers
@@ -15,7 +17,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,11 +74,14 @@ class VonageStub:
     invalid_numbers: set[str] = field(default_factory=set)
     balance: float = 10.28
     requests: list[ReceivedRequest] = field(default_factory=list)
+    #: the Messages API's JSON bodies, as received
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._app = Litestar(
             route_handlers=[
                 post("/sms/json", status_code=200)(self._send),
+                post("/v1/messages", status_code=202)(self._message),
                 get("/account/get-balance")(self._balance),
             ],
             openapi_config=None,
@@ -139,15 +146,49 @@ class VonageStub:
             message["client-ref"] = form["client-ref"]
         return sms_answer(message)
 
-    async def _balance(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        await self._record(request)
+    def _basic_ok(self, request: Request[Any, Any, Any]) -> bool:
         scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
         try:
             credentials = base64.b64decode(encoded).decode()
         except (binascii.Error, UnicodeDecodeError):
             credentials = ""
-        if scheme != "Basic" or credentials != f"{self.api_key}:{self.api_secret}":
+        return scheme == "Basic" and credentials == f"{self.api_key}:{self.api_secret}"
+
+    async def _message(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """The Messages API: a WhatsApp template, or an RFC 7807 problem."""
+        body = await request.body()
+        self.requests.append(
+            ReceivedRequest(request.method, request.url.path, dict(request.headers), {})
+        )
+        self.messages.append(json.loads(body or b"{}"))
+        if self.fail_status is not None:
+            return Response("unavailable", status_code=self.fail_status, media_type="text/plain")
+        if not self._basic_ok(request):
+            return _problem(401, "unauthorized", "Unauthorized", "Invalid credentials")
+        sent = self.messages[-1]
+        template = sent.get("template") or {}
+        well_formed = (
+            sent.get("message_type") == "template" and sent.get("channel") == "whatsapp"
+            and str(sent.get("to", "")).isdigit() and str(sent.get("from", "")).isdigit()
+            and template.get("name") and isinstance(template.get("parameters"), list)
+            and (sent.get("whatsapp") or {}).get("locale")
+        )  # fmt: skip
+        if not well_formed:
+            return _problem(422, "messages-olympus#1020", "Invalid params", "not a template")
+        if sent["to"] in self.invalid_numbers:
+            return _problem(422, "messages-olympus#1150", "Invalid recipient", "no WhatsApp")
+        return Response({"message_uuid": str(uuid.uuid4())}, status_code=202)
+
+    async def _balance(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        await self._record(request)
+        if not self._basic_ok(request):
             return Response(
                 {"error-code": "401", "error-code-label": "auth failed"}, status_code=401
             )
         return Response({"value": self.balance, "autoReload": False}, status_code=200)
+
+
+def _problem(status: int, kind: str, title: str, detail: str) -> Response[Any]:
+    body = {"type": f"https://developer.vonage.com/api-errors/{kind}", "title": title,
+            "detail": detail, "instance": str(uuid.uuid4())}  # fmt: skip
+    return Response(body, status_code=status, media_type="application/problem+json")

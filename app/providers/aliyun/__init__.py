@@ -4,6 +4,7 @@ Alibaba has no balance API for SMS."""
 
 from __future__ import annotations
 
+from app.providers.adapter import Adapter, Reports
 from app.providers.aliyun.config import AliyunConfig
 from app.providers.aliyun.reports import REPLY, parse
 from app.providers.aliyun.sending import (
@@ -22,7 +23,6 @@ from app.providers.aliyun.signing import (
     rpc_string_to_sign,
 )
 from app.providers.aliyun.templates import REVIEW
-from app.providers.base import Adapter, Reports
 
 __all__ = [
     "ADAPTER",

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from app.providers.aliyun.config import AliyunConfig
 
-__all__ = ["VERSION", "signed_call"]
+__all__ = ["VERSION", "acs3_request", "signed_call"]
 
 VERSION = "2017-05-25"
 
@@ -40,21 +40,28 @@ def _endpoint(config: AliyunConfig) -> str:
     return config.base_url.rstrip("/") + "/"
 
 
-def _acs3_request(
-    action: str, params: dict[str, str], config: AliyunConfig, now: datetime, nonce: str
+def acs3_request(
+    action: str,
+    version: str,
+    params: dict[str, str],
+    credentials: tuple[str, str],
+    base_url: str,
+    now: datetime,
+    nonce: str,
 ) -> httpx.Request:
-    url = _endpoint(config)
+    """``POST {base_url}/?<params>`` signed with ACS3-HMAC-SHA256 by the AccessKey pair
+    ``credentials``: any Alibaba Cloud RPC action (``SendSms``, ``SingleCallByTts``)."""
+    url = base_url.rstrip("/") + "/"
     headers = {
         "host": httpx.URL(url).netloc.decode("ascii"),
         "x-acs-action": action,
-        "x-acs-version": VERSION,
+        "x-acs-version": version,
         "x-acs-date": _timestamp(now),
         "x-acs-signature-nonce": nonce,
         "x-acs-content-sha256": EMPTY_BODY_SHA256,
     }
-    authorization = acs3_authorization(
-        config.access_key_id, config.access_key_secret, "POST", params, headers, EMPTY_BODY_SHA256
-    )
+    key_id, secret = credentials
+    authorization = acs3_authorization(key_id, secret, "POST", params, headers, EMPTY_BODY_SHA256)
     # The query is sent exactly as signed, so no client-side re-encoding can differ.
     return httpx.Request(
         "POST",
@@ -97,4 +104,5 @@ def signed_call(
     ``signature_version`` says."""
     if config.signature_version == "v1":
         return _rpc_request(action, params, config, now, nonce)
-    return _acs3_request(action, params, config, now, nonce)
+    credentials = (config.access_key_id, config.access_key_secret)
+    return acs3_request(action, VERSION, params, credentials, config.base_url, now, nonce)

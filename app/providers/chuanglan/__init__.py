@@ -3,7 +3,8 @@ international), status reports to the account's pushUrl, and the account balance
 
 from __future__ import annotations
 
-from app.providers.base import Adapter, Balance, BalanceApi, Reports
+from app.providers.adapter import Adapter, BalanceApi, Reports
+from app.providers.base import Balance
 from app.providers.chuanglan.balance import build_balance_request, parse_balance
 from app.providers.chuanglan.config import ChuanglanConfig
 from app.providers.chuanglan.reports import REPLY, parse

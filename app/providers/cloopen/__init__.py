@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from app.providers.base import Adapter, Balance, BalanceApi, Reports
+from app.providers.adapter import Adapter, BalanceApi, Reports
+from app.providers.base import Balance
 from app.providers.cloopen.balance import build_balance_request, parse_balance
 from app.providers.cloopen.config import CloopenConfig
 from app.providers.cloopen.reports import REPLY, parse

@@ -7,7 +7,7 @@ The package is ``gateway`` so that its name is not ``http`` or ``httpx``; its ac
 
 from __future__ import annotations
 
-from app.providers.base import Adapter, Reports
+from app.providers.adapter import Adapter, Reports
 from app.providers.gateway.config import HttpGatewayConfig
 from app.providers.gateway.reports import REPLY, parse, verify
 from app.providers.gateway.sending import build_request, parse_response

@@ -4,7 +4,7 @@ call."""
 
 from __future__ import annotations
 
-from app.providers.base import Adapter, Reports
+from app.providers.adapter import Adapter, Reports
 from app.providers.huawei.config import HuaweiConfig
 from app.providers.huawei.reports import REPLY, parse, signs, verify
 from app.providers.huawei.sending import build_request, classify_error, parse_response

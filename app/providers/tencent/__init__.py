@@ -4,7 +4,7 @@ its status callbacks and its template review (``AddSmsTemplate``,
 
 from __future__ import annotations
 
-from app.providers.base import Adapter, Reports
+from app.providers.adapter import Adapter, Reports
 from app.providers.tencent.config import TencentConfig
 from app.providers.tencent.reports import REPLY, parse
 from app.providers.tencent.sending import build_request, classify_error, parse_response

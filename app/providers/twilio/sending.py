@@ -41,6 +41,18 @@ _ERROR_KINDS: dict[int, ErrorKind] = {
     10001: "account",  # account not active
     20403: "account",  # forbidden: account suspended (commonly out of funds)
     20429: "retryable",  # too many requests
+    # Calls (https://www.twilio.com/docs/api/errors)
+    21210: "account",  # the caller ID is not a verified or Twilio number
+    21215: "account",  # geo permissions do not allow calls to this number
+    21216: "permanent",  # the number is blocked for calls
+    21217: "permanent",  # the number does not appear to be valid
+    13224: "permanent",  # invalid phone number to dial
+    # WhatsApp
+    63003: "permanent",  # the recipient is not a WhatsApp user
+    63007: "account",  # no WhatsApp sender of this account
+    63016: "permanent",  # a free-form message outside the 24-hour window (a template is needed)
+    63018: "retryable",  # rate limit of the WhatsApp sender
+    63024: "permanent",  # invalid recipient
 }
 
 

@@ -1,15 +1,17 @@
-"""Vonage (Nexmo) SMS API: sending through ``/sms/json`` (signed or with the API
-secret), delivery receipts (signed when the account has a signature secret), and the
-account balance."""
+"""Vonage (Nexmo): SMS through the SMS API's ``/sms/json`` (signed or with the API
+secret), WhatsApp templates through the Messages API, SMS delivery receipts (signed when
+the account has a signature secret), and the account balance."""
 
 from __future__ import annotations
 
-from app.providers.base import Adapter, Balance, BalanceApi, Reports
+from app.providers.adapter import Adapter, BalanceApi, ChannelSend, Reports
+from app.providers.base import Balance
 from app.providers.vonage.balance import build_balance_request, parse_balance
 from app.providers.vonage.config import SignatureMethod, VonageConfig
 from app.providers.vonage.reports import REPLY, parse, signs, verify
 from app.providers.vonage.sending import build_request, parse_response
 from app.providers.vonage.signing import signature, string_to_sign
+from app.providers.vonage.whatsapp import build_whatsapp_request, parse_whatsapp_response
 
 __all__ = [
     "ADAPTER",
@@ -18,9 +20,11 @@ __all__ = [
     "VonageConfig",
     "build_balance_request",
     "build_request",
+    "build_whatsapp_request",
     "create",
     "parse_balance",
     "parse_response",
+    "parse_whatsapp_response",
     "signature",
     "string_to_sign",
 ]
@@ -30,6 +34,11 @@ ADAPTER = Adapter(
     config=VonageConfig,
     build_request=build_request,
     parse_response=parse_response,
+    more_channels={
+        "whatsapp": ChannelSend(
+            build_request=build_whatsapp_request, parse_response=parse_whatsapp_response
+        )
+    },
     reports=Reports(parse=parse, reply=REPLY, verify=verify, signs=signs),
     balance=BalanceApi(build=build_balance_request, parse=parse_balance),
 )

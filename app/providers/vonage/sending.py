@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from app.providers.base import OutgoingMessage
     from app.providers.vonage.config import VonageConfig
 
-__all__ = ["build_request", "parse_response"]
+__all__ = ["build_request", "digits", "parse_response"]
 
 # The SMS API's ``messages[].status`` values (https://developer.vonage.com/en/api-errors/sms).
 _STATUS_KINDS: dict[str, ErrorKind] = {
@@ -51,7 +51,7 @@ _STATUS_KINDS: dict[str, ErrorKind] = {
 }
 
 
-def _digits(number: str) -> str:
+def digits(number: str) -> str:
     """Vonage wants E.164 numbers without the ``+``; alphanumeric senders stay as they are."""
     bare = number.removeprefix("+")
     return bare if bare.isdigit() else number
@@ -63,8 +63,8 @@ def build_request(
     """The ``/sms/json`` request; signed with ``now`` as ``timestamp`` when configured."""
     form = {
         "api_key": config.api_key,
-        "from": _digits(config.from_),
-        "to": _digits(message.to),
+        "from": digits(config.from_ or ""),
+        "to": digits(message.to),
         "text": message.text,
         # `text` is GSM-7: anything beyond ASCII (Chinese, accents) goes as UCS-2.
         "type": "text" if message.text.isascii() else "unicode",

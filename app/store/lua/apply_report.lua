@@ -4,14 +4,16 @@
 -- KEYS[1] verification record
 -- ARGV[1] message number   ARGV[2] status   ARGV[3] provider's status
 -- ARGV[4] error code ("" if none)   ARGV[5] when it happened, ms ("" if unknown)
--- Returns {outcome, old status, new status, message sent at, app, country, provider}
+-- Returns {outcome, old status, new status, message sent at, app, country, provider,
+--          channel}
 -- outcome: changed | kept | duplicate | gone
 local record, n = KEYS[1], ARGV[1]
-local f = redis.call('HMGET', record, 'q' .. n, 'R' .. n, 'o' .. n, 'a', 'C', 'p' .. n)
+local f = redis.call('HMGET', record, 'q' .. n, 'R' .. n, 'o' .. n, 'a', 'C', 'p' .. n,
+  'h' .. n)
 if not f[1] then return {'gone'} end
 local old, events = f[1], tonumber(f[2] or '0')
 local function answer(outcome, status)
-  return {outcome, old, status, f[3] or '', f[4] or '', f[5] or '', f[6] or ''}
+  return {outcome, old, status, f[3] or '', f[4] or '', f[5] or '', f[6] or '', f[7] or 'sms'}
 end
 for k = 1, events do
   local event = cjson.decode(redis.call('HGET', record, 'r' .. n .. '.' .. k))

@@ -7,7 +7,8 @@
 -- Returns {'not_found'} | {'status', s} | {'expired'} | {'exhausted', max}
 --       | {'limited', rate, limit, window, free at ms}
 --       | {'ok', attempts_used, max_attempts, lookup, argon2 params, country,
---          n1, hash1, provider1, n2, ...} (provider: of that send's message, "-" if none)
+--          n1, hash1, provider1, channel1, n2, ...} (of that send's message: its provider,
+--          "-" if none, and its channel)
 local record = KEYS[1]
 local f = redis.call('HMGET', record, 'a', 's', 'E', 'x', 'X', 'N', 'k', 'A', 'C')
 if not f[1] or f[1] ~= ARGV[1] then return {'not_found'} end
@@ -25,11 +26,12 @@ if tonumber(f[4]) >= max_attempts then return {'exhausted', max_attempts} end
 local used = redis.call('HINCRBY', record, 'x', 1)
 local result = {'ok', used, max_attempts, f[7], f[8], f[9]}
 for n = 1, tonumber(f[6]) do
-  local code = redis.call('HMGET', record, 'c' .. n, 'e' .. n, 'p' .. n)
+  local code = redis.call('HMGET', record, 'c' .. n, 'e' .. n, 'p' .. n, 'h' .. n)
   if code[1] and tonumber(code[2]) > now then
     table.insert(result, n)
     table.insert(result, code[1])
     table.insert(result, code[3] or '-')
+    table.insert(result, code[4] or 'sms')
   end
 end
 return result

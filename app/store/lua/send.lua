@@ -6,7 +6,9 @@
 -- ARGV[3] code hash   ARGV[4] code ttl ms   ARGV[5] retention ms   ARGV[6] cooldown ms
 -- ARGV[7] max sends   ARGV[8] max attempts   ARGV[9] resend policy ("replace" | "keep")
 -- ARGV[10] message id   ARGV[11] argon2 parameters of the hash ("t,m,p")
--- ARGV[12..] the throttle's rates (count, then limit/window pairs), then the field/value
+-- ARGV[12] this send's channel (the record's `h` becomes it; a message's own `h<n>` is
+--          kept only when it is not sms, so an SMS costs no byte more)
+-- ARGV[13..] the throttle's rates (count, then limit/window pairs), then the field/value
 --            pairs of a new record
 -- Returns {outcome, id, now, expires, last_send, sends, attempts, max_attempts, max_sends,
 --          cooldown, retry_ms, rate, limit, window, then (remaining, resets at) per rate of
@@ -15,7 +17,8 @@
 local index, record, throttle = KEYS[1], KEYS[2], KEYS[3]
 local expected, id = ARGV[1], ARGV[2]
 local ttl, retention = tonumber(ARGV[4]), tonumber(ARGV[5])
-local rates, fields_at = read_rates(ARGV, 12)
+local channel = ARGV[12]
+local rates, fields_at = read_rates(ARGV, 13)
 local now = now_ms()
 
 local current = read_index(index)
@@ -63,7 +66,9 @@ end
 sends = sends + 1
 local expires = now + ttl
 redis.call('HSET', record, 'c' .. sends, ARGV[3], 'e' .. sends, expires, 'N', sends,
-  'L', now, 'E', expires, 'i' .. sends, ARGV[10], 'o' .. sends, now, 'q' .. sends, 'queued')
+  'L', now, 'E', expires, 'i' .. sends, ARGV[10], 'o' .. sends, now, 'q' .. sends, 'queued',
+  'h', channel)
+if channel ~= 'sms' then redis.call('HSET', record, 'h' .. sends, channel) end
 redis.call('PEXPIRE', record, ttl + retention)
 redis.call('SET', index, table.concat({id, now, sends, max_sends, cooldown, expires}, ' '),
   'PX', ttl + retention)
