@@ -3,7 +3,8 @@
 A vendor package (``app/providers/<vendor>/``) exports one :class:`Adapter`: a pure
 ``build_request`` (message, config, clock, nonce -> the exact ``httpx.Request``), a pure
 ``parse_response`` (``httpx.Response`` -> :class:`SendResult`), and where the vendor has
-them its delivery reports (:class:`Reports`) and its balance API (:class:`BalanceApi`).
+them its delivery reports (:class:`Reports`), its inbound messages (:class:`Inbound`) and
+its balance API (:class:`BalanceApi`).
 :class:`HttpProvider` joins an adapter to the one shared ``httpx.AsyncClient``. Adapters
 never retry: the router owns retries and failover.
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from app.providers.config import Template
-    from app.providers.reports import CallbackReply, CallbackRequest, DeliveryReport
+    from app.providers.reports import CallbackReply, CallbackRequest, DeliveryReport, InboundMessage
 
 __all__ = [
     "Adapter",
@@ -38,10 +39,12 @@ __all__ = [
     "BalanceApi",
     "ErrorKind",
     "HttpProvider",
+    "Inbound",
     "OutgoingMessage",
     "Provider",
     "Reports",
     "SendResult",
+    "Signed",
     "classify_code",
     "decode_answer",
     "http_failure",
@@ -209,13 +212,10 @@ class HttpProvider(Generic[C]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Reports(Generic[C]):
-    """How a vendor's delivery reports (status callbacks) are read and answered."""
+class Signed(Generic[C]):
+    """A vendor's own check of its callbacks, shared by its delivery reports and its
+    inbound messages (one signature scheme per vendor)."""
 
-    #: the reports in one callback; raises ``CallbackError`` when it cannot be read.
-    parse: Callable[[CallbackRequest], list[DeliveryReport]]
-    #: the exact answer that stops the vendor's retries.
-    reply: CallbackReply
     #: whether a callback carries the account's valid signature, ``now`` being the time;
     #: None: the vendor does not sign, the random token in the URL authenticates.
     verify: Callable[[CallbackRequest, C, datetime], bool] | None = None
@@ -228,6 +228,25 @@ class Reports(Generic[C]):
         if self.verify is None or (self.signs is not None and not self.signs(config)):
             return True
         return self.verify(request, config, now)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reports(Signed[C]):
+    """How a vendor's delivery reports (status callbacks) are read and answered."""
+
+    #: the reports in one callback; raises ``CallbackError`` when it cannot be read.
+    parse: Callable[[CallbackRequest], list[DeliveryReport]]
+    #: the exact answer that stops the vendor's retries.
+    reply: CallbackReply
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inbound(Signed[C]):
+    """How a vendor's inbound messages (replies to our senders) are read and answered."""
+
+    #: the messages in one callback; raises ``CallbackError`` when it cannot be read.
+    parse: Callable[[CallbackRequest], list[InboundMessage]]
+    reply: CallbackReply
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,6 +275,8 @@ class Adapter(Generic[C]):
     #: number their errors apart): the parser for one config, used instead.
     parse_response_for: Callable[[C], Callable[[httpx.Response], SendResult]] | None = None
     reports: Reports[C] | None = None
+    #: the messages people send to the account's numbers, where the vendor forwards them.
+    inbound: Inbound[C] | None = None
     balance: BalanceApi[C] | None = None
 
     def create(

@@ -1,8 +1,9 @@
-"""Alibaba Cloud SMS (Dysmsapi ``SendSms``, API version 2017-05-25) and its ``SmsReport``
-delivery reports; Alibaba has no balance API for SMS."""
+"""Alibaba Cloud SMS (Dysmsapi ``SendSms``, API version 2017-05-25), its ``SmsReport``
+delivery reports and ``SmsUp`` inbound messages; Alibaba has no balance API for SMS."""
 
 from __future__ import annotations
 
+from app.providers.aliyun import inbound
 from app.providers.aliyun.config import AliyunConfig
 from app.providers.aliyun.reports import REPLY, parse
 from app.providers.aliyun.sending import (
@@ -20,7 +21,7 @@ from app.providers.aliyun.signing import (
     rpc_signature,
     rpc_string_to_sign,
 )
-from app.providers.base import Adapter, Reports
+from app.providers.base import Adapter, Inbound, Reports
 
 __all__ = [
     "ADAPTER",
@@ -45,5 +46,6 @@ ADAPTER = Adapter(
     build_request=build_request,
     parse_response=parse_response,
     reports=Reports(parse=parse, reply=REPLY),
+    inbound=Inbound(parse=inbound.parse, reply=inbound.REPLY),
 )
 create = ADAPTER.create

@@ -1,9 +1,10 @@
-"""Tencent Cloud SMS (``SendSms``, API version 2021-01-11, signed with TC3-HMAC-SHA256)
-and its status callbacks; the SMS API has no balance call."""
+"""Tencent Cloud SMS (``SendSms``, API version 2021-01-11, signed with TC3-HMAC-SHA256),
+its status callbacks and its reply callbacks; the SMS API has no balance call."""
 
 from __future__ import annotations
 
-from app.providers.base import Adapter, Reports
+from app.providers.base import Adapter, Inbound, Reports
+from app.providers.tencent import inbound
 from app.providers.tencent.config import TencentConfig
 from app.providers.tencent.reports import REPLY, parse
 from app.providers.tencent.sending import build_request, classify_error, parse_response
@@ -37,5 +38,6 @@ ADAPTER = Adapter(
     build_request=build_request,
     parse_response=parse_response,
     reports=Reports(parse=parse, reply=REPLY),
+    inbound=Inbound(parse=inbound.parse, reply=inbound.REPLY),
 )
 create = ADAPTER.create

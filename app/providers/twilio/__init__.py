@@ -1,9 +1,11 @@
 """Twilio Programmable Messaging: sending through the 2010-04-01 REST API, status
-callbacks checked by ``X-Twilio-Signature``, and the account balance."""
+callbacks and incoming messages checked by ``X-Twilio-Signature``, and the account
+balance."""
 
 from __future__ import annotations
 
-from app.providers.base import Adapter, Balance, BalanceApi, Reports
+from app.providers.base import Adapter, Balance, BalanceApi, Inbound, Reports
+from app.providers.twilio import inbound
 from app.providers.twilio.balance import build_balance_request, parse_balance
 from app.providers.twilio.config import TwilioConfig
 from app.providers.twilio.reports import REPLY, parse, verify
@@ -29,6 +31,7 @@ ADAPTER = Adapter(
     build_request=build_request,
     parse_response=parse_response,
     reports=Reports(parse=parse, reply=REPLY, verify=verify),
+    inbound=Inbound(parse=inbound.parse, reply=inbound.REPLY, verify=verify),
     balance=BalanceApi(build=build_balance_request, parse=parse_balance),
 )
 create = ADAPTER.create

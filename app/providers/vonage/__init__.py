@@ -1,10 +1,11 @@
 """Vonage (Nexmo) SMS API: sending through ``/sms/json`` (signed or with the API
-secret), delivery receipts (signed when the account has a signature secret), and the
-account balance."""
+secret), delivery receipts and inbound messages (signed when the account has a signature
+secret), and the account balance."""
 
 from __future__ import annotations
 
-from app.providers.base import Adapter, Balance, BalanceApi, Reports
+from app.providers.base import Adapter, Balance, BalanceApi, Inbound, Reports
+from app.providers.vonage import inbound
 from app.providers.vonage.balance import build_balance_request, parse_balance
 from app.providers.vonage.config import SignatureMethod, VonageConfig
 from app.providers.vonage.reports import REPLY, parse, signs, verify
@@ -31,6 +32,7 @@ ADAPTER = Adapter(
     build_request=build_request,
     parse_response=parse_response,
     reports=Reports(parse=parse, reply=REPLY, verify=verify, signs=signs),
+    inbound=Inbound(parse=inbound.parse, reply=inbound.REPLY, verify=verify, signs=signs),
     balance=BalanceApi(build=build_balance_request, parse=parse_balance),
 )
 create = ADAPTER.create
