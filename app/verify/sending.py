@@ -2,8 +2,9 @@
 
 Each step is one round trip to Redis (on Cluster: one per node, in parallel):
 
-1. admit: the pending verification and the number's throttle (``admit_number``) beside
-   every abuse rule's script (:mod:`app.abuse.admission`); then the app's hook;
+1. admit: the pending verification, the number's throttle and its opt-out mark
+   (``admit_number``) beside every abuse rule's script (:mod:`app.abuse.admission`);
+   then the app's hook;
 2. create or resend: a fresh code, hashed off the loop, stored by the send script, which
    enforces the cooldown, the send budget and the number's throttle, beside the circuit
    of the route's first provider;
@@ -58,6 +59,7 @@ __all__ = ["SendFlow", "Started"]
 
 # A send reads the index again when another request changed it in between.
 _SEND_TRIES = 3
+_OPTED_OUT = "the number texted a stop word to this app: a start word, or an admin, opts it in"
 
 
 class SendFlow:
@@ -148,6 +150,8 @@ class SendFlow:
             expected, early = resendable(checked.pending, checked.now_ms), None
         except OtpgateError as exc:
             expected, early = None, exc
+        if checked.opted_out and test_code is None:  # a test number is sent nothing anyway
+            early = OtpgateError("number_opted_out", _OPTED_OUT)
         if isinstance(admission, str):
             if early is not None:
                 raise early
