@@ -25,10 +25,10 @@ from app.apps.keys import ApiKeyStore
 from app.apps.numbers import NumberLists
 from app.apps.registry import AppRegistry
 from app.cores import hashing_threads
-from app.delivery.events import EventBus, EventDispatcher, EventTarget
+from app.delivery.callbacks import Callbacks
+from app.delivery.events import EventBus, EventDispatcher, event_targets
 from app.delivery.ledger import Ledger
 from app.delivery.prices import PriceTable
-from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats
 from app.delivery.usage import UsageReader
 from app.providers.api import ProviderDirectory
@@ -39,7 +39,6 @@ from app.providers.router import ProviderRouter
 from app.store.idempotency import IdempotencyEntries
 from app.store.keys import Keys
 from app.store.redis import Readiness, Scripts, StoreClient, connect
-from app.store.reports import ReportStore
 from app.store.verifications import VerificationStore
 from app.verify.checking import CheckFlow
 from app.verify.codes import CodeHasher
@@ -53,6 +52,9 @@ if TYPE_CHECKING:
 
     from litestar.datastructures import State
 
+    from app.delivery.inbound import InboundService
+    from app.delivery.optouts import OptOuts
+    from app.delivery.service import DeliveryService
     from app.providers.base import Provider
     from app.settings import Settings
 
@@ -80,6 +82,8 @@ class Services:
     apps: AppRegistry
     usage: UsageReader
     numbers: NumberLists
+    inbound: InboundService
+    opt_outs: OptOuts
 
 
 @contextlib.asynccontextmanager
@@ -136,7 +140,7 @@ async def _watched(
     apps = AppRegistry(client, settings)
     with contextlib.suppress(RedisError, RedisClusterException):
         await apps.refresh()
-    targets = _event_targets(apps.settings)  # updated in place when apps change
+    targets = event_targets(apps.settings)  # updated in place when apps change
     dispatcher = EventDispatcher(
         client, scripts, http, targets,
         max_attempts=settings.events_max_attempts, backoff=settings.events_backoff,
@@ -147,7 +151,7 @@ async def _watched(
 
     def rebuild(new: Settings) -> None:
         targets.clear()
-        targets.update(_event_targets(new))
+        targets.update(event_targets(new))
         on_change(_services(new, *shared))
 
     apps.listeners.append(rebuild)
@@ -173,24 +177,23 @@ def _services(
     )
     breaker = CircuitBreaker(client, scripts, settings.circuit)
     # Built again whenever the apps' version moves, so apps.numbers is the index just read.
+    policies = AppPolicies(settings)
     abuse = AbuseService(
-        policies=AppPolicies(settings), blocks=BlockStore(client, keys), scripts=scripts,
+        policies=policies, blocks=BlockStore(client, keys), scripts=scripts,
         keys=keys, http=http, listed=apps.numbers,
     )  # fmt: skip
-    deliveries = DeliveryService(
-        store=ReportStore(scripts), ledger=ledger, providers=settings.providers,
-        pepper=settings.secret_pepper, callback_ips=settings.callback_ips,
-        public_url=settings.public_url,
-    )  # fmt: skip
+    callbacks = Callbacks.build(
+        settings, scripts, keys, ledger, rules=policies.abuse, known=apps.known
+    )
     router = _router(settings, _providers(settings, http, outbox), breaker)
     directory = ProviderDirectory(
         settings.providers, breaker, http, with_outbox=settings.env != "prod",
-        callback_path=deliveries.callback_path,
+        callback_path=callbacks.deliveries.callback_path,
     )  # fmt: skip
     return Services(
         verifications=_verifications(settings, scripts, store, hasher, abuse, router, ledger),
         abuse=abuse,
-        deliveries=deliveries,
+        deliveries=callbacks.deliveries,
         provider_directory=directory,
         stats=stats,
         events=events,
@@ -202,6 +205,8 @@ def _services(
         apps=apps,
         usage=UsageReader(client, keys, settings),
         numbers=NumberLists(apps, client, scripts, keys),
+        inbound=callbacks.inbound,
+        opt_outs=callbacks.opt_outs,
     )
 
 
@@ -253,14 +258,6 @@ def _router(
         settings.send_deadline,
         settings.send_attempt_timeout,
     )
-
-
-def _event_targets(settings: Settings) -> dict[str, EventTarget]:
-    return {
-        name: EventTarget(own.events_url, own.events_secret or "", own.events_allow_private)
-        for name, own in settings.apps.items()
-        if own.events_url
-    }
 
 
 @contextlib.asynccontextmanager
