@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 
 from app.errors import OtpgateError
-from app.phone import normalize_phone
+from app.phone import mask_phone, normalize_phone
+from app.store.optouts import OptOut
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from app.delivery.inbound import InboundService
     from app.delivery.ledger import Ledger
     from app.store.keys import Keys
-    from app.store.optouts import OptOut, OptOutStore
+    from app.store.optouts import OptOutStore
 
 __all__ = ["OptOutPage", "OptOutView", "OptOuts"]
 
@@ -92,23 +93,32 @@ class OptOuts:
         entry = await self._store.find(app, opt_out_id)
         if entry is None:
             raise OtpgateError("opt_out_not_found", f"no opt-out {opt_out_id!r} in this app")
-        return await self._cleared(app, entry, by)
+        await self._cleared(app, entry, by)
+        return view(entry)
 
     async def clear_number(self, app: str, number: str, *, by: str) -> OptOutView:
-        """Opt ``number`` (E.164) back in to ``app``, as an admin."""
+        """Opt ``number`` (E.164) back in to ``app``, as an admin: its mark goes even when
+        the app's list lost its entry (a STOP and a START at the same instant)."""
         self._app(app)
         phone = normalize_phone(number)
-        opt_out_id = self._keys.opt_out_id(app, self._keys.number(phone.e164))
-        entry = await self._store.find(app, opt_out_id)
-        if entry is None:
+        digest = self._keys.number(phone.e164)
+        opt_out_id = self._keys.opt_out_id(app, digest)
+        listed = await self._store.find(app, opt_out_id)
+        entry = listed or OptOut(
+            id=opt_out_id, subject=self._keys.subject(app, digest),
+            number=mask_phone(phone.e164), country=phone.region, at=0.0, provider="",
+            keyword="",
+        )  # fmt: skip
+        if not await self._cleared(app, entry, by) and listed is None:
             raise OtpgateError("opt_out_not_found", "that number has not opted out of this app")
-        return await self._cleared(app, entry, by)
+        return view(entry)
 
-    async def _cleared(self, app: str, entry: OptOut, by: str) -> OptOutView:
+    async def _cleared(self, app: str, entry: OptOut, by: str) -> bool:
+        """Whether ``entry``'s number was opted out (its mark was there) until now."""
         [was] = await self._store.unmark(app, [(entry.subject, entry.id)])
         if was:  # of two clears at once, one tells the app
             await self._ledger.write(self._ledger.opted(app, entry, out=False, by=by))
-        return view(entry)
+        return was
 
     def _app(self, app: str) -> None:
         if not self._known(app):

@@ -411,3 +411,19 @@ async def test_the_app_hears_of_each_opt_out_and_opt_in(make_live_client: Client
                    "country": "CN", "provider": "tencent", "keyword": "退订"}  # fmt: skip
     assert back == out | {"keyword": None, "by": "bootstrap"}
     assert "13800138000" not in json.dumps(events)
+
+
+async def test_clearing_by_number_removes_a_mark_the_list_lost(
+    make_live_client: ClientFactory, redis: Redis
+) -> None:
+    # What a STOP and a START of one number at the same instant could leave on Cluster:
+    # the mark (in the number's slot) without its entry in the app's list.
+    async with make_live_client(**accounts()) as client:
+        await text_in(client, "twilio", "STOP")
+        await redis.delete(Keys.opt_outs("default"))
+        assert (await send(client)).json()["code"] == "number_opted_out"
+        cleared = await client.post(
+            "/v1/apps/default/opt-outs/remove", json={"number": TO}, headers=AUTH
+        )
+        assert cleared.status_code == 200 and cleared.json()["number"] == "+86138****8000"
+        assert (await send(client)).status_code == 201
