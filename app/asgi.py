@@ -16,7 +16,8 @@ from app.abuse.api import AbuseController
 from app.apps.api import AppsController
 from app.apps.keys_api import ApiKeysController
 from app.apps.numbers_api import SafeNumbersController, TestNumbersController
-from app.delivery.api import AdminDeliveryController, CallbackController
+from app.delivery.api import AdminDeliveryController, CallbackController, InboundController
+from app.delivery.optouts_api import OptOutsController
 from app.dev.outbox import OutboxController
 from app.factors.api import FactorsController
 from app.http.access import ObservedApp
@@ -63,8 +64,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handlers: list[Any] = [
         VerificationController, AbuseController, ProviderController, AdminDeliveryController,
         ApiKeysController, AppsController, SafeNumbersController, TestNumbersController,
-        FactorsController, TemplatesController,
-        CallbackController, HealthController, MetricsController,
+        FactorsController, TemplatesController, OptOutsController,
+        CallbackController, InboundController, HealthController, MetricsController,
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:
         handlers.append(OutboxController)

@@ -12,10 +12,9 @@ from app.abuse.rules import AppPolicies
 from app.abuse.service import AbuseService
 from app.apps.keys import ApiKeyStore
 from app.apps.numbers import NumberLists
-from app.delivery.events import EventBus, EventTarget
+from app.delivery.callbacks import Callbacks
 from app.delivery.ledger import Ledger
 from app.delivery.prices import PriceTable
-from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats
 from app.delivery.usage import UsageReader
 from app.factors.keyring import Keyring
@@ -29,7 +28,6 @@ from app.store.factors import FactorStore
 from app.store.idempotency import IdempotencyEntries
 from app.store.keys import Keys
 from app.store.redis import Readiness, Scripts, StoreClient
-from app.store.reports import ReportStore
 from app.store.verifications import VerificationStore
 from app.verify.checking import CheckFlow
 from app.verify.idempotency import IdempotencyStore
@@ -41,13 +39,17 @@ if TYPE_CHECKING:
     import httpx
 
     from app.apps.registry import AppRegistry
+    from app.delivery.events import EventBus
+    from app.delivery.inbound import InboundService
+    from app.delivery.optouts import OptOuts
+    from app.delivery.service import DeliveryService
     from app.providers.base import Provider
     from app.settings import Settings
     from app.templates.book import TemplateBook
     from app.templates.service import TemplateService
     from app.verify.codes import CodeHasher
 
-__all__ = ["Services", "assemble", "event_targets"]
+__all__ = ["Services", "assemble"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Services:
     verifications: VerificationService
     abuse: AbuseService
     deliveries: DeliveryService
+    inbound: InboundService
+    opt_outs: OptOuts
     provider_directory: ProviderDirectory
     stats: Stats
     events: EventBus
@@ -89,19 +93,18 @@ def assemble(
     )
     breaker = CircuitBreaker(client, scripts, settings.circuit)
     # Built again whenever the apps' version moves, so apps.numbers is the index just read.
+    policies = AppPolicies(settings)
     abuse = AbuseService(
-        policies=AppPolicies(settings), blocks=BlockStore(client, keys), scripts=scripts,
+        policies=policies, blocks=BlockStore(client, keys), scripts=scripts,
         keys=keys, http=http, listed=apps.numbers,
     )  # fmt: skip
-    deliveries = DeliveryService(
-        store=ReportStore(scripts), ledger=ledger, providers=settings.providers,
-        pepper=settings.secret_pepper, callback_ips=settings.callback_ips,
-        public_url=settings.public_url,
-    )  # fmt: skip
+    callbacks = Callbacks.build(
+        settings, scripts, keys, ledger, rules=policies.abuse, known=apps.known
+    )
     router = _router(settings, _providers(settings, http, outbox), breaker)
     directory = ProviderDirectory(
         settings.providers, breaker, http, with_outbox=settings.env != "prod",
-        callback_path=deliveries.callback_path,
+        callback_path=callbacks.deliveries.callback_path,
     )  # fmt: skip
     verifications = _verifications(
         settings, scripts, store, hasher, abuse, router, ledger, templates.book
@@ -110,7 +113,8 @@ def assemble(
         client, bootstrap_key=settings.bootstrap_api_key, pepper=settings.secret_pepper
     )
     return Services(
-        verifications=verifications, abuse=abuse, deliveries=deliveries,
+        verifications=verifications, abuse=abuse, deliveries=callbacks.deliveries,
+        inbound=callbacks.inbound, opt_outs=callbacks.opt_outs,
         provider_directory=directory, stats=stats, events=events, outbox=outbox,
         api_keys=api_keys, readiness=Readiness(client), apps=apps,
         usage=UsageReader(client, keys, settings), numbers=NumberLists(apps, client, scripts, keys),
@@ -172,11 +176,3 @@ def _factors(settings: Settings, scripts: Scripts, keys: Keys) -> FactorService:
     secrets = [own.key.encode() if own.key else settings.secret_pepper]
     keyring = Keyring([*secrets, *(old.encode() for old in own.old_keys)])
     return FactorService(FactorStore(scripts), keys, keyring, settings)
-
-
-def event_targets(settings: Settings) -> dict[str, EventTarget]:
-    return {
-        name: EventTarget(own.events_url, own.events_secret or "", own.events_allow_private)
-        for name, own in settings.apps.items()
-        if own.events_url
-    }

@@ -18,9 +18,9 @@ from litestar.di import Provide
 from redis.exceptions import RedisClusterException, RedisError
 
 from app.apps.registry import AppRegistry
-from app.assembly import Services, assemble, event_targets
+from app.assembly import Services, assemble
 from app.cores import hashing_threads
-from app.delivery.events import EventBus, EventDispatcher
+from app.delivery.events import EventBus, EventDispatcher, event_targets
 from app.store.redis import Scripts, StoreClient, connect
 from app.store.templates import TemplateStore
 from app.templates.service import TemplateService

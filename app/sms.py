@@ -1,5 +1,6 @@
 """Facts of an SMS text: its encoding, its length in that encoding, its segments, and the
-autofill lines phones look for. A leaf: pure functions of their inputs.
+autofill lines phones look for, and how a reply is read as a keyword (STOP, 退订). A leaf:
+pure functions of their inputs.
 
 A message in the GSM 03.38 alphabet is sent in 7-bit septets (160 a segment alone, 153
 each when split; the extension characters ``^{}\\[~]|€`` take two); anything else in
@@ -9,9 +10,12 @@ UCS-2 (70 UTF-16 units alone, 67 when split).
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Literal
 
-__all__ = ["Encoding", "autofilled", "encoding", "retriever_bytes", "segments", "units"]
+__all__ = [
+    "Encoding", "autofilled", "encoding", "keyword", "retriever_bytes", "segments", "units",
+]  # fmt: skip
 
 Encoding = Literal["GSM-7", "UCS-2"]
 
@@ -56,3 +60,21 @@ def autofilled(text: str, code: str, webotp_domain: str | None, app_hash: str | 
     (``@example.com #123456``), which must be the message's last line."""
     lines = [line for line in (app_hash, webotp_domain and f"@{webotp_domain} #{code}") if line]
     return "\n\n".join([text.rstrip(), "\n".join(lines)]) if lines else text
+
+
+def _is_edge(character: str) -> bool:
+    """White space, punctuation, symbols and invisible characters around a keyword."""
+    return character.isspace() or unicodedata.category(character)[0] in "PSZC"
+
+
+def keyword(text: str) -> str:
+    """``text`` as replies are compared with keywords: NFKC-normalised (full-width
+    ``ＳＴＯＰ`` is ``STOP``), case-folded, without the white space and punctuation around
+    it (``" Stop! "`` and ``"退订。"`` are ``stop`` and ``退订``), inner white space one space."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    start, end = 0, len(folded)
+    while start < end and _is_edge(folded[start]):
+        start += 1
+    while end > start and _is_edge(folded[end - 1]):
+        end -= 1
+    return " ".join(folded[start:end].split())

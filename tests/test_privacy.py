@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from app.store.keys import Keys
-from tests.conftest import AUTH, latest_code, redis_snapshot
+from tests.conftest import AUTH, ClientFactory, latest_code, redis_snapshot
 
 pytestmark = pytest.mark.topologies
 
@@ -132,3 +132,24 @@ async def test_run_time_safe_and_test_numbers_leave_no_number_or_code_in_redis(
         assert to.lstrip("+")[-8:] not in dump
     # (inside a digest or a sealed value six digits in a row are chance, not the code)
     assert not re.search(rf"(?<![0-9A-Za-z+/_-]){code}(?![0-9A-Za-z+/_-])", dump)
+
+
+async def test_opt_outs_through_every_vendor_leave_no_number_in_redis(
+    make_live_client: ClientFactory, redis: Redis
+) -> None:
+    from tests.delivery.test_opt_out_flow import KINDS, accounts, text_in
+
+    numbers = ["+8613800138000", "+8613912345678", "+8615071924386", "+8618697253140"]
+    async with make_live_client(**accounts()) as client:
+        for kind, number in zip(KINDS, numbers, strict=True):
+            await text_in(client, kind, "TD", number=number)
+        await text_in(client, "twilio", "START", number=numbers[0])
+        await text_in(client, "twilio", "TD", number=numbers[0])
+        listed = await client.get("/v1/apps/default/opt-outs", headers=AUTH)
+        assert len(listed.json()["opt_outs"]) == len(numbers)
+    snapshot = await redis_snapshot(redis)
+    assert Keys.opt_outs("default") in snapshot
+    dump = repr(snapshot)
+    for number in numbers:
+        assert number.lstrip("+") not in dump
+        assert number.lstrip("+")[-8:] not in dump  # not even the national part

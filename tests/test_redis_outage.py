@@ -62,3 +62,30 @@ async def test_scripts_are_reloaded_after_script_flush(
         "/v1/verifications/check", json={"to": TO, "code": code}, headers=AUTH
     )
     assert checked.json()["status"] == "approved"
+
+
+async def test_inbound_messages_and_opt_outs_answer_503_while_redis_is_down(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    from tests.delivery.test_opt_out_flow import accounts, inbound_request
+
+    server = EmbeddedRedis(tmp_path, persistent=True).start()
+    try:
+        settings = make_settings(redis_url=server.url, redis_timeout=0.5, **accounts())
+        async with AsyncTestClient(create_app(settings)) as client:
+            path = client.app.state.services.inbound.path("tencent", "default")
+            server.stop()
+            for request in (
+                client.request(**inbound_request("tencent", path, "TD")),
+                client.get("/v1/apps/default/opt-outs", headers=AUTH),
+                client.post("/v1/apps/default/opt-outs/remove", json={"number": TO}, headers=AUTH),
+            ):
+                response = await request
+                assert response.status_code == 503, response.text
+                assert response.json()["code"] == "store_unavailable"
+            server.start()
+            assert (await client.request(**inbound_request("tencent", path, "TD"))).is_success
+            refused = await client.post("/v1/verifications", json={"to": TO}, headers=AUTH)
+            assert refused.json()["code"] == "number_opted_out"
+    finally:
+        server.stop()

@@ -13,7 +13,12 @@ from typing import Annotated, Any, Literal, TypeVar
 import limits
 import msgspec
 
-__all__ = ["AbuseRules", "LimitRules", "NumberType", "Quota", "TestNumber", "overridden"]
+from app.sms import keyword
+
+__all__ = [
+    "START_WORDS", "STOP_WORDS", "AbuseRules", "LimitRules", "NumberType", "Quota", "TestNumber",
+    "overridden",
+]  # fmt: skip
 
 Rates = list[str]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
@@ -63,6 +68,24 @@ class TestNumber(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     until: datetime
 
 
+#: What a reply must be to opt a number out, or back in: Twilio's and the CTIA's English
+#: words, and the Chinese carriers' (the "回T退订" / "回N退订" of a mainland SMS).
+STOP_WORDS = [
+    "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "TD", "T", "N", "退订",
+]  # fmt: skip
+START_WORDS = ["START", "UNSTOP"]
+_MAX_WORD = 40
+
+
+def _check_words(stop: list[str], start: list[str]) -> None:
+    for word in (*stop, *start):
+        if not keyword(word) or len(word) > _MAX_WORD:
+            raise ValueError(f"abuse: {word!r} is no keyword (1 to {_MAX_WORD} characters)")
+    both = {keyword(word) for word in stop} & {keyword(word) for word in start}
+    if both:
+        raise ValueError(f"abuse: {sorted(both)} both in stop_words and start_words")
+
+
 class AbuseRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Who may receive codes, and the guards against SMS pumping."""
 
@@ -97,8 +120,13 @@ class AbuseRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     hook_timeout: Positive = 1.0
     hook_fail_open: bool = False
     test_numbers: list[TestNumber] = msgspec.field(default_factory=list)
+    #: Inbound SMS that opt a number out of the app's codes, and back in: the whole reply,
+    #: compared case- and width-insensitively, white space and punctuation around it ignored.
+    stop_words: list[str] = msgspec.field(default_factory=lambda: list(STOP_WORDS))
+    start_words: list[str] = msgspec.field(default_factory=lambda: list(START_WORDS))
 
     def __post_init__(self) -> None:
+        _check_words(self.stop_words, self.start_words)
         for network in (*self.ip_allow, *self.ip_deny):
             try:
                 ipaddress.ip_network(network, strict=False)

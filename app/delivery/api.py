@@ -1,8 +1,9 @@
-"""Routes: provider callbacks (no API key: the provider authenticates), and the admin
-routes for statistics and events."""
+"""Routes: provider callbacks, delivery reports and inbound messages (no API key: the
+provider authenticates), and the admin routes for statistics and events."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -15,13 +16,14 @@ from litestar.params import PathParameter, QueryParameter
 from app.apps.auth import app_for, requires_scope
 from app.apps.keys import ApiKey
 from app.delivery.events import Event, EventBus
+from app.delivery.inbound import InboundService
 from app.delivery.service import DeliveryService
 from app.delivery.stats import Stats, StatsView, Window
 from app.delivery.usage import UsageReader, UsageView
 from app.http.contract import API_KEY_PROBLEMS, problems
 from app.providers.reports import CallbackRequest
 
-__all__ = ["AdminDeliveryController", "CallbackController"]
+__all__ = ["AdminDeliveryController", "CallbackController", "InboundController"]
 
 # Providers batch their reports (Alibaba and Huawei up to hundreds per push): far more
 # than the API's own body limit, and refusing them would only make the provider retry.
@@ -31,21 +33,43 @@ Token = Annotated[
     str, PathParameter(description="The callback token (`GET /v1/providers` shows each path).")
 ]
 EventId = Annotated[str, PathParameter(description="The event id (`evt_…`).")]
-_CALLBACK_PROBLEMS = problems(
+AppName = Annotated[str, PathParameter(description="The app the messages opt out of.")]
+InboundToken = Annotated[
+    str,
+    PathParameter(description="The inbound token (`GET /v1/apps/{app}/opt-outs` shows the paths)."),
+]
+_CALLBACK_CODES = (
     "invalid_request", "invalid_signature", "callback_forbidden", "not_found",
     "payload_too_large", "store_unavailable", "internal_error",
-    responses={
-        200: ResponseSpec(
-            str,
-            generate_examples=False,
-            media_type="*/*",
-            description="Taken: the exact reply the provider expects (Alibaba "
-            '`{"code":0,"msg":"接收成功"}`, Tencent `{"result":0,"errmsg":"OK"}`, Chuanglan '
-            "`OK`, Twilio and Huawei an empty text, …)",
-        ),
-        204: ResponseSpec(None, description="Taken (Vonage, the `http` gateway)"),
-    },
 )  # fmt: skip
+
+
+def _taken(replies: str, empty: str) -> dict[int, ResponseSpec]:
+    return {
+        200: ResponseSpec(
+            Any, generate_examples=False, media_type="*/*",
+            description=f"Taken: the exact reply the provider expects ({replies})",
+        ),
+        204: ResponseSpec(None, description=f"Taken ({empty})"),
+    }  # fmt: skip
+
+
+_CALLBACK_PROBLEMS = problems(
+    *_CALLBACK_CODES,
+    responses=_taken(
+        'Alibaba `{"code":0,"msg":"接收成功"}`, Tencent `{"result":0,"errmsg":"OK"}`, '
+        "Chuanglan `OK`, Twilio and Huawei an empty text, …",
+        "Vonage, the `http` gateway",
+    ),
+)
+_INBOUND_PROBLEMS = problems(
+    *_CALLBACK_CODES,
+    responses=_taken(
+        'Alibaba `{"code":0,"msg":"接收成功"}`, Tencent `{"result":0,"errmsg":"OK"}`, '
+        "Twilio the empty TwiML `<Response></Response>`",
+        "Vonage",
+    ),
+)
 
 
 class CallbackController(Controller):
@@ -86,17 +110,73 @@ class CallbackController(Controller):
         return await _receive(provider, token, request, deliveries)
 
 
-async def _receive(
-    provider: str, token: str, request: Request[Any, Any, Any], deliveries: DeliveryService
-) -> Response[bytes]:
-    incoming = CallbackRequest(
+async def _incoming(
+    request: Request[Any, Any, Any], public_url: Callable[[str], str]
+) -> CallbackRequest:
+    return CallbackRequest(
         method=request.method,
-        url=deliveries.public_url(str(request.url)),
+        url=public_url(str(request.url)),
         headers={name.lower(): value for name, value in request.headers.items()},
         body=await request.body(),
     )
+
+
+async def _receive(
+    provider: str, token: str, request: Request[Any, Any, Any], deliveries: DeliveryService
+) -> Response[bytes]:
+    incoming = await _incoming(request, deliveries.public_url)
     client_ip = request.client.host if request.client else None
     reply = await deliveries.receive(provider, token, incoming, client_ip)
+    return Response(reply.body, status_code=reply.status_code, media_type=reply.media_type)
+
+
+class InboundController(Controller):
+    path = "/v1/inbound"
+    tags = ["callbacks"]
+    signature_types = [InboundService]
+
+    @post(
+        "/{provider:str}/{app:str}/{token:str}",
+        operation_id="providerInbound",
+        summary="SMS people sent to a provider's number: stop and start words (authenticated "
+        "by path token and signature)",
+        status_code=200,
+        request_max_body_size=_CALLBACK_MAX_BODY,
+        **_INBOUND_PROBLEMS,
+    )
+    async def inbound(
+        self,
+        provider: Provider,
+        app: AppName,
+        token: InboundToken,
+        request: Request[Any, Any, Any],
+        inbound: NamedDependency[InboundService],
+    ) -> Response[bytes]:
+        return await _take_inbound(provider, app, token, request, inbound)
+
+    @get(
+        "/{provider:str}/{app:str}/{token:str}",
+        operation_id="providerInboundByGet",
+        summary="An inbound SMS sent as a GET query (Twilio, Vonage)",
+        **_INBOUND_PROBLEMS,
+    )
+    async def inbound_by_get(
+        self,
+        provider: Provider,
+        app: AppName,
+        token: InboundToken,
+        request: Request[Any, Any, Any],
+        inbound: NamedDependency[InboundService],
+    ) -> Response[bytes]:
+        return await _take_inbound(provider, app, token, request, inbound)
+
+
+async def _take_inbound(
+    provider: str, app: str, token: str, request: Request[Any, Any, Any], inbound: InboundService
+) -> Response[bytes]:
+    incoming = await _incoming(request, inbound.public_url)
+    client_ip = request.client.host if request.client else None
+    reply = await inbound.receive(provider, app, token, incoming, client_ip)
     return Response(reply.body, status_code=reply.status_code, media_type=reply.media_type)
 
 

@@ -35,9 +35,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from app.delivery.destinations import Address
+    from app.settings import Settings
     from app.store.redis import Batch, Scripts, StoreClient
 
-__all__ = ["Event", "EventBus", "EventDispatcher", "EventTarget", "check_destination"]
+__all__ = [
+    "Event", "EventBus", "EventDispatcher", "EventTarget", "check_destination", "event_targets",
+]  # fmt: skip
 
 log = logging.getLogger("otpgate.events")
 
@@ -49,6 +52,8 @@ EventType = Literal[
     "message.delivered",
     "message.failed",
     "quota.exceeded",
+    "number.opted_out",
+    "number.opted_in",
 ]
 STREAM, RETRY, DEAD = Keys.EVENTS, Keys.EVENTS_RETRY, Keys.EVENTS_DEAD
 GROUP = "dispatchers"
@@ -69,7 +74,10 @@ class Event(msgspec.Struct, frozen=True):
             description="`verification_id` and `status`; `provider` and `error_code` too "
             "for `verification.failed` and `message.*`, and `provider_message_id` for "
             "`message.*`; for `quota.exceeded`, `quota`: the soft cap passed "
-            "(`sends_per_day`, `sends_per_month`, `spend_per_day` or `spend_per_month`)."
+            "(`sends_per_day`, `sends_per_month`, `spend_per_day` or `spend_per_month`); "
+            "for `number.opted_out` and `number.opted_in`, `opt_out_id`, `number` (masked), "
+            "`country`, `provider` and `keyword` (the word, folded; null: an admin cleared "
+            "it, `by` names the key)."
         ),
     ]
     attempt: Annotated[int, msgspec.Meta(description="Deliveries tried so far.")] = 0
@@ -84,6 +92,15 @@ class EventTarget(msgspec.Struct, frozen=True):
     url: str
     secret: str
     allow_private: bool = False
+
+
+def event_targets(settings: Settings) -> dict[str, EventTarget]:
+    """Where each app that set an ``events_url`` gets its events."""
+    return {
+        name: EventTarget(own.events_url, own.events_secret or "", own.events_allow_private)
+        for name, own in settings.apps.items()
+        if own.events_url
+    }
 
 
 class EventBus:

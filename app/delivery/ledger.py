@@ -1,7 +1,7 @@
 """The one place that turns what happened into statistics and app events.
 
-A send, an approval, an ending and a final delivery report each become counter
-increments (:class:`~app.delivery.stats.Stats`) and, for apps that listen, an event
+A send, an approval, an ending, a final delivery report and an opt-out (or back in) each
+become counter increments (:class:`~app.delivery.stats.Stats`) and, for apps that listen, an event
 (:class:`~app.delivery.events.EventBus`). Each method returns an :data:`Entry`: the
 commands to queue into a batch, so the caller sends them in the round trip it makes
 anyway (with the script that changed the state), or alone with :meth:`Ledger.write`.
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from app.delivery.events import EventBus, EventType
     from app.delivery.stats import Stats
     from app.providers.reports import DeliveryReport
+    from app.store.optouts import OptOut
     from app.store.redis import Batch, Scripts
 
 __all__ = ["Entry", "Ledger"]
@@ -168,6 +169,24 @@ class Ledger:
             )  # fmt: skip
 
         return entry
+
+    def opted(self, app: str, entry: OptOut, *, out: bool, by: str | None = None) -> Entry:
+        """A number opted out of ``app`` (``out``) or back in: through its provider, or
+        cleared by the admin key ``by`` (counted apart from the provider then)."""
+        data = {
+            "opt_out_id": entry.id, "number": entry.number, "country": entry.country,
+            "provider": entry.provider, "keyword": None if by else entry.keyword,
+            **({"by": by} if by else {}),
+        }  # fmt: skip
+
+        def record(batch: Batch) -> None:
+            self._stats.queue(
+                batch, app, {"opted_out" if out else "opted_in": 1},
+                provider=None if by else entry.provider, country=entry.country,
+            )  # fmt: skip
+            self._events.queue(batch, app, "number.opted_out" if out else "number.opted_in", data)
+
+        return record
 
     def unmatched(self, provider: str) -> Entry:
         """A report for a message nobody knows: counted apart, since it has no app."""

@@ -38,7 +38,10 @@ _TTL = {"m": 2 * 3600, "h": 8 * 86400, "d": USAGE_DAYS * 86400}
 _DELIVERY_BOUNDS = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597, 3600)
 _BUCKETS = (("m", 60), ("h", 3600), ("d", 86400))
 _UNMATCHED = "*unmatched"
-METRICS = ("verifications", "sends", "delivered", "undelivered", "approved", "failed")
+METRICS = (
+    "verifications", "sends", "delivered", "undelivered", "approved", "failed", "opted_out",
+    "opted_in",
+)  # fmt: skip
 
 
 _key = Keys.stats
@@ -59,6 +62,13 @@ class Figures(msgspec.Struct, frozen=True):
     ] = 0
     approved: Annotated[int, msgspec.Meta(description="Verifications approved.")] = 0
     failed: Annotated[int, msgspec.Meta(description="Sends no provider accepted.")] = 0
+    opted_out: Annotated[
+        int, msgspec.Meta(description="Numbers that opted out (a stop word texted in).")
+    ] = 0
+    opted_in: Annotated[
+        int,
+        msgspec.Meta(description="Numbers that opted back in (a start word, or an admin's clear)."),
+    ] = 0
     delivery_rate: Annotated[
         float | None, msgspec.Meta(description="delivered / sends (null: no sends).")
     ] = None

@@ -34,10 +34,17 @@ if TYPE_CHECKING:
 
     from app.channels import Channel
     from app.providers.base import Balance, OutgoingMessage, Provider
-    from app.providers.reports import CallbackReply, CallbackRequest, DeliveryReport
+    from app.providers.reports import (
+        CallbackReply,
+        CallbackRequest,
+        DeliveryReport,
+        InboundMessage,
+    )
     from app.providers.review import ReviewApi
 
-__all__ = ["Adapter", "BalanceApi", "ChannelSend", "HttpProvider", "Reports"]
+__all__ = [
+    "Adapter", "BalanceApi", "ChannelSend", "HttpProvider", "Inbound", "Reports", "Signed",
+]  # fmt: skip
 
 C = TypeVar("C")
 
@@ -98,13 +105,10 @@ class HttpProvider(Generic[C]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Reports(Generic[C]):
-    """How a vendor's delivery reports (status callbacks) are read and answered."""
+class Signed(Generic[C]):
+    """A vendor's own check of its callbacks, shared by its delivery reports and its
+    inbound messages (one signature scheme per vendor)."""
 
-    #: the reports in one callback; raises ``CallbackError`` when it cannot be read.
-    parse: Callable[[CallbackRequest], list[DeliveryReport]]
-    #: the exact answer that stops the vendor's retries.
-    reply: CallbackReply
     #: whether a callback carries the account's valid signature, ``now`` being the time;
     #: None: the vendor does not sign, the random token in the URL authenticates.
     verify: Callable[[CallbackRequest, C, datetime], bool] | None = None
@@ -117,6 +121,25 @@ class Reports(Generic[C]):
         if self.verify is None or (self.signs is not None and not self.signs(config)):
             return True
         return self.verify(request, config, now)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reports(Signed[C]):
+    """How a vendor's delivery reports (status callbacks) are read and answered."""
+
+    #: the reports in one callback; raises ``CallbackError`` when it cannot be read.
+    parse: Callable[[CallbackRequest], list[DeliveryReport]]
+    #: the exact answer that stops the vendor's retries.
+    reply: CallbackReply
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inbound(Signed[C]):
+    """How a vendor's inbound messages (replies to our senders) are read and answered."""
+
+    #: the messages in one callback; raises ``CallbackError`` when it cannot be read.
+    parse: Callable[[CallbackRequest], list[InboundMessage]]
+    reply: CallbackReply
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +184,8 @@ class Adapter(Generic[C]):
     #: number their errors apart): the parser for one config, used instead.
     parse_response_for: Callable[[C], Callable[[httpx.Response], SendResult]] | None = None
     reports: Reports[C] | None = None
+    #: the messages people send to the account's numbers, where the vendor forwards them.
+    inbound: Inbound[C] | None = None
     balance: BalanceApi[C] | None = None
     #: its template API (Alibaba, Tencent): register a template and follow its review.
     review: ReviewApi[C] | None = None

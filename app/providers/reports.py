@@ -1,10 +1,13 @@
-"""What a provider's status callback is, and what it becomes: normalised delivery reports.
+"""What a provider's callback is, and what it becomes: normalised delivery reports, and
+the inbound messages people send to our senders.
 
 Each vendor package's ``reports`` module is a translation: a pure
 ``parse(request) -> list[DeliveryReport]`` (one callback may carry many reports),
 the exact reply the provider expects, and, where the provider signs its callbacks, a
-pure ``verify(request, config, now) -> bool``. ``app.delivery`` applies the reports
-without knowing which vendor sent them.
+pure ``verify(request, config, now) -> bool``. Its ``inbound`` module, where the vendor
+forwards replies, is the same for messages in: ``parse(request) -> list[InboundMessage]``
+and its reply, checked by the same ``verify``. ``app.delivery`` applies both without
+knowing which vendor sent them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ __all__ = [
     "CallbackRequest",
     "DeliveryReport",
     "DeliveryStatus",
+    "InboundMessage",
 ]
 
 #: queued < sent < delivered | undelivered | failed. The last three are final.
@@ -37,6 +41,19 @@ class DeliveryReport(msgspec.Struct, frozen=True):
     error_code: str | None = None
     #: when the provider (or the carrier) says it happened, if it says
     occurred_at: datetime | None = None
+
+
+class InboundMessage(msgspec.Struct, frozen=True):
+    """One SMS a person sent to a provider's number (the vendors' "uplink" or reply)."""
+
+    #: who sent it: E.164 where the vendor gives enough to make it (``+8613800138000``);
+    #: checked and normalised by the caller, so anything else is dropped there
+    sender: str
+    #: the text as received
+    text: str
+    provider_message_id: str | None = None
+    #: when the vendor says it arrived, if it says
+    received_at: datetime | None = None
 
 
 class CallbackRequest(msgspec.Struct, frozen=True):

@@ -2,16 +2,16 @@
 
 Keys are grouped by Redis Cluster hash tag, so that each script touches one slot:
 
-- ``{n<tag>}``: one (app, number): its verifications (records and per-purpose indexes)
-  and its per-number throttles. A number's *subject* (13 characters derived from the app
-  and the number's digest: the 5-character tag, then 8 that tell numbers of one tag
-  apart) begins every verification id, so the id alone names the slot and the number's
-  throttles.
+- ``{n<tag>}``: one (app, number): its verifications (records and per-purpose indexes),
+  its per-number throttles and its opt-out mark. A number's *subject* (13 characters
+  derived from the app and the number's digest: the 5-character tag, then 8 that tell
+  numbers of one tag apart) begins every verification id, so the id alone names the slot
+  and the number's throttles.
 - ``{i<tag>}``: one client network's throttles; ``{a<tag>}``: one app's budget;
   ``{c<tag>}``: one (app, country): its budget, conversion counters and block;
   ``{p<tag>}``: one (app, number prefix): its distinct-number set and block.
-- ``{events}``, ``{<provider>}`` (circuits), ``{<app>}`` (statistics, idempotency),
-  ``{apps}`` (apps, their templates and audits).
+- ``{events}``, ``{<provider>}`` (circuits), ``{<app>}`` (statistics, idempotency, the
+  list of its opt-outs), ``{apps}`` (apps, their templates and audits).
 
 No key contains a phone number, an email address, an IP address or a code: they appear
 only as keyed digests. Names are short on purpose: a key's name is stored with it, and a stored
@@ -110,6 +110,22 @@ class Keys:
     def number_window(subject: str, rule: str) -> str:
         """A per-number throttle (``rule``: ``sn`` sends, ``wn`` wrong codes)."""
         return f"{PREFIX}{{n{subject[:TAG_LENGTH]}}}:w:{rule}:{subject[TAG_LENGTH:]}"
+
+    @staticmethod
+    def opt_out(subject: str) -> str:
+        """The mark of a number that opted out of the app (its subject's), in the number's
+        slot: the send's first script reads it beside the index and the throttle."""
+        return f"{PREFIX}{{n{subject[:TAG_LENGTH]}}}:o:{subject[TAG_LENGTH:]}"
+
+    @staticmethod
+    def opt_outs(app: str) -> str:
+        """The app's opt-outs by entry id (a hash), to list and clear them."""
+        return f"{PREFIX}optout:{{{app}}}"
+
+    def opt_out_id(self, app: str, number: str) -> str:
+        """The id of ``app``'s opt-out of the number digest ``number``: keyed, so a number
+        keeps its id (a second STOP finds its entry, a clear by number finds its id)."""
+        return "opt_" + _tag(self._pepper, "optout", app, number, length=ID_LENGTH)
 
     @staticmethod
     def provider_message(provider: str, provider_message_id: str) -> str:

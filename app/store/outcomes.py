@@ -44,6 +44,7 @@ class Precheck(msgspec.Struct, frozen=True):
     now_ms: int
     pending: Pending | None  # only while that verification is pending
     refusal: Refusal | None  # the number's send throttle is spent
+    opted_out: bool = False  # the number opted out of the app (STOP)
 
 
 class NewRecord(msgspec.Struct, frozen=True):

@@ -2,10 +2,10 @@
 
 This module owns the keys and scripts of verifications (the record, the per-purpose
 index, the number's throttles the scripts take, the pointers from providers' message
-ids) and turns each script's reply into a struct, so nothing above it reads a Lua reply
-by position. A request's steps queue their scripts into a :class:`~app.store.redis.Batch`
-with the other parts of the same round trip (``queue_*``), then read the answers
-(``read_*``).
+ids; the send's first script reads the number's opt-out mark too) and turns each
+script's reply into a struct, so nothing above it reads a Lua reply by position. A
+request's steps queue their scripts into a :class:`~app.store.redis.Batch` with the other
+parts of the same round trip (``queue_*``), then read the answers (``read_*``).
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class VerificationStore:
     def queue_precheck(
         self, batch: Batch, subject: str, lookup: str, throttle: Counter | None
     ) -> int:
-        keys = [Keys.index(subject, lookup), _window(throttle, subject, "sn")]
+        window, mark = _window(throttle, subject, "sn"), Keys.opt_out(subject)
+        keys = [Keys.index(subject, lookup), window, mark]
         return batch.script("admit_number", keys, _rates(throttle))
 
     @staticmethod
@@ -72,8 +73,9 @@ class VerificationStore:
         refusal = refusal_of(throttle, rate, float(result[5])) if throttle and rate else None
         pending = _pending(index)
         return Precheck(
-            now, pending if pending and pending.pending_until_ms > now else None, refusal
-        )
+            now, pending if pending and pending.pending_until_ms > now else None, refusal,
+            opted_out=result[6] == 1,
+        )  # fmt: skip
 
     def queue_send(
         self,

@@ -75,6 +75,7 @@ class VerificationController(Controller):
             "country_not_allowed",
             "suspected_fraud",
             "send_denied",
+            "number_opted_out",
             "rate_limited",
             "quota_exceeded",
             "resend_cooldown",

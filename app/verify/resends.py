@@ -9,7 +9,7 @@ from app.errors import OtpgateError
 if TYPE_CHECKING:
     from app.store.outcomes import Pending
 
-__all__ = ["refusal", "resendable"]
+__all__ = ["opted_out", "refusal", "resendable"]
 
 
 def refusal(reason: str, verification_id: str, sends: int, retry_ms: float) -> OtpgateError:
@@ -39,3 +39,11 @@ def resendable(pending: Pending | None, now_ms: int) -> str | None:
     if pending.sends >= pending.max_sends:
         raise refusal("max_sends", pending.verification_id, pending.sends, 0)
     return pending.verification_id
+
+
+def opted_out() -> OtpgateError:
+    """The refusal of a send to a number that texted a stop word to the app."""
+    return OtpgateError(
+        "number_opted_out",
+        "the number texted a stop word to this app: a start word, or an admin, opts it in",
+    )

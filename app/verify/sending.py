@@ -2,8 +2,8 @@
 
 Each step is one round trip to Redis (on Cluster: one per node, in parallel):
 
-1. admit: the pending verification and the number's throttle (``admit_number``) beside
-   every abuse rule's script (:mod:`app.abuse.admission`); then the app's hook;
+1. admit: the pending verification, the number's throttle and opt-out (``admit_number``)
+   beside every abuse rule's script (:mod:`app.abuse.admission`); then the app's hook;
 2. create or resend: a fresh code, hashed off the loop, stored by the send script, which
    enforces the cooldown, the send budget and the number's throttle, beside the circuit
    of the route's first provider;
@@ -36,7 +36,7 @@ from app.verify.codes import generate_code
 from app.verify.idempotency import Claim, fingerprint
 from app.verify.messages import TEST_PROVIDER, Wording, delivery_failed, outgoing_message, wording
 from app.verify.records import message_view, view_from_send
-from app.verify.resends import refusal, resendable
+from app.verify.resends import opted_out, refusal, resendable
 from app.verify.send_steps import Reserved, Started, Target
 
 if TYPE_CHECKING:
@@ -117,8 +117,7 @@ class SendFlow:
         return started
 
     def _target(self, app: str, to: Recipient, purpose: str, locale: str, test: bool) -> Target:
-        # Every channel to one number shares its digest: one pending verification per
-        # purpose, and one send throttle.
+        # Every channel to a number shares its digest: one pending verification, one throttle
         number = to.digest(self._keys)
         subject = self._keys.subject(app, number)
         lookup = self._keys.lookup(app, number, purpose)
@@ -148,6 +147,8 @@ class SendFlow:
             expected, early = resendable(checked.pending, checked.now_ms), None
         except OtpgateError as exc:
             expected, early = None, exc
+        if checked.opted_out and test_code is None:  # a test number is sent nothing anyway
+            early = opted_out()
         if isinstance(admission, str):
             if early is not None:
                 raise early

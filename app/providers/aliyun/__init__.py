@@ -1,10 +1,11 @@
 """Alibaba Cloud SMS (Dysmsapi ``SendSms``, API version 2017-05-25), its ``SmsReport``
-delivery reports and its template review (``AddSmsTemplate``, ``QuerySmsTemplate``);
-Alibaba has no balance API for SMS."""
+delivery reports, ``SmsUp`` inbound messages and its template review (``AddSmsTemplate``,
+``QuerySmsTemplate``); Alibaba has no balance API for SMS."""
 
 from __future__ import annotations
 
-from app.providers.adapter import Adapter, Reports
+from app.providers.adapter import Adapter, Inbound, Reports
+from app.providers.aliyun import inbound
 from app.providers.aliyun.config import AliyunConfig
 from app.providers.aliyun.reports import REPLY, parse
 from app.providers.aliyun.sending import (
@@ -48,5 +49,6 @@ ADAPTER = Adapter(
     parse_response=parse_response,
     reports=Reports(parse=parse, reply=REPLY),
     review=REVIEW,
+    inbound=Inbound(parse=inbound.parse, reply=inbound.REPLY),
 )
 create = ADAPTER.create

@@ -1,10 +1,11 @@
 """Tencent Cloud SMS (``SendSms``, API version 2021-01-11, signed with TC3-HMAC-SHA256),
-its status callbacks and its template review (``AddSmsTemplate``,
+its status callbacks, its reply callbacks and its template review (``AddSmsTemplate``,
 ``DescribeSmsTemplateList``); the SMS API has no balance call."""
 
 from __future__ import annotations
 
-from app.providers.adapter import Adapter, Reports
+from app.providers.adapter import Adapter, Inbound, Reports
+from app.providers.tencent import inbound
 from app.providers.tencent.config import TencentConfig
 from app.providers.tencent.reports import REPLY, parse
 from app.providers.tencent.sending import build_request, classify_error, parse_response
@@ -40,5 +41,6 @@ ADAPTER = Adapter(
     parse_response=parse_response,
     reports=Reports(parse=parse, reply=REPLY),
     review=REVIEW,
+    inbound=Inbound(parse=inbound.parse, reply=inbound.REPLY),
 )
 create = ADAPTER.create

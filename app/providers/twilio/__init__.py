@@ -1,11 +1,12 @@
 """Twilio: SMS and WhatsApp templates through Programmable Messaging, calls that read the
-code through the Calls API (all the 2010-04-01 REST API), status callbacks checked by
-``X-Twilio-Signature``, and the account balance."""
+code through the Calls API (all the 2010-04-01 REST API), status callbacks and incoming
+messages checked by ``X-Twilio-Signature``, and the account balance."""
 
 from __future__ import annotations
 
-from app.providers.adapter import Adapter, BalanceApi, ChannelSend, Reports
+from app.providers.adapter import Adapter, BalanceApi, ChannelSend, Inbound, Reports
 from app.providers.base import Balance
+from app.providers.twilio import inbound
 from app.providers.twilio.balance import build_balance_request, parse_balance
 from app.providers.twilio.config import TwilioConfig
 from app.providers.twilio.reports import REPLY, parse, verify
@@ -43,6 +44,7 @@ ADAPTER = Adapter(
         ),
     },
     reports=Reports(parse=parse, reply=REPLY, verify=verify),
+    inbound=Inbound(parse=inbound.parse, reply=inbound.REPLY, verify=verify),
     balance=BalanceApi(build=build_balance_request, parse=parse_balance),
 )
 create = ADAPTER.create

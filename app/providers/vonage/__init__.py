@@ -1,11 +1,12 @@
 """Vonage (Nexmo): SMS through the SMS API's ``/sms/json`` (signed or with the API
-secret), WhatsApp templates through the Messages API, SMS delivery receipts (signed when
-the account has a signature secret), and the account balance."""
+secret), WhatsApp templates through the Messages API, SMS delivery receipts and inbound
+messages (signed when the account has a signature secret), and the account balance."""
 
 from __future__ import annotations
 
-from app.providers.adapter import Adapter, BalanceApi, ChannelSend, Reports
+from app.providers.adapter import Adapter, BalanceApi, ChannelSend, Inbound, Reports
 from app.providers.base import Balance
+from app.providers.vonage import inbound
 from app.providers.vonage.balance import build_balance_request, parse_balance
 from app.providers.vonage.config import SignatureMethod, VonageConfig
 from app.providers.vonage.reports import REPLY, parse, signs, verify
@@ -40,6 +41,7 @@ ADAPTER = Adapter(
         )
     },
     reports=Reports(parse=parse, reply=REPLY, verify=verify, signs=signs),
+    inbound=Inbound(parse=inbound.parse, reply=inbound.REPLY, verify=verify, signs=signs),
     balance=BalanceApi(build=build_balance_request, parse=parse_balance),
 )
 create = ADAPTER.create

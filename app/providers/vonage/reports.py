@@ -55,7 +55,9 @@ if TYPE_CHECKING:
     from app.providers.reports import DeliveryStatus
     from app.providers.vonage.config import VonageConfig
 
-__all__ = ["MAX_CLOCK_SKEW", "REPLY", "parse", "verify"]
+__all__ = [
+    "MAX_CLOCK_SKEW", "REPLY", "parse", "signs", "verify", "webhook_fields", "webhook_time",
+]  # fmt: skip
 
 #: Vonage wants "a success status code (any status code between 200 OK and 205 Reset
 #: Content)" and reads no body.
@@ -81,7 +83,7 @@ _JsonFields = dict[str, str | int | float | None]
 
 def parse(request: CallbackRequest) -> list[DeliveryReport]:
     """The delivery report in one DLR webhook (GET query, POST form or POST JSON)."""
-    fields = _fields(request)
+    fields = webhook_fields(request)
     status_word = fields.get("status")
     if status_word is None and ("text" in fields or "type" in fields):
         return []  # an inbound SMS
@@ -98,7 +100,7 @@ def parse(request: CallbackRequest) -> list[DeliveryReport]:
             status=status,
             provider_status=status_word,
             error_code=error_code if error_code not in (None, "", "0") else None,
-            occurred_at=_occurred_at(fields),
+            occurred_at=webhook_time(fields),
         )
     ]
 
@@ -121,7 +123,7 @@ def verify(request: CallbackRequest, config: VonageConfig, now: datetime) -> boo
     if config.signature_secret is None:
         return False
     try:
-        fields = _fields(request)
+        fields = webhook_fields(request)
     except CallbackError:
         return False
     received = fields.get("sig")
@@ -138,8 +140,9 @@ def verify(request: CallbackRequest, config: VonageConfig, now: datetime) -> boo
     return hmac.compare_digest(expected.encode(), received.lower().encode())
 
 
-def _fields(request: CallbackRequest) -> dict[str, str]:
-    """The receipt's fields, whichever of the three formats it came in."""
+def webhook_fields(request: CallbackRequest) -> dict[str, str]:
+    """A webhook's fields (a delivery receipt, or an inbound message: :mod:`.inbound`),
+    whichever of the three formats it came in."""
     if request.method != "POST":
         return {name: values[-1] for name, values in request.query.items()}
     if request.is_json:
@@ -153,7 +156,8 @@ def _fields(request: CallbackRequest) -> dict[str, str]:
     return {name: values[-1] for name, values in request.form().items()}
 
 
-def _occurred_at(fields: dict[str, str]) -> datetime | None:
+def webhook_time(fields: dict[str, str]) -> datetime | None:
+    """``scts`` (a receipt's), else ``message-timestamp`` (when Vonage began to push), UTC."""
     for name, layout, length in _TIME_LAYOUTS:
         value = fields.get(name)
         if not value:
