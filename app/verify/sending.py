@@ -278,7 +278,7 @@ class SendFlow:
         self._ledger.sent(
             app, reserved.verification_id, number=number, provider=delivery.provider,
             country=phone.region, error_code=None if result.accepted else result.error_code,
-            counted=counted, cost=price or 0,
+            counted=counted, cost=price or 0, sent_at_ms=reserved.message["created_at"],
         )(batch)  # fmt: skip
         self._abuse.settle_quota(batch, reserved.clearance, price)
         self._ledger.quota_passed(app, reserved.clearance.passed if price is not None else [])(
