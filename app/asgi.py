@@ -7,8 +7,9 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.datastructures import State
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.logging import LoggingConfig
 
 from app import __version__
@@ -20,13 +21,15 @@ from app.delivery.api import AdminDeliveryController, CallbackController
 from app.dev.outbox import OutboxController
 from app.factors.api import FactorsController
 from app.http.openapi import DocumentedStructs, openapi_config
-from app.http.problems import problem_details_plugin
+from app.http.problems import problem_details_plugin, problem_response
 from app.http.requests import JsonSafeRequest
 from app.ops.health import HealthController
 from app.ops.metrics import MetricsController, prometheus_config
 from app.providers.api import ProviderController
 from app.services import Services, dependencies, open_services
 from app.settings import Settings, load_settings
+from app.twilio_verify.api import answer_unrouted
+from app.twilio_verify.routes_api import twilio_router
 from app.verify.api import VerificationController
 
 if TYPE_CHECKING:
@@ -52,6 +55,11 @@ def _lifespan(settings: Settings) -> Any:
     return lifespan
 
 
+def _unrouted(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """No route or method: in Twilio's shape under /twilio, problem+json elsewhere."""
+    return answer_unrouted(request, exc) or problem_response(request, exc)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """The otpgate ASGI app for ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings()
@@ -59,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         VerificationController, AbuseController, ProviderController, AdminDeliveryController,
         ApiKeysController, AppsController, SafeNumbersController, TestNumbersController,
         FactorsController,
-        CallbackController, HealthController, MetricsController,
+        CallbackController, HealthController, MetricsController, twilio_router(),
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:
         handlers.append(OutboxController)
@@ -68,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[_lifespan(settings)],
         dependencies=dependencies(),
         plugins=[problem_details_plugin(), DocumentedStructs()],
+        exception_handlers={NotFoundException: _unrouted, MethodNotAllowedException: _unrouted},
         middleware=[prometheus_config().middleware],
         openapi_config=openapi_config(__version__),
         logging_config=LoggingConfig(

@@ -12,6 +12,7 @@ from app.abuse.rules import AppPolicies
 from app.abuse.service import AbuseService
 from app.apps.keys import ApiKeyStore
 from app.apps.numbers import NumberLists
+from app.delivery.attempts import AttemptLog
 from app.delivery.events import EventBus, EventTarget
 from app.delivery.ledger import Ledger
 from app.delivery.prices import PriceTable
@@ -31,6 +32,7 @@ from app.store.keys import Keys
 from app.store.redis import Readiness, Scripts, StoreClient
 from app.store.reports import ReportStore
 from app.store.verifications import VerificationStore
+from app.twilio_verify.service import TwilioVerify
 from app.verify.checking import CheckFlow
 from app.verify.idempotency import IdempotencyStore
 from app.verify.sending import SendFlow
@@ -65,6 +67,7 @@ class Services:
     usage: UsageReader
     numbers: NumberLists
     factors: FactorService
+    twilio: TwilioVerify
 
 
 def assemble(
@@ -99,23 +102,20 @@ def assemble(
         settings.providers, breaker, http, with_outbox=settings.env != "prod",
         callback_path=deliveries.callback_path,
     )  # fmt: skip
+    verifications = _verifications(settings, scripts, store, hasher, abuse, router, ledger)
+    usage, numbers = UsageReader(client, keys, settings), NumberLists(apps, client, scripts, keys)
     return Services(
-        verifications=_verifications(settings, scripts, store, hasher, abuse, router, ledger),
-        abuse=abuse,
-        deliveries=deliveries,
-        provider_directory=directory,
-        stats=stats,
-        events=events,
-        outbox=outbox,
+        verifications=verifications, abuse=abuse, deliveries=deliveries,
+        provider_directory=directory, stats=stats, events=events, outbox=outbox,
         api_keys=ApiKeyStore(
             client, bootstrap_key=settings.bootstrap_api_key, pepper=settings.secret_pepper
         ),
-        readiness=Readiness(client),
-        apps=apps,
-        usage=UsageReader(client, keys, settings),
-        numbers=NumberLists(apps, client, scripts, keys),
+        readiness=Readiness(client), apps=apps, usage=usage, numbers=numbers,
         factors=_factors(settings, scripts, keys),
-    )
+        twilio=TwilioVerify(
+            settings, apps, verifications, numbers, AttemptLog(client), usage, keys
+        ),
+    )  # fmt: skip
 
 
 def _providers(

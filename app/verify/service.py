@@ -72,6 +72,14 @@ class VerificationService:
             await self._record(app, verification_id), time.time() * 1000, self._report_timeout_ms
         )
 
+    async def get_many(self, app: str, ids: list[str]) -> dict[str, VerificationDetail]:
+        """``app``'s verifications among ``ids`` (those gone or another app's left out)."""
+        now_ms = time.time() * 1000
+        return {
+            verification_id: detail_from_record(record, now_ms, self._report_timeout_ms)
+            for verification_id, record in (await self._store.read_many(app, ids)).items()
+        }
+
     async def cancel(self, app: str, verification_id: str) -> VerificationDetail:
         """Cancel a pending verification; its codes stop working at once."""
         record = await self._record(app, verification_id)
