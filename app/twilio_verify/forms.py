@@ -8,6 +8,7 @@ each one.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Any, Literal, TypeVar
@@ -136,6 +137,11 @@ def start_request(form: StartForm) -> StartVerification:
         raise invalid_parameter("Channel", f"otpgate sends by {', '.join(CHANNELS)}")
     if form.risk_check == "disable":
         raise unsupported("RiskCheck=disable (otpgate's guards always apply)")
+    if form.device_ip is not None:
+        try:
+            ipaddress.ip_address(form.device_ip)
+        except ValueError:
+            raise invalid_parameter("DeviceIp", "an IPv4 or IPv6 address") from None
     if form.rate_limits is not None:
         try:
             limits = json.loads(form.rate_limits)

@@ -52,7 +52,13 @@ class TwilioVerifications:
 
     async def update(self, app: str, sid: str, form: StatusForm, base: str) -> VerificationResource:
         verification_status(form)
-        detail = await self._verifications.cancel(app, _verification_id(sid))
+        verification_id = _verification_id(sid)
+        found = await self._verifications.get(app, verification_id)
+        if found.status != "pending":  # Twilio's finished verifications are gone: 20404
+            raise TwilioError(
+                20404, f"The requested resource /Verifications/{sid} is {found.status}"
+            )
+        detail = await self._verifications.cancel(app, verification_id)
         return VerificationResource.of(app, detail, base)
 
     async def check(self, app: str, form: CheckForm) -> CheckResource:
