@@ -191,3 +191,49 @@ async def test_attempts_and_their_summary(live: Live) -> None:
     assert float(summary.conversion_rate_percentage) == 50.0
     by_country = await run(lambda: v2.verification_attempts_summary().fetch(country="US"))
     assert by_country.total_attempts == 0 and by_country.conversion_rate_percentage is None
+
+
+async def test_the_readme_s_switch_is_one_base_url(live: Live) -> None:
+    """The migration guide's way: Twilio's own client, ``client.verify.base_url`` set."""
+    from twilio.rest import Client
+
+    from tests.stubs.twilio_sdk import LoopbackHttpClient
+
+    http_client = LoopbackHttpClient("http://unused.invalid")  # no rewrite: only the guard
+    client = Client("bootstrap", API_KEY, http_client=http_client)
+    client.verify.base_url = f"{live.base}/twilio"
+    service = client.verify.v2.services(service_sid("default"))
+    started = await run(lambda: service.verifications.create(to=NUMBER, channel="sms"))
+    assert started.status == "pending"
+    assert http_client.urls == [
+        f"{live.base}/twilio/v2/Services/{service_sid('default')}/Verifications"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("resource", "module"),
+    [
+        ("ServiceResource", "service/__init__.py"),
+        ("VerificationResource", "service/verification.py"),
+        ("CheckResource", "service/verification_check.py"),
+        ("SafeListResource", "safelist.py"),
+        ("AttemptResource", "verification_attempt.py"),
+        ("Summary", "verification_attempts_summary.py"),
+    ],
+)
+def test_each_resource_has_every_field_the_sdk_reads_and_no_other(
+    resource: str, module: str
+) -> None:
+    import re
+    from pathlib import Path
+
+    import msgspec
+    import twilio
+
+    from app.twilio_verify import resources
+
+    source = (Path(twilio.__file__).parent / "rest/verify/v2" / module).read_text()
+    instance = source.split("Instance(InstanceResource):", 1)[1].split("def _proxy", 1)[0]
+    read = set(re.findall(r'payload\.get\(\s*"(\w+)"', instance))
+    fields = {field.encode_name for field in msgspec.structs.fields(getattr(resources, resource))}
+    assert fields == read
