@@ -23,6 +23,7 @@ __all__ = [
     "CheckForm",
     "ServiceForm",
     "StartForm",
+    "StatusForm",
     "check_request",
     "read_form",
     "start_request",

@@ -116,12 +116,10 @@ class VerificationResource(msgspec.Struct, frozen=True):
     url: str
 
     @classmethod
-    def of(
-        cls, app: str, view: VerificationView | VerificationDetail, base: str
-    ) -> VerificationResource:
+    def of(cls, app: str, view: VerificationDetail, base: str) -> VerificationResource:
         sid = sids.verification_sid(view.id) or ""
         service = sids.service_sid(app)
-        messages = getattr(view, "messages", None) or ([view.message] if view.message else [])
+        messages = view.messages
         attempts = [
             {"time": twilio_time(message.created_at), "channel": view.channel,
              "attempt_sid": sids.attempt_sid(view.id, number)}

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from app.phone import normalize_phone
 from app.twilio_verify import sids
 from app.twilio_verify.errors import TwilioError, invalid_parameter, unsupported
@@ -43,8 +45,9 @@ class TwilioVerifications:
         started = await self._verifications.start(app, start_request(form))
         detail = await self._verifications.get(app, started.view.id)
         # the number in clear only to the request that gave it, as /v1 does
-        resource = VerificationResource.of(app, detail, base)
-        return _with_to(resource, started.view.to)
+        return msgspec.structs.replace(
+            VerificationResource.of(app, detail, base), to=started.view.to
+        )
 
     async def fetch(self, app: str, sid: str, base: str) -> VerificationResource:
         detail = await self._verifications.get(app, _verification_id(sid))
@@ -80,9 +83,3 @@ class TwilioVerifications:
             raise unsupported("CustomFriendlyName (set the app's display_name)")
         if form.app_hash not in (None, policy.android_app_hash):
             raise unsupported("AppHash other than the app's android_app_hash")
-
-
-def _with_to(resource: VerificationResource, to: str) -> VerificationResource:
-    import msgspec
-
-    return msgspec.structs.replace(resource, to=to)

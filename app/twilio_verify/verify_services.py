@@ -10,7 +10,7 @@ every one: another app's SID is 20404, as Twilio answers for another account's.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from app.abuse.rules import AppPolicies
 from app.apps.registry import AppRecord
@@ -98,16 +98,13 @@ class VerifyServices:
             raise TwilioError(20403, "Forbidden: an operator key of another app disables one")
         await self._apps.change(app, {}, record.id, "disable", disabled=True)
 
-    async def _change(self, app: str, form: ServiceForm, record: ApiKey, action: str) -> None:
-        settings = form.settings()
+    async def _change(
+        self, app: str, form: ServiceForm, record: ApiKey, action: Literal["create", "update"]
+    ) -> None:
         try:
-            if action == "create":
-                await self._apps.change(app, settings, record.id, "create")
-            else:
-                await self._apps.change(app, settings, record.id, "update")
-        except ConfigError as exc:
-            raise invalid_parameter("FriendlyName" if "display_name" in str(exc) else "request",
-                                    str(exc)) from exc  # fmt: skip
+            await self._apps.change(app, form.settings(), record.id, action)
+        except ConfigError as exc:  # validated as the TOML file is
+            raise invalid_parameter("FriendlyName", str(exc)) from exc
 
     def _free_name(self, friendly_name: str) -> str:
         """An app name from ``friendly_name`` no app has (``shop``, ``shop-2``, …): Twilio
