@@ -184,7 +184,6 @@ async def test_service_parameters_otpgate_lacks(served: Callable[..., Any]) -> N
         services = v2.services
         cases = [
             ({"psd2_enabled": True}, (403, 60204)),
-            ({"custom_code_enabled": True}, (403, 60204)),
             ({"push_include_date": True}, (403, 60204)),
             ({"totp_issuer": "Shop"}, (403, 60204)),
             ({"default_template_sid": "HJ" + "a" * 32}, (403, 60204)),

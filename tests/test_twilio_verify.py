@@ -237,3 +237,30 @@ def test_each_resource_has_every_field_the_sdk_reads_and_no_other(
     read = set(re.findall(r'payload\.get\(\s*"(\w+)"', instance))
     fields = {field.encode_name for field in msgspec.structs.fields(getattr(resources, resource))}
     assert fields == read
+
+
+async def test_a_custom_code_where_the_service_allows_it(live: Live) -> None:
+    v2 = live.root.verify.v2
+    service = await run(lambda: v2.services.create(friendly_name="Own", custom_code_enabled=True))
+    assert service.custom_code_enabled is True
+    own = v2.services(service.sid)
+    error = await refused(
+        lambda: own.verifications.create(to=NUMBER, channel="sms", custom_code="12")
+    )
+    assert (error.status, error.code) == (400, 60200) and "CustomCode" in error.msg
+    started = await run(
+        lambda: own.verifications.create(to=NUMBER, channel="sms", custom_code="135790")
+    )
+    assert "135790" in (await live.http.get(
+        "/dev/outbox", params={"to": NUMBER, "format": "json"}
+    )).json()[0]["text"]  # fmt: skip
+    hit = await run(
+        lambda: own.verification_checks.create(verification_sid=started.sid, code="135790")
+    )
+    assert hit.status == "approved"
+    off = await run(lambda: v2.services(service.sid).update(custom_code_enabled=False))
+    assert off.custom_code_enabled is False
+    error = await refused(
+        lambda: own.verifications.create(to=NUMBER, channel="sms", custom_code="135790")
+    )
+    assert (error.status, error.code) == (403, 60204)

@@ -36,12 +36,13 @@ CHANNELS: dict[str, Channel] = {"sms": "sms"}
 _UNSUPPORTED = frozenset({
     "CustomMessage", "SendDigits", "Amount", "Payee", "ChannelConfiguration", "TemplateSid",
     "TemplateCustomSubstitutions", "EnableSnaClientToken", "SnaClientToken",
-    "DefaultTemplateSid", "CustomCode",
+    "DefaultTemplateSid",
 })  # fmt: skip
 _UNSUPPORTED_GROUPS = ("Push.", "Totp.", "Whatsapp.", "Passkeys.")
 #: otpgate's request fields -> Twilio's parameter names, for naming a bad value.
 _TWILIO_NAMES = {"to": "To", "locale": "Locale", "client_ip": "DeviceIp", "code": "Code",
-                 "id": "VerificationSid", "channel": "Channel"}  # fmt: skip
+                 "id": "VerificationSid", "channel": "Channel",
+                 "custom_code": "CustomCode"}  # fmt: skip
 _FIELD = re.compile(r"`\$\.([^`.\[]+)|field `([^`]+)`")
 
 Form = TypeVar("Form", bound=msgspec.Struct)
@@ -53,6 +54,7 @@ class StartForm(msgspec.Struct, frozen=True, rename="pascal"):
     to: str
     channel: str
     locale: str | None = None
+    custom_code: str | None = None
     custom_friendly_name: str | None = None
     app_hash: str | None = None
     rate_limits: str | None = None
@@ -86,16 +88,18 @@ class ServiceForm(msgspec.Struct, frozen=True, rename="pascal"):
     dtmf_input_required: bool | None = None
     tts_name: str | None = None
     do_not_share_warning_enabled: bool = False
-    custom_code_enabled: bool = False
+    custom_code_enabled: bool | None = None
     verify_event_subscription_enabled: bool = False
 
     def settings(self) -> dict[str, Any]:
         """The app settings it changes (60204 for a feature otpgate does not have)."""
         for flag in ("lookup_enabled", "psd2_enabled", "do_not_share_warning_enabled",
-                     "custom_code_enabled", "verify_event_subscription_enabled"):  # fmt: skip
+                     "verify_event_subscription_enabled"):  # fmt: skip
             if getattr(self, flag):
                 raise unsupported(_pascal(flag))
         changed: dict[str, Any] = {}
+        if self.custom_code_enabled is not None:
+            changed["custom_code_enabled"] = self.custom_code_enabled
         if self.friendly_name is not None:
             if not 1 <= len(self.friendly_name) <= 32 or not self.friendly_name.isprintable():
                 raise invalid_parameter("FriendlyName", "1 to 32 printable characters")
@@ -150,7 +154,8 @@ def start_request(form: StartForm) -> StartVerification:
             limits = None
         if not isinstance(limits, dict):
             raise invalid_parameter("RateLimits", "a JSON object")
-    fields = {"to": form.to, "channel": channel, "locale": form.locale, "client_ip": form.device_ip}
+    fields = {"to": form.to, "channel": channel, "locale": form.locale,
+              "client_ip": form.device_ip, "custom_code": form.custom_code}  # fmt: skip
     return _converted({k: v for k, v in fields.items() if v is not None}, StartVerification)
 
 

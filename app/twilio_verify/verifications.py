@@ -76,9 +76,12 @@ class TwilioVerifications:
         return CheckResource.of(app, result, view, to)
 
     def _same_as_app(self, app: str, form: StartForm) -> None:
-        """Per-verification ``CustomFriendlyName`` and ``AppHash`` are the app's own or
-        nothing: otpgate sets them per app (``display_name``, ``android_app_hash``)."""
+        """``CustomCode`` where the app allows it (``custom_code_enabled``); per-verification
+        ``CustomFriendlyName`` and ``AppHash`` are the app's own or nothing: otpgate sets
+        them per app (``display_name``, ``android_app_hash``)."""
         policy = self._settings.policy_for(app)
+        if form.custom_code is not None and not policy.custom_code_enabled:
+            raise unsupported("CustomCode (the service's custom_code_enabled is false)")
         if form.custom_friendly_name not in (None, policy.app_name):
             raise unsupported("CustomFriendlyName (set the app's display_name)")
         if form.app_hash not in (None, policy.android_app_hash):

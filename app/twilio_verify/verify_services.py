@@ -63,6 +63,7 @@ class VerifyServices:
         stored = self._apps.records.get(app, AppRecord())
         return ServiceResource.of(
             app, friendly_name=policy.app_name, code_length=policy.code_length,
+            custom_codes=policy.custom_code_enabled,
             landlines_refused="fixed_line" not in AppPolicies(settings).abuse(app).number_types,
             created_at=stored.created_at, updated_at=stored.updated_at, base=base,
         )  # fmt: skip

@@ -158,14 +158,17 @@ class SendFlow:
                 app, admission, results, hook, early, checked.refusal
             )
         try:
-            return await self._create_or_resend(app, phone, target, expected, clearance)
+            return await self._create_or_resend(
+                app, phone, target, expected, clearance, request.custom_code
+            )
         except OtpgateError:
             await self._abuse.give_back(clearance)
             raise
 
     async def _create_or_resend(
-        self, app: str, phone: Phone, target: Target, expected: str | None, clearance: Clearance
-    ) -> Reserved:
+        self, app: str, phone: Phone, target: Target, expected: str | None,
+        clearance: Clearance, custom_code: str | None,
+    ) -> Reserved:  # fmt: skip
         policy = self._settings.policy_for(app)
         for attempt in range(_SEND_TRIES):
             if attempt:
@@ -173,7 +176,8 @@ class SendFlow:
                 index = self._store.queue_precheck(batch, target.subject, target.lookup, None)
                 checked = self._store.read_precheck((await batch.run())[index], None)
                 expected = resendable(checked.pending, checked.now_ms)
-            reserved = await self._try_send(app, phone, target, expected, policy, clearance)
+            reserved = await self._try_send(app, phone, target, expected, policy, clearance,
+                                            custom_code)  # fmt: skip
             if reserved is not None:
                 return reserved
         raise OtpgateError(
@@ -190,10 +194,12 @@ class SendFlow:
         expected: str | None,
         policy: Policy,
         clearance: Clearance,
+        custom_code: str | None = None,
     ) -> Reserved | None:
-        """One try of the send script; None when another request got there first."""
+        """One try of the send script; None when another request got there first. The
+        code: a test number's, else the request's own (``custom_code``), else random."""
         verification_id = expected or self._keys.new_verification_id(target.subject)
-        code = clearance.test_code or generate_code(policy.code_length)
+        code = clearance.test_code or custom_code or generate_code(policy.code_length)
         message_id = random_id("msg_")
         code_hash = await self._hasher.hash(verification_id, code)
         batch = self._store.batch()

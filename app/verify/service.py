@@ -46,6 +46,7 @@ class VerificationService:
         checking: CheckFlow,
         ledger: Ledger,
     ) -> None:
+        self._settings = settings
         self._store = store
         self._sending = sending
         self._checking = checking
@@ -59,6 +60,11 @@ class VerificationService:
         """Send a code, or resend one for the pending verification of this number."""
         phone = normalize_phone(request.to, request.country)
         _validate_client_ip(request.client_ip)
+        if request.custom_code is not None and not self._custom_codes(app):
+            raise OtpgateError(
+                "invalid_request",
+                "custom_code: this app does not take codes of its own (custom_code_enabled)",
+            )
         return await self._sending.start(app, phone, request, idempotency_key)
 
     async def check(self, app: str, request: CheckVerification) -> CheckResult:
@@ -97,6 +103,9 @@ class VerificationService:
                 verification_status=done.status,
             )
         return await self.get(app, verification_id)
+
+    def _custom_codes(self, app: str) -> bool:
+        return self._settings.policy_for(app).custom_code_enabled
 
     async def _record(self, app: str, verification_id: str) -> StoredVerification:
         record = await self._store.read(app, verification_id)
