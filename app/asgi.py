@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from litestar.datastructures import State
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.logging import LoggingConfig
 from litestar.logging.config import default_handlers
 
@@ -22,7 +23,7 @@ from app.dev.outbox import OutboxController
 from app.factors.api import FactorsController
 from app.http.access import ObservedApp
 from app.http.openapi import DocumentedStructs, openapi_config
-from app.http.problems import problem_details_plugin
+from app.http.problems import problem_details_plugin, problem_response
 from app.http.requests import JsonSafeRequest
 from app.logs import JsonFormatter, RequestIdFilter, TextFormatter
 from app.ops.health import HealthController
@@ -31,12 +32,15 @@ from app.providers.api import ProviderController
 from app.services import Services, dependencies, open_services
 from app.settings import Settings, load_settings
 from app.templates.api import TemplatesController
+from app.twilio_verify.api import answer_unrouted
+from app.twilio_verify.routes_api import twilio_router
 from app.verify.api import VerificationController
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from litestar import Litestar
+    from litestar import Litestar, Request, Response
+
 
 __all__ = ["create_app", "openapi_document"]
 
@@ -58,6 +62,11 @@ def _lifespan(settings: Settings) -> Any:
     return lifespan
 
 
+def _unrouted(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """No route or method: in Twilio's shape under /twilio, problem+json elsewhere."""
+    return answer_unrouted(request, exc) or problem_response(request, exc)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """The otpgate ASGI app for ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings()
@@ -66,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ApiKeysController, AppsController, SafeNumbersController, TestNumbersController,
         FactorsController, TemplatesController, OptOutsController,
         CallbackController, InboundController, HealthController, MetricsController,
+        twilio_router(),
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:
         handlers.append(OutboxController)
@@ -74,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[_lifespan(settings)],
         dependencies=dependencies(),
         plugins=[problem_details_plugin(), DocumentedStructs()],
+        exception_handlers={NotFoundException: _unrouted, MethodNotAllowedException: _unrouted},
         middleware=[prometheus_config().middleware],
         openapi_config=openapi_config(__version__),
         logging_config=_logging(settings),

@@ -12,6 +12,7 @@ from app.abuse.rules import AppPolicies
 from app.abuse.service import AbuseService
 from app.apps.keys import ApiKeyStore
 from app.apps.numbers import NumberLists
+from app.delivery.attempts import AttemptLog
 from app.delivery.callbacks import Callbacks
 from app.delivery.ledger import Ledger
 from app.delivery.prices import PriceTable
@@ -29,6 +30,7 @@ from app.store.idempotency import IdempotencyEntries
 from app.store.keys import Keys
 from app.store.redis import Readiness, Scripts, StoreClient
 from app.store.verifications import VerificationStore
+from app.twilio_verify.service import TwilioVerify
 from app.verify.checking import CheckFlow
 from app.verify.idempotency import IdempotencyStore
 from app.verify.sending import SendFlow
@@ -72,6 +74,7 @@ class Services:
     numbers: NumberLists
     factors: FactorService
     templates: TemplateService
+    twilio: TwilioVerify
 
 
 def assemble(
@@ -112,13 +115,15 @@ def assemble(
     api_keys = ApiKeyStore(
         client, bootstrap_key=settings.bootstrap_api_key, pepper=settings.secret_pepper
     )
+    usage, numbers = UsageReader(client, keys, settings), NumberLists(apps, client, scripts, keys)
+    twilio = TwilioVerify(settings, apps, verifications, numbers, AttemptLog(client), usage, keys)
     return Services(
         verifications=verifications, abuse=abuse, deliveries=callbacks.deliveries,
         inbound=callbacks.inbound, opt_outs=callbacks.opt_outs,
         provider_directory=directory, stats=stats, events=events, outbox=outbox,
-        api_keys=api_keys, readiness=Readiness(client), apps=apps,
-        usage=UsageReader(client, keys, settings), numbers=NumberLists(apps, client, scripts, keys),
-        factors=_factors(settings, scripts, keys), templates=templates,
+        api_keys=api_keys, readiness=Readiness(client), apps=apps, usage=usage,
+        numbers=numbers, factors=_factors(settings, scripts, keys), templates=templates,
+        twilio=twilio,
     )  # fmt: skip
 
 

@@ -218,6 +218,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             app_name=own.display_name or app,
             webotp_domain=own.webotp_domain,
             android_app_hash=own.android_app_hash,
+            custom_code_enabled=own.custom_code_enabled,
         )
 
 

@@ -32,3 +32,31 @@ def test_verification_ids_match_their_pattern_only_exactly() -> None:
     assert is_verification_id(random_id("ver_"))
     assert not is_verification_id(random_id("ver_") + "\n")
     assert not is_verification_id(random_id("msg_"))
+
+
+def test_a_new_verification_id_is_128_bits_and_reads_back_from_them() -> None:
+    from app.ids import id_from_bits, id_to_bits
+    from app.store.keys import SUBJECT_LENGTH, Keys
+
+    subject = "a" * SUBJECT_LENGTH
+    for _ in range(200):
+        verification_id = Keys.new_verification_id(subject)
+        assert is_verification_id(verification_id)
+        assert verification_id.startswith("ver_" + subject)
+        bits = id_to_bits(verification_id)
+        assert bits is not None and bits < 1 << 128
+        assert id_from_bits(bits) == verification_id
+
+
+def test_the_128_bit_form_covers_the_whole_range_and_refuses_other_ids() -> None:
+    from app.ids import id_from_bits, id_to_bits
+
+    assert id_from_bits(0) == "ver_" + "0" * ID_LENGTH
+    assert id_from_bits((1 << 128) - 1) == "ver_" + "z" * (ID_LENGTH - 1) + "7"
+    assert id_to_bits(id_from_bits(0x0123456789ABCDEF0123456789ABCDEF)) == (
+        0x0123456789ABCDEF0123456789ABCDEF
+    )
+    assert id_to_bits("ver_" + "0" * (ID_LENGTH - 1) + "8") is None  # an id of before
+    assert id_to_bits("msg_" + "0" * ID_LENGTH) is None
+    with pytest.raises(ValueError, match="128 bits"):
+        id_from_bits(1 << 128)

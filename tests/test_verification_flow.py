@@ -292,3 +292,26 @@ async def test_code_length_is_configurable(make_client: ClientFactory) -> None:
     async with make_client(code_length=8) as client:
         await start(client)
         assert len(await latest_code(client, TO)) == 8
+
+
+async def test_a_custom_code_only_for_an_app_that_allows_it(make_client: Any) -> None:
+    from tests.conftest import latest_code
+
+    async with make_client() as client:
+        refused = await client.post(
+            "/v1/verifications", json={"to": "+8613800138000", "custom_code": "135790"},
+            headers=AUTH,
+        )  # fmt: skip
+        assert refused.status_code == 400 and "custom_code" in refused.json()["detail"]
+    async with make_client(apps={"default": {"custom_code_enabled": True}}) as client:
+        sent = await client.post(
+            "/v1/verifications", json={"to": "+8613800138000", "custom_code": "135790"},
+            headers=AUTH,
+        )  # fmt: skip
+        assert sent.status_code == 201
+        assert await latest_code(client, "+8613800138000") == "135790"
+        checked = await client.post(
+            "/v1/verifications/check", json={"id": sent.json()["id"], "code": "135790"},
+            headers=AUTH,
+        )  # fmt: skip
+        assert checked.json()["status"] == "approved"

@@ -10,6 +10,8 @@ every guard of every request.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import time
 from typing import TYPE_CHECKING, Any
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
     from app.apps.keys import ApiKey, ApiKeyStore
 
-__all__ = ["app_for", "requires_scope"]
+__all__ = ["app_for", "authenticate", "authenticate_basic", "has_scope", "requires_scope"]
 
 
 _INVALID = {"WWW-Authenticate": 'Bearer realm="otpgate", error="invalid_token"'}
@@ -57,13 +59,44 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey
             "send `Authorization: Bearer <api key>` or a signed request",
             headers={"WWW-Authenticate": 'Bearer realm="otpgate"'},
         )
+    return _admitted(connection, record)
+
+
+async def authenticate_basic(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
+    """HTTP Basic with the key's id as the user name and the key as the password (what
+    a Twilio SDK sends as Account SID and Auth Token); the key's record becomes
+    ``request.user``. The id must be the key's own: a key alone is not enough."""
+    scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        raise NotAuthorizedException(
+            "send HTTP Basic: the API key's id and the API key",
+            headers={"WWW-Authenticate": 'Basic realm="otpgate"'},
+        )
+    try:
+        key_id, _, key = (
+            base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
+        )
+    except (binascii.Error, ValueError):
+        key_id, key = "", ""
+    record = await connection.app.state.services.api_keys.find(key) if key else None
+    if record is not None and not hmac.compare_digest(record.id.encode(), key_id.encode()):
+        record = None
+    if record is not None and record.signed_only:
+        raise _refused("this API key accepts signed requests only")
+    return _admitted(connection, record)
+
+
+def _admitted(connection: ASGIConnection[Any, Any, Any, Any], record: ApiKey | None) -> ApiKey:
+    """``record`` if it may be used here and now: not expired, from an allowed network,
+    of an enabled app."""
+    services = connection.app.state.services
     if record is None or record.expired(time.time()):
         raise _refused("unknown, revoked or expired API key")
     if not record.allows(connection.client.host if connection.client else None):
         raise OtpgateError("ip_not_allowed", "this API key is not accepted from this address")
     if services.apps.disabled(record.app):
         raise OtpgateError("app_disabled", f"app {record.app!r} is disabled")
-    keys.used(record.id)
+    services.api_keys.used(record.id)
     connection.scope["user"] = record
     connection.scope["auth"] = record.id
     return record
@@ -103,10 +136,15 @@ def requires_scope(*scopes: str) -> Guard:
 
     async def guard(connection: ASGIConnection[Any, ApiKey, Any, Any], _: BaseRouteHandler) -> None:
         record = await authenticate(connection)
-        if not effective_scopes(record.scopes) & set(scopes):
+        if not has_scope(record, *scopes):
             raise PermissionDeniedException(f"this route needs an API key with scope {wanted}")
 
     return guard
+
+
+def has_scope(record: ApiKey, *scopes: str) -> bool:
+    """Whether ``record`` holds one of ``scopes``, or a scope that implies one."""
+    return bool(effective_scopes(record.scopes) & set(scopes))
 
 
 def app_for(record: ApiKey, app: str | None) -> str:

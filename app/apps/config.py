@@ -54,3 +54,5 @@ class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_
     webotp_domain: Annotated[str, msgspec.Meta(pattern=_HOSTNAME, max_length=253)] | None = None
     #: The Android app's 11-character SMS Retriever hash, on a line of its own.
     android_app_hash: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9+/]{11}$")] | None = None
+    #: A send may bring a code of its own (``custom_code``) instead of otpgate's random one.
+    custom_code_enabled: bool = False

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from app.delivery.attempts import AttemptLog, LoggedAttempt
+
 if TYPE_CHECKING:
     from app.delivery.events import EventBus, EventType
     from app.delivery.stats import Stats
@@ -58,16 +60,21 @@ class Ledger:
         counted: bool,
         cost: int = 0,
         channel: str = "sms",
+        sent_at_ms: int | None = None,
     ) -> Entry:
         """Message ``number`` went out (``error_code`` None) or no provider took it; a
         verification whose first message failed has failed. ``counted``: false for a
         test number's message, which reaches no provider and counts nowhere; ``cost``:
         the provider's price of it (millionths), counted when it went out; ``channel``:
-        how it went (statistics by channel, the event's ``channel``)."""
+        how it went (statistics by channel, the event's ``channel``). A counted message
+        joins the app's attempt log (:mod:`app.delivery.attempts`), at ``sent_at_ms``
+        (default: now)."""
         accepted = error_code is None
+        at_ms = int(time.time() * 1000) if sent_at_ms is None else sent_at_ms
 
         def entry(batch: Batch) -> None:
             if counted:
+                AttemptLog.queue(batch, app, LoggedAttempt(verification_id, number, at_ms, country))
                 self._stats.queue(
                     batch, app,
                     {"sends": 1, "verifications": 1 if number == 1 else 0,

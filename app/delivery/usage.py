@@ -101,6 +101,20 @@ class UsageReader:
             name: own.quota for name, own in settings.apps.items() if own.quota
         }
 
+    async def summed(self, app: str, start: date, end: date) -> dict[str, int]:
+        """Every counter of ``app`` from ``start`` to ``end`` (UTC days, both included),
+        summed over the days (kept: the last :data:`USAGE_DAYS`)."""
+        days = (end - start).days + 1
+        async with self._client.pipeline(transaction=False) as pipe:
+            for n in range(max(0, min(days, USAGE_DAYS))):
+                pipe.hgetall(Keys.stats(app, "d", _day_number(start + timedelta(days=n))))
+            hashes = await pipe.execute()
+        summed: dict[str, int] = {}
+        for fields in hashes:
+            for field, value in fields.items():
+                summed[field] = summed.get(field, 0) + int(value)
+        return summed
+
     async def read(
         self, app: str, start: date | None, end: date | None, now: datetime | None = None
     ) -> UsageView:

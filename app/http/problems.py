@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
@@ -21,7 +21,10 @@ from app.errors import ERRORS, PROBLEM_TYPE, OtpgateError
 from app.metrics import REDIS_ERRORS, REFUSALS
 from app.store.redis import UNAVAILABLE, NotReplicated
 
-__all__ = ["problem_details_plugin", "to_problem"]
+if TYPE_CHECKING:
+    from litestar import Request, Response
+
+__all__ = ["problem_details_plugin", "problem_response", "to_problem"]
 
 log = logging.getLogger("otpgate")
 
@@ -97,6 +100,11 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
         else ERRORS[code][1]
     )
     return _problem(code, str(detail), extra=extra, headers=exc.headers)
+
+
+def problem_response(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """The problem+json answer to one of Litestar's own HTTP errors."""
+    return _from_http_exception(exc).to_response(request)
 
 
 def _from_store_error(exc: Exception) -> ProblemDetailsException:

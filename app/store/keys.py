@@ -23,10 +23,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 from datetime import UTC, datetime
 
 from app.emails import email_digest
-from app.ids import ID_LENGTH, base32, is_verification_id, random_id
+from app.ids import ALPHABET, ID_LENGTH, LAST_VALUES, base32, is_verification_id, random_id
 from app.phone import phone_digest
 
 __all__ = ["PREFIX", "SUBJECT_LENGTH", "TAG_LENGTH", "Keys", "short_digest"]
@@ -90,7 +91,10 @@ class Keys:
 
     @staticmethod
     def new_verification_id(subject: str) -> str:
-        return "ver_" + subject + random_id("", ID_LENGTH - SUBJECT_LENGTH)
+        """A new id in ``subject``'s slot; its last character carries 3 random bits, so
+        that the id fits in 128 bits (:func:`app.ids.id_to_bits`)."""
+        last = ALPHABET[secrets.randbelow(LAST_VALUES)]
+        return "ver_" + subject + random_id("", ID_LENGTH - SUBJECT_LENGTH - 1) + last
 
     is_verification_id = staticmethod(is_verification_id)
 
@@ -278,6 +282,12 @@ class Keys:
     def stats(app: str, kind: str, bucket: int) -> str:
         """One time bucket of ``app``'s counters (``kind`` ``m``: minutes, ``h``: hours)."""
         return f"{PREFIX}stats:{{{app}}}:{kind}:{bucket}"
+
+    @staticmethod
+    def attempts(app: str) -> str:
+        """``app``'s newest sends, newest first (a capped list of ``"<verification id>
+        <message number> <ms> <country>"``), in the slot of its statistics."""
+        return f"{PREFIX}attempts:{{{app}}}"
 
     # -- dev -----------------------------------------------------------------------------
 

@@ -113,6 +113,8 @@ class Policy(msgspec.Struct, frozen=True):
     #: The autofill lines every message ends with (see :func:`app.sms.autofilled`).
     webotp_domain: str | None = None
     android_app_hash: str | None = None
+    #: Whether a send may bring its own code (``custom_code``).
+    custom_code_enabled: bool = False
 
     @property
     def minutes(self) -> int:

@@ -104,6 +104,18 @@ class StartVerification(_Input, frozen=True):
     ) = None
     client_ip: ClientIp | None = None
     country: Country | None = None
+    custom_code: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                pattern=r"^[0-9]{4,10}$",
+                description="A code of your own to send instead of a random one (4–10 "
+                "digits), for apps with `custom_code_enabled` only (400 otherwise). A resend "
+                "without it gets a random code.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class CheckVerification(_Input, frozen=True):

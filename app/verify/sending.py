@@ -161,14 +161,17 @@ class SendFlow:
                 app, admission, results, hook, early, checked.refusal
             )
         try:
-            return await self._create_or_resend(app, to, target, expected, clearance)
+            return await self._create_or_resend(
+                app, to, target, expected, clearance, request.custom_code
+            )
         except OtpgateError:
             await self._abuse.give_back(clearance)
             raise
 
     async def _create_or_resend(
-        self, app: str, to: Recipient, target: Target, expected: str | None, clearance: Clearance
-    ) -> Reserved:
+        self, app: str, to: Recipient, target: Target, expected: str | None,
+        clearance: Clearance, custom_code: str | None,
+    ) -> Reserved:  # fmt: skip
         policy = self._settings.policy_for(app)
         for attempt in range(_SEND_TRIES):
             if attempt:
@@ -176,7 +179,8 @@ class SendFlow:
                 index = self._store.queue_precheck(batch, target.subject, target.lookup, None)
                 checked = self._store.read_precheck((await batch.run())[index], None)
                 expected = resendable(checked.pending, checked.now_ms)
-            reserved = await self._try_send(app, to, target, expected, policy, clearance)
+            reserved = await self._try_send(app, to, target, expected, policy, clearance,
+                                            custom_code)  # fmt: skip
             if reserved is not None:
                 return reserved
         raise OtpgateError(
@@ -186,17 +190,13 @@ class SendFlow:
         )
 
     async def _try_send(
-        self,
-        app: str,
-        to: Recipient,
-        target: Target,
-        expected: str | None,
-        policy: Policy,
-        clearance: Clearance,
-    ) -> Reserved | None:
-        """One try of the send script; None when another request got there first."""
+        self, app: str, to: Recipient, target: Target, expected: str | None, policy: Policy,
+        clearance: Clearance, custom_code: str | None = None,
+    ) -> Reserved | None:  # fmt: skip
+        """One try of the send script; None when another request got there first. The
+        code: a test number's, else the request's own (``custom_code``), else random."""
         verification_id = expected or self._keys.new_verification_id(target.subject)
-        code = clearance.test_code or generate_code(policy.code_length)
+        code = clearance.test_code or custom_code or generate_code(policy.code_length)
         message_id = random_id("msg_")
         code_hash = await self._hasher.hash(verification_id, code)
         batch = self._store.batch()
@@ -285,6 +285,7 @@ class SendFlow:
             app, reserved.verification_id, number=number, provider=delivery.provider,
             country=to.region, error_code=None if result.accepted else result.error_code,
             counted=counted, cost=price or 0, channel=to.channel,
+            sent_at_ms=reserved.message["created_at"],
         )(batch)  # fmt: skip
         self._abuse.settle_quota(batch, reserved.clearance, price)
         self._ledger.quota_passed(app, reserved.clearance.passed if price is not None else [])(

@@ -46,6 +46,7 @@ class VerificationService:
         checking: CheckFlow,
         ledger: Ledger,
     ) -> None:
+        self._settings = settings
         self._store = store
         self._sending = sending
         self._checking = checking
@@ -59,6 +60,11 @@ class VerificationService:
         """Send a code, or resend one for the pending verification of this recipient."""
         to = recipient_for(request.to, request.country, request.channel)
         _validate_client_ip(request.client_ip)
+        if request.custom_code is not None and not self._custom_codes(app):
+            raise OtpgateError(
+                "invalid_request",
+                "custom_code: this app does not take codes of its own (custom_code_enabled)",
+            )
         return await self._sending.start(app, to, request, idempotency_key)
 
     async def check(self, app: str, request: CheckVerification) -> CheckResult:
@@ -71,6 +77,14 @@ class VerificationService:
         return detail_from_record(
             await self._record(app, verification_id), time.time() * 1000, self._report_timeout_ms
         )
+
+    async def get_many(self, app: str, ids: list[str]) -> dict[str, VerificationDetail]:
+        """``app``'s verifications among ``ids`` (those gone or another app's left out)."""
+        now_ms = time.time() * 1000
+        return {
+            verification_id: detail_from_record(record, now_ms, self._report_timeout_ms)
+            for verification_id, record in (await self._store.read_many(app, ids)).items()
+        }
 
     async def cancel(self, app: str, verification_id: str) -> VerificationDetail:
         """Cancel a pending verification; its codes stop working at once."""
@@ -89,6 +103,9 @@ class VerificationService:
                 verification_status=done.status,
             )
         return await self.get(app, verification_id)
+
+    def _custom_codes(self, app: str) -> bool:
+        return self._settings.policy_for(app).custom_code_enabled
 
     async def _record(self, app: str, verification_id: str) -> StoredVerification:
         record = await self._store.read(app, verification_id)

@@ -1,0 +1,88 @@
+"""Twilio's Verifications and Verification Checks over otpgate's verifications: one
+verification, whichever API started it (``VE…`` is its id's 128 bits).
+
+A Twilio start is otpgate's send with purpose ``login`` (``/v1``'s default), so the
+pending verification of a number is the same one through both APIs: started again, it
+is a resend (the same SID, one more ``send_code_attempts`` entry), as Twilio does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from app.phone import normalize_phone
+from app.twilio_verify import sids
+from app.twilio_verify.errors import TwilioError, invalid_parameter, unsupported
+from app.twilio_verify.forms import check_request, start_request, verification_status
+from app.twilio_verify.resources import CheckResource, VerificationResource
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+    from app.twilio_verify.forms import CheckForm, StartForm, StatusForm
+    from app.verify.service import VerificationService
+
+__all__ = ["TwilioVerifications"]
+
+
+def _verification_id(sid: str) -> str:
+    verification_id = sids.verification_id(sid)
+    if verification_id is None:
+        raise TwilioError(20404, f"The requested resource /Verifications/{sid} was not found")
+    return verification_id
+
+
+class TwilioVerifications:
+    """Start, fetch, cancel and check verifications of an app, Twilio's way."""
+
+    def __init__(self, verifications: VerificationService, settings: Settings) -> None:
+        self._verifications = verifications
+        self._settings = settings
+
+    async def start(self, app: str, form: StartForm, base: str) -> VerificationResource:
+        self._same_as_app(app, form)
+        started = await self._verifications.start(app, start_request(form))
+        detail = await self._verifications.get(app, started.view.id)
+        # the number in clear only to the request that gave it, as /v1 does
+        return msgspec.structs.replace(
+            VerificationResource.of(app, detail, base), to=started.view.to
+        )
+
+    async def fetch(self, app: str, sid: str, base: str) -> VerificationResource:
+        detail = await self._verifications.get(app, _verification_id(sid))
+        return VerificationResource.of(app, detail, base)
+
+    async def update(self, app: str, sid: str, form: StatusForm, base: str) -> VerificationResource:
+        verification_status(form)
+        verification_id = _verification_id(sid)
+        found = await self._verifications.get(app, verification_id)
+        if found.status != "pending":  # Twilio's finished verifications are gone: 20404
+            raise TwilioError(
+                20404, f"The requested resource /Verifications/{sid} is {found.status}"
+            )
+        detail = await self._verifications.cancel(app, verification_id)
+        return VerificationResource.of(app, detail, base)
+
+    async def check(self, app: str, form: CheckForm) -> CheckResource:
+        verification_id = None
+        if form.verification_sid is not None:
+            verification_id = sids.verification_id(form.verification_sid)
+            if verification_id is None:
+                raise invalid_parameter("VerificationSid")
+        result = await self._verifications.check(app, check_request(form, verification_id))
+        view = await self._verifications.get(app, result.id)
+        to = normalize_phone(form.to).e164 if verification_id is None and form.to else view.to
+        return CheckResource.of(app, result, view, to)
+
+    def _same_as_app(self, app: str, form: StartForm) -> None:
+        """``CustomCode`` where the app allows it (``custom_code_enabled``); per-verification
+        ``CustomFriendlyName`` and ``AppHash`` are the app's own or nothing: otpgate sets
+        them per app (``display_name``, ``android_app_hash``)."""
+        policy = self._settings.policy_for(app)
+        if form.custom_code is not None and not policy.custom_code_enabled:
+            raise unsupported("CustomCode (the service's custom_code_enabled is false)")
+        if form.custom_friendly_name not in (None, policy.app_name):
+            raise unsupported("CustomFriendlyName (set the app's display_name)")
+        if form.app_hash not in (None, policy.android_app_hash):
+            raise unsupported("AppHash other than the app's android_app_hash")

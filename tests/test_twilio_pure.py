@@ -1,0 +1,82 @@
+"""The pure parts of the Twilio-compatible API: SIDs, the error table, form reading."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.errors import ERRORS, OtpgateError
+from app.store.keys import SUBJECT_LENGTH, Keys
+from app.twilio_verify import sids
+from app.twilio_verify.errors import TWILIO_ERRORS, TwilioError, from_otpgate
+from app.twilio_verify.forms import CheckForm, StartForm, read_form, start_request
+from tests.test_readme import README
+
+SID = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")
+
+
+def test_a_verification_sid_is_its_id_and_reads_back() -> None:
+    verification_id = Keys.new_verification_id("b" * SUBJECT_LENGTH)
+    sid = sids.verification_sid(verification_id)
+    assert sid is not None and SID.fullmatch(sid) and sid.startswith("VE")
+    assert sids.verification_id(sid) == verification_id
+    assert sids.verification_id("VE" + sid[2:].upper()) == verification_id  # hex in any case
+    assert sids.verification_id(verification_id) == verification_id  # ver_… taken as is
+    assert sids.verification_id("VA" + sid[2:]) is None
+    assert sids.verification_id("VE123") is None
+
+
+def test_other_sids_are_stable_digests_in_twilio_s_shape() -> None:
+    assert sids.service_sid("shop") == sids.service_sid("shop") != sids.service_sid("shop-2")
+    made = [
+        sids.service_sid("shop"), sids.account_sid("shop"), sids.attempt_sid("ver_x", 1),
+        sids.safelist_sid("shop", "num_x"),
+    ]  # fmt: skip
+    assert [sid[:2] for sid in made] == ["VA", "AC", "VL", "GN"]
+    assert all(SID.fullmatch(sid) for sid in made)
+    assert sids.attempt_sid("ver_x", 1) != sids.attempt_sid("ver_x", 2)
+
+
+@pytest.mark.parametrize("code", sorted(ERRORS))
+def test_every_otpgate_error_becomes_a_documented_twilio_error(code: str) -> None:
+    error = from_otpgate(OtpgateError(code, "why it happened"))
+    assert error.code in TWILIO_ERRORS
+    assert error.status == TWILIO_ERRORS[error.code][0]
+    body = error.body()
+    assert body.more_info == f"https://www.twilio.com/docs/errors/{error.code}"
+
+
+def test_every_twilio_code_is_in_the_readme_with_its_status() -> None:
+    table = README.split("Twilio's errors, as", 1)[1].split("### Error codes", 1)[0]
+    for code, (status, _) in TWILIO_ERRORS.items():
+        assert re.search(rf"^\| {code} \| {status} \|", table, flags=re.MULTILINE), code
+
+
+def test_a_send_throttled_per_number_is_60212_and_keeps_its_retry_after() -> None:
+    error = from_otpgate(OtpgateError("rate_limited", retry_after=12.2, rule="send_per_number"))
+    assert (error.code, error.status, error.headers()) == (60212, 429, {"Retry-After": "13"})
+    assert from_otpgate(OtpgateError("rate_limited", rule="send_per_ip")).code == 20429
+
+
+def test_a_form_names_the_parameter_it_cannot_read() -> None:
+    with pytest.raises(TwilioError, match="Invalid parameter: To") as caught:
+        read_form({"Channel": "sms"}, StartForm)
+    assert caught.value.code == 60200
+    with pytest.raises(TwilioError, match="Invalid parameter: To"):
+        read_form({"To": ["+8613800138000", "+8613800138001"], "Channel": "sms"}, StartForm)
+    with pytest.raises(TwilioError, match="TemplateSid") as unsupported:
+        read_form({"To": "+8613800138000", "Channel": "sms", "TemplateSid": "HJ1"}, StartForm)
+    assert unsupported.value.code == 60204
+    assert read_form({"Code": "123456", "Unknown": "x"}, CheckForm).code == "123456"
+
+
+def test_a_start_becomes_otpgate_s_send_with_purpose_login() -> None:
+    form = read_form(
+        {"To": "+8613800138000", "Channel": "SMS", "Locale": "zh-CN", "DeviceIp": "203.0.113.7"},
+        StartForm,
+    )
+    request = start_request(form)
+    assert (request.to, request.channel, request.locale, request.client_ip, request.purpose) == (
+        "+8613800138000", "sms", "zh-CN", "203.0.113.7", "login",
+    )  # fmt: skip
