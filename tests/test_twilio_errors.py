@@ -54,7 +54,7 @@ def start(v2: Any, **params: Any) -> Callable[[], Any]:
     [
         ({"to": "12345"}, 400, 60200, "Invalid parameter: To"),
         ({"to": "+999123"}, 400, 60200, "Invalid parameter: To"),
-        ({"channel": "whatsapp"}, 400, 60200, "Invalid parameter: Channel"),
+        ({"channel": "rcs"}, 400, 60200, "Invalid parameter: Channel"),
         ({"channel": "sna"}, 400, 60200, "Invalid parameter: Channel"),
         ({"locale": "not a locale"}, 400, 60200, "Invalid parameter: Locale"),
         ({"custom_code": "123456"}, 403, 60204, "CustomCode"),

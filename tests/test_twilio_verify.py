@@ -264,3 +264,14 @@ async def test_a_custom_code_where_the_service_allows_it(live: Live) -> None:
         lambda: own.verifications.create(to=NUMBER, channel="sms", custom_code="135790")
     )
     assert (error.status, error.code) == (403, 60204)
+
+
+async def test_a_twilio_call_and_email_are_otpgate_voice_and_email(live: Live) -> None:
+    verifications = live.root.verify.v2.services(service_sid("default")).verifications
+    called = await run(lambda: verifications.create(to=NUMBER, channel="call"))
+    assert called.channel == "call"
+    mine = await live.http.get(f"/v1/verifications/{verification_id(called.sid)}", headers=AUTH)
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["channel"] == "voice"
+    mailed = await run(lambda: verifications.create(to="ada@example.com", channel="email"))
+    assert mailed.channel == "email" and mailed.sid != called.sid

@@ -20,6 +20,7 @@ from app.verify.models import Channel, CheckVerification, StartVerification
 
 __all__ = [
     "CHANNELS",
+    "TWILIO_CHANNELS",
     "CheckForm",
     "ServiceForm",
     "StartForm",
@@ -31,7 +32,12 @@ __all__ = [
 ]
 
 #: Twilio's channel -> otpgate's: the one place to widen when otpgate sends by more.
-CHANNELS: dict[str, Channel] = {"sms": "sms"}
+#: Twilio's channel names -> otpgate's (Twilio calls a voice call ``call``).
+CHANNELS: dict[str, Channel] = {
+    "sms": "sms", "call": "voice", "whatsapp": "whatsapp", "email": "email",
+}  # fmt: skip
+#: otpgate's channel names -> Twilio's.
+TWILIO_CHANNELS: dict[str, str] = {ours: theirs for theirs, ours in CHANNELS.items()}
 #: Parameters of features otpgate does not have: present (and not empty), they are 60204.
 _UNSUPPORTED = frozenset({
     "CustomMessage", "SendDigits", "Amount", "Payee", "ChannelConfiguration", "TemplateSid",
