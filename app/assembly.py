@@ -12,6 +12,7 @@ from app.abuse.rules import AppPolicies
 from app.abuse.service import AbuseService
 from app.apps.keys import ApiKeyStore
 from app.apps.numbers import NumberLists
+from app.apps.sessions import Sessions
 from app.delivery.events import EventBus, EventTarget
 from app.delivery.ledger import Ledger
 from app.delivery.prices import PriceTable
@@ -65,6 +66,7 @@ class Services:
     usage: UsageReader
     numbers: NumberLists
     factors: FactorService
+    sessions: Sessions
 
 
 def assemble(
@@ -89,8 +91,9 @@ def assemble(
         policies=AppPolicies(settings), blocks=BlockStore(client, keys), scripts=scripts,
         keys=keys, http=http, listed=apps.numbers,
     )  # fmt: skip
+    reports = ReportStore(scripts)
     deliveries = DeliveryService(
-        store=ReportStore(scripts), ledger=ledger, providers=settings.providers,
+        store=reports, ledger=ledger, providers=settings.providers,
         pepper=settings.secret_pepper, callback_ips=settings.callback_ips,
         public_url=settings.public_url,
     )  # fmt: skip
@@ -99,23 +102,27 @@ def assemble(
         settings.providers, breaker, http, with_outbox=settings.env != "prod",
         callback_path=deliveries.callback_path,
     )  # fmt: skip
+    api_keys, sessions = _access(settings, client, apps)
     return Services(
-        verifications=_verifications(settings, scripts, store, hasher, abuse, router, ledger),
-        abuse=abuse,
-        deliveries=deliveries,
-        provider_directory=directory,
-        stats=stats,
-        events=events,
-        outbox=outbox,
-        api_keys=ApiKeyStore(
-            client, bootstrap_key=settings.bootstrap_api_key, pepper=settings.secret_pepper
-        ),
-        readiness=Readiness(client),
-        apps=apps,
+        verifications=_verifications(settings, scripts, store, reports, hasher, abuse, router,
+                                     ledger),
+        abuse=abuse, deliveries=deliveries, provider_directory=directory, stats=stats,
+        events=events, outbox=outbox, api_keys=api_keys, readiness=Readiness(client), apps=apps,
         usage=UsageReader(client, keys, settings),
         numbers=NumberLists(apps, client, scripts, keys),
         factors=_factors(settings, scripts, keys),
+        sessions=sessions,
+    )  # fmt: skip
+
+
+def _access(
+    settings: Settings, client: StoreClient, apps: AppRegistry
+) -> tuple[ApiKeyStore, Sessions]:
+    """The API keys, and the dashboard's sessions that read them again on each request."""
+    api_keys = ApiKeyStore(
+        client, bootstrap_key=settings.bootstrap_api_key, pepper=settings.secret_pepper
     )
+    return api_keys, Sessions(client, api_keys, apps, settings.dashboard_session_ttl)
 
 
 def _providers(
@@ -132,6 +139,7 @@ def _verifications(
     settings: Settings,
     scripts: Scripts,
     store: VerificationStore,
+    reports: ReportStore,
     hasher: CodeHasher,
     abuse: AbuseService,
     router: ProviderRouter,
@@ -151,7 +159,12 @@ def _verifications(
         retention_ms=int(settings.retention * 1000),
     )  # fmt: skip
     return VerificationService(
-        settings=settings, store=store, sending=sending, checking=checking, ledger=ledger
+        settings=settings,
+        store=store,
+        sending=sending,
+        checking=checking,
+        ledger=ledger,
+        reports=reports,
     )
 
 

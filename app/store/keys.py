@@ -220,6 +220,12 @@ class Keys:
         return f"{PREFIX}nonce:{key_id}:{nonce}"
 
     @staticmethod
+    def dashboard_session(session_id: str) -> str:
+        """A dashboard session, named by a digest of its id: reading Redis gives nobody a
+        cookie that works."""
+        return f"{PREFIX}dash:{hashlib.sha256(session_id.encode()).hexdigest()[:32]}"
+
+    @staticmethod
     def app_audit(app: str) -> str:
         return f"{PREFIX}{{apps}}:audit:{app}"
 

@@ -176,6 +176,14 @@ class VerificationStore:
         fields: dict[str, str] = await self._client.hgetall(Keys.verification(verification_id))
         return decode(fields) if fields.get("a") == app else None
 
+    async def read_many(self, verification_ids: list[str]) -> list[StoredVerification | None]:
+        """Verifications of any app, in one round trip (None: gone); for the dev outbox."""
+        async with self._client.pipeline(transaction=False) as pipe:  # on Cluster: by slot
+            for verification_id in verification_ids:
+                pipe.hgetall(Keys.verification(verification_id))
+            found: list[dict[str, str]] = await pipe.execute()
+        return [decode(fields) if fields else None for fields in found]
+
     def queue_latest(self, batch: Batch, subject: str, lookup: str) -> int:
         """Queue reading the newest verification of (app, number, purpose)."""
         return batch.command("GET", Keys.index(subject, lookup))

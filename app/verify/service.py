@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from app.delivery.ledger import Ledger
     from app.settings import Settings
     from app.store.records import StoredVerification
+    from app.store.reports import ReportStore
     from app.store.verifications import VerificationStore
     from app.verify.checking import CheckFlow
     from app.verify.models import (
@@ -45,8 +46,10 @@ class VerificationService:
         sending: SendFlow,
         checking: CheckFlow,
         ledger: Ledger,
+        reports: ReportStore,
     ) -> None:
         self._store = store
+        self._reports = reports
         self._sending = sending
         self._checking = checking
         self._ledger = ledger
@@ -71,6 +74,23 @@ class VerificationService:
         return detail_from_record(
             await self._record(app, verification_id), time.time() * 1000, self._report_timeout_ms
         )
+
+    async def of_messages(
+        self, provider: str, provider_message_ids: list[str]
+    ) -> list[VerificationDetail | None]:
+        """The verification each of ``provider``'s messages belongs to, whatever its app
+        (the dev outbox shows every app's messages); None until the send is recorded, or
+        once the verification is gone."""
+        found = await self._reports.find_messages(provider, provider_message_ids)
+        ids = [reference[0] for reference in found if reference is not None]
+        records = dict(zip(ids, await self._store.read_many(ids), strict=True))
+        now_ms = time.time() * 1000
+        return [
+            None
+            if reference is None or (record := records.get(reference[0])) is None
+            else detail_from_record(record, now_ms, self._report_timeout_ms)
+            for reference in found
+        ]
 
     async def cancel(self, app: str, verification_id: str) -> VerificationDetail:
         """Cancel a pending verification; its codes stop working at once."""
