@@ -16,7 +16,9 @@ from app.abuse.api import AbuseController
 from app.apps.api import AppsController
 from app.apps.keys_api import ApiKeysController
 from app.apps.numbers_api import SafeNumbersController, TestNumbersController
+from app.dashboard import dashboard_router, template_config
 from app.delivery.api import AdminDeliveryController, CallbackController
+from app.dev.outbox import TEMPLATES as OUTBOX_TEMPLATES
 from app.dev.outbox import OutboxController
 from app.factors.api import FactorsController
 from app.http.access import ObservedApp
@@ -63,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         VerificationController, AbuseController, ProviderController, AdminDeliveryController,
         ApiKeysController, AppsController, SafeNumbersController, TestNumbersController,
         FactorsController,
-        CallbackController, HealthController, MetricsController,
+        CallbackController, HealthController, MetricsController, dashboard_router(),
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:
         handlers.append(OutboxController)
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[problem_details_plugin(), DocumentedStructs()],
         middleware=[prometheus_config().middleware],
         openapi_config=openapi_config(__version__),
+        template_config=template_config([OUTBOX_TEMPLATES]),
         logging_config=_logging(settings),
         request_max_body_size=settings.max_body_size,
         request_class=JsonSafeRequest,

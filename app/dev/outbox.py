@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get
@@ -15,6 +16,7 @@ from app.providers.outbox import OutboxEntry, OutboxProvider
 
 __all__ = ["OutboxController"]
 
+TEMPLATES = Path(__file__).parent / "templates"
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>otpgate outbox</title>
 <meta http-equiv="refresh" content="5">
