@@ -19,7 +19,7 @@ from app.apps.numbers_api import SafeNumbersController, TestNumbersController
 from app.dashboard import dashboard_router, template_config
 from app.delivery.api import AdminDeliveryController, CallbackController
 from app.dev.outbox import TEMPLATES as OUTBOX_TEMPLATES
-from app.dev.outbox import OutboxController
+from app.dev.outbox import OutboxController, outbox_assets
 from app.factors.api import FactorsController
 from app.http.access import ObservedApp
 from app.http.openapi import DocumentedStructs, openapi_config
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         CallbackController, HealthController, MetricsController, dashboard_router(),
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:
-        handlers.append(OutboxController)
+        handlers += [OutboxController, outbox_assets()]
     return ObservedApp(
         route_handlers=handlers,
         lifespan=[_lifespan(settings)],

@@ -77,8 +77,8 @@ class VerificationService:
 
     async def of_messages(
         self, provider: str, provider_message_ids: list[str]
-    ) -> list[VerificationDetail | None]:
-        """The verification each of ``provider``'s messages belongs to, whatever its app
+    ) -> list[tuple[str, VerificationDetail] | None]:
+        """The app and verification of each of ``provider``'s messages, whatever the app
         (the dev outbox shows every app's messages); None until the send is recorded, or
         once the verification is gone."""
         found = await self._reports.find_messages(provider, provider_message_ids)
@@ -88,7 +88,7 @@ class VerificationService:
         return [
             None
             if reference is None or (record := records.get(reference[0])) is None
-            else detail_from_record(record, now_ms, self._report_timeout_ms)
+            else (record.app, detail_from_record(record, now_ms, self._report_timeout_ms))
             for reference in found
         ]
 
