@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Bars", "Lines", "bars", "lines"]
 
-WIDTH = 600
-PLOT_HEIGHT = 140
+WIDTH = 360
+PLOT_HEIGHT = 120
 BAR_HEIGHT = 22
-_LABEL_WIDTH = 200
+_LABEL_WIDTH = 120
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def bars(items: Mapping[str, float], unit: str = "", limit: int = 12) -> Bars:
     """The ``limit`` largest of ``items`` as bars, longest first."""
     largest = sorted(items.items(), key=lambda item: (-item[1], item[0]))[:limit]
     top = max((value for _, value in largest), default=0) or 1
-    room = WIDTH - _LABEL_WIDTH - 60
+    room = WIDTH - _LABEL_WIDTH - 50
     shown = [
         Bar(label, f"{value:g}{unit}", index * (BAR_HEIGHT + 6), max(1.0, room * value / top))
         for index, (label, value) in enumerate(largest)
