@@ -84,8 +84,11 @@ class Sessions:
         self._client, self._keys, self._apps = client, api_keys, apps
         self._ttl_ms = int(ttl * 1000)
 
-    async def sign_in(self, key: str, address: str | None) -> tuple[str, Session]:
-        """A new session for ``key``, used from ``address``; returns its id and record.
+    async def sign_in(
+        self, key: str, address: str | None, replacing: str | None = None
+    ) -> tuple[str, Session]:
+        """A new session for ``key``, used from ``address``, in place of the browser's
+        session ``replacing`` if it had one; returns its id and record.
 
         Raises:
             OtpgateError: ``unauthorized`` for an unknown, revoked or expired key (or one
@@ -113,6 +116,8 @@ class Sessions:
         await self._client.set(
             Keys.dashboard_session(session_id), msgspec.json.encode(session), px=self._ttl_ms
         )
+        if replacing:
+            await self.sign_out(replacing)
         return session_id, session
 
     async def resume(self, session_id: str, address: str | None) -> SignedIn | None:

@@ -56,7 +56,9 @@ class SessionController(Controller):
     ) -> Redirect:
         if not same_token(request.cookies.get(SIGN_IN_COOKIE), data.csrf):
             raise CsrfRefused("the sign-in form's CSRF token is missing or wrong: try again")
-        session_id, _ = await sessions.sign_in(data.key, client_address(request))
+        session_id, _ = await sessions.sign_in(
+            data.key, client_address(request), replacing=request.cookies.get(SESSION_COOKIE)
+        )
         settings = request.app.state.settings
         return Redirect(
             f"{BASE}/overview",

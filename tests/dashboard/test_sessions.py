@@ -3,6 +3,7 @@ session that ends with its key."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -149,3 +150,64 @@ async def test_the_pages_need_a_session(client: Any, redis: Any) -> None:
     for path in ("/dashboard/overview", "/dashboard/keys", "/dashboard/events"):
         answer = await client.get(path)
         assert answer.status_code == 303 and answer.headers["location"] == "/dashboard/sign-in"
+
+
+async def test_a_rotated_key_s_session_ends_with_its_grace_period(client: Any, redis: Any) -> None:
+    created = await create_key(client, ["admin"])
+    await sign_in(client, created["key"])
+    assert (await client.get("/dashboard/keys")).status_code == 200
+    key_id = created["api_key"]["id"]
+    rotated = await client.post(
+        f"/v1/apps/default/keys/{key_id}/rotate", json={"grace_seconds": 0}, headers=AUTH
+    )
+    assert rotated.status_code == 201
+    answer = await client.get("/dashboard/keys")
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard/sign-in"
+    assert await sessions_in(redis) == []
+
+
+async def test_disabling_the_app_ends_its_admins_sessions(client: Any, redis: Any) -> None:
+    assert (await client.post("/v1/apps", json={"name": "shop"}, headers=AUTH)).status_code == 201
+    admin = await create_key(client, ["admin"], app="shop")
+    await sign_in(client, admin["key"])
+    assert (await client.get("/dashboard/overview")).status_code == 200
+    assert (await client.delete("/v1/apps/shop", headers=AUTH)).status_code == 200
+    assert (await client.get("/dashboard/overview")).status_code == 303
+    assert await sessions_in(redis) == []
+    again = await sign_in(client, admin["key"])
+    assert again.status_code == 403 and "app &#39;shop&#39; is disabled" in again.text
+
+
+async def test_signing_in_again_replaces_the_browser_s_session(client: Any, redis: Any) -> None:
+    await sign_in(client, API_KEY)
+    first = await sessions_in(redis)
+    await sign_in(client, API_KEY)
+    second = await sessions_in(redis)
+    assert len(first) == len(second) == 1 and first != second
+
+
+async def test_pages_load_only_otpgate_s_own_assets_under_a_strict_policy(
+    client: Any, redis: Any
+) -> None:
+    await sign_in(client, API_KEY)
+    page = await client.get("/dashboard/overview")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "no-store" in page.headers["cache-control"]
+    assert "<script>" not in page.text and " style=" not in page.text
+    urls = re.findall(r"""<(?:script|link|img)\b[^>]*?\b(?:src|href)=["']([^"']+)["']""", page.text)
+    assert set(urls) == {
+        "/dashboard/static/icon.svg", "/dashboard/static/otpgate.css",
+        "/dashboard/static/dashboard.js",
+    }  # fmt: skip
+    kinds = {".js": "javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+    for url in set(urls):
+        asset = await client.get(url)
+        assert (
+            asset.status_code == 200
+            and kinds[url[url.rindex(".") :]] in asset.headers["content-type"]
+        ), url
+    assert "cdn" not in page.text.lower()
