@@ -5,35 +5,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.abuse.service import AbuseService
 from app.apps.registry import AppRegistry
 from app.apps.sessions import SignedIn
 from app.dashboard.auth import BASE, signed_in
-from app.dashboard.views import chosen_app, page, see_other
+from app.dashboard.views import AppForm, Form, chosen_app, page, see_other
 
 __all__ = ["AbuseController"]
-
-
-class AppForm(msgspec.Struct, frozen=True):
-    """A change's form: its CSRF token and the app it is about."""
-
-    csrf: str = ""
-    app: str = ""
 
 
 class UnlockForm(AppForm, frozen=True):
     to: str = ""
     client_ip: str = ""
-
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class AbuseController(Controller):

@@ -14,9 +14,8 @@ from app.apps.keys import ApiKeyStore
 from app.apps.keys_api import own_key
 from app.apps.registry import AppRegistry
 from app.apps.sessions import SignedIn
-from app.dashboard.abuse import AppForm, Form
 from app.dashboard.auth import BASE, signed_in
-from app.dashboard.views import chosen_app, page, see_other
+from app.dashboard.views import AppForm, Form, chosen_app, page, see_other
 
 __all__ = ["KeysController"]
 

@@ -13,9 +13,8 @@ from litestar.response import Redirect, Template
 
 from app.apps.registry import AppRegistry
 from app.apps.sessions import SignedIn
-from app.dashboard.abuse import AppForm, Form
 from app.dashboard.auth import BASE, signed_in
-from app.dashboard.views import chosen_app, page, see_other
+from app.dashboard.views import AppForm, Form, chosen_app, page, see_other
 from app.delivery.events import EventBus
 from app.providers.api import ProviderDirectory
 from app.verify.service import VerificationService

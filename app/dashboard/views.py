@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+import msgspec
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from app.apps.auth import app_for
@@ -20,7 +23,18 @@ if TYPE_CHECKING:
     from app.apps.sessions import SignedIn
     from app.settings import Settings
 
-__all__ = ["FILTERS", "chosen_app", "page", "see_other", "sign_in_page"]
+__all__ = ["FILTERS", "AppForm", "Form", "chosen_app", "page", "see_other", "sign_in_page"]
+
+
+class AppForm(msgspec.Struct, frozen=True):
+    """A change's form: its CSRF token (checked by the guard) and the app it is about."""
+
+    csrf: str = ""
+    app: str = ""
+
+
+#: How a change's form arrives: a browser's url-encoded POST.
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 def chosen_app(viewer: SignedIn, app: str | None, apps: AppRegistry) -> str:
