@@ -7,7 +7,9 @@ UV     := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench bench-peer bench-prefill profile openapi fuzz cluster sentinel lock clean
+CHROMEDRIVER ?= /usr/bin/chromedriver
+
+.PHONY: run test lint browsers bench bench-peer bench-prefill profile openapi fuzz cluster sentinel lock clean
 
 $(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "otpgate needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -25,10 +27,23 @@ lint: $(STAMP)
 
 # Everything on one Redis, then the flow suite (tests marked `topologies`) again on a
 # local Redis Cluster and on a Sentinel set.
-test: lint
+test: lint browsers
 	$(VENV)/bin/pytest
 	$(VENV)/bin/pytest -m topologies --topology cluster
 	$(VENV)/bin/pytest -m topologies --topology sentinel
+
+# The browser tests drive Debian's Chromium with Debian's chromedriver. Installed here when
+# missing, if apt-get is there and we are root (a failed install fails the run); otherwise
+# those tests skip, saying why.
+browsers:
+	@if [ -x $(CHROMEDRIVER) ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing chromium and chromium-driver for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium chromium-driver >/dev/null; \
+	else \
+	  echo "no Chromium: install chromium and chromium-driver (the browser tests will skip)"; \
+	fi
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/bench.py

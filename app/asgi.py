@@ -17,9 +17,11 @@ from app.abuse.api import AbuseController
 from app.apps.api import AppsController
 from app.apps.keys_api import ApiKeysController
 from app.apps.numbers_api import SafeNumbersController, TestNumbersController
+from app.dashboard import dashboard_router, template_config
 from app.delivery.api import AdminDeliveryController, CallbackController, InboundController
 from app.delivery.optouts_api import OptOutsController
-from app.dev.outbox import OutboxController
+from app.dev.outbox import TEMPLATES as OUTBOX_TEMPLATES
+from app.dev.outbox import OutboxController, outbox_assets
 from app.factors.api import FactorsController
 from app.http.access import ObservedApp
 from app.http.openapi import DocumentedStructs, openapi_config
@@ -75,10 +77,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ApiKeysController, AppsController, SafeNumbersController, TestNumbersController,
         FactorsController, TemplatesController, OptOutsController,
         CallbackController, InboundController, HealthController, MetricsController,
-        twilio_router(),
+        twilio_router(), dashboard_router(),
     ]  # fmt: skip
     if settings.env in {"dev", "test"}:
-        handlers.append(OutboxController)
+        handlers += [OutboxController, outbox_assets()]
     return ObservedApp(
         route_handlers=handlers,
         lifespan=[_lifespan(settings)],
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={NotFoundException: _unrouted, MethodNotAllowedException: _unrouted},
         middleware=[prometheus_config().middleware],
         openapi_config=openapi_config(__version__),
+        template_config=template_config([OUTBOX_TEMPLATES]),
         logging_config=_logging(settings),
         request_max_body_size=settings.max_body_size,
         request_class=JsonSafeRequest,

@@ -12,6 +12,7 @@ from app.abuse.rules import AppPolicies
 from app.abuse.service import AbuseService
 from app.apps.keys import ApiKeyStore
 from app.apps.numbers import NumberLists
+from app.apps.sessions import Sessions
 from app.delivery.attempts import AttemptLog
 from app.delivery.callbacks import Callbacks
 from app.delivery.ledger import Ledger
@@ -29,6 +30,7 @@ from app.store.factors import FactorStore
 from app.store.idempotency import IdempotencyEntries
 from app.store.keys import Keys
 from app.store.redis import Readiness, Scripts, StoreClient
+from app.store.reports import ReportStore
 from app.store.verifications import VerificationStore
 from app.twilio_verify.service import TwilioVerify
 from app.verify.checking import CheckFlow
@@ -75,6 +77,7 @@ class Services:
     factors: FactorService
     templates: TemplateService
     twilio: TwilioVerify
+    sessions: Sessions
 
 
 def assemble(
@@ -112,9 +115,7 @@ def assemble(
     verifications = _verifications(
         settings, scripts, store, hasher, abuse, router, ledger, templates.book
     )
-    api_keys = ApiKeyStore(
-        client, bootstrap_key=settings.bootstrap_api_key, pepper=settings.secret_pepper
-    )
+    api_keys, sessions = _access(settings, client, apps)
     usage, numbers = UsageReader(client, keys, settings), NumberLists(apps, client, scripts, keys)
     twilio = TwilioVerify(settings, apps, verifications, numbers, AttemptLog(client), usage, keys)
     return Services(
@@ -123,8 +124,18 @@ def assemble(
         provider_directory=directory, stats=stats, events=events, outbox=outbox,
         api_keys=api_keys, readiness=Readiness(client), apps=apps, usage=usage,
         numbers=numbers, factors=_factors(settings, scripts, keys), templates=templates,
-        twilio=twilio,
+        twilio=twilio, sessions=sessions,
     )  # fmt: skip
+
+
+def _access(
+    settings: Settings, client: StoreClient, apps: AppRegistry
+) -> tuple[ApiKeyStore, Sessions]:
+    """The API keys, and the dashboard's sessions that read them again on each request."""
+    api_keys = ApiKeyStore(
+        client, bootstrap_key=settings.bootstrap_api_key, pepper=settings.secret_pepper
+    )
+    return api_keys, Sessions(client, api_keys, apps, settings.dashboard_session_ttl)
 
 
 def _providers(
@@ -162,7 +173,12 @@ def _verifications(
         retention_ms=int(settings.retention * 1000),
     )  # fmt: skip
     return VerificationService(
-        settings=settings, store=store, sending=sending, checking=checking, ledger=ledger
+        settings=settings,
+        store=store,
+        sending=sending,
+        checking=checking,
+        ledger=ledger,
+        reports=ReportStore(scripts),  # where the dev outbox finds each message's verification
     )
 
 

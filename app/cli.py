@@ -158,6 +158,7 @@ def _serve(args: argparse.Namespace) -> int:
             os.environ["OTPGATE_BOOTSTRAP_API_KEY"] = key
             print(f"  API key:  {key}")
             print(f"  outbox:   {base}/dev/outbox")
+            print(f"  dashboard: {base}/dashboard (sign in with the API key)")
             print(f"  API docs: {base}/schema")
         sys.stdout.flush()
         _run_server(settings, access_log=args.access_log)

@@ -118,6 +118,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     price_currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "USD"
     outbox_max_messages: Annotated[int, msgspec.Meta(ge=1)] = 1000
     outbox_ttl: Seconds = 3600
+    #: Seconds a dashboard session lasts without a request.
+    dashboard_session_ttl: Seconds = 3600
 
     #: Message text per locale; ``{code}`` and ``{minutes}`` are filled in.
     messages: dict[str, str] = msgspec.field(default_factory=dict)

@@ -23,7 +23,12 @@ PARTS: list[tuple[str, str]] = [
         "settings",
         r"app\.settings(_env)?|app\.[a-z_]+\.config|app\.providers\.([a-z_]+\.config|accounts)",
     ),
-    ("edge", r"app\.[a-z_]+\.([a-z]+_)?api|app\.ops(\..*)?|app\.dev(\..*)?|app\.http(\..*)?"),
+    # The dashboard is HTML over the same service calls as the admin API: edge, like it.
+    (
+        "edge",
+        r"app\.[a-z_]+\.([a-z]+_)?api|app\.ops(\..*)?|app\.dev(\..*)?|app\.http(\..*)?"
+        r"|app\.dashboard(\..*)?",
+    ),
     ("wiring", r"app|app\.__main__|app\.asgi|app\.assembly|app\.cli(_admin)?|app\.services"),
     ("store", r"app\.store(\..*)?"),
     ("providers", r"app\.providers(\..*)?"),

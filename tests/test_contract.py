@@ -28,6 +28,7 @@ def _response(
     return httpx.Response(
         status,
         content=content,
+        # every answer carries its X-Request-Id (app/http/access.py)
         headers={"content-type": media_type, "x-request-id": "req_test", **(headers or {})},
         request=httpx.Request(method, f"http://otpgate.test{path}"),
     )

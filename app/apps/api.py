@@ -137,8 +137,7 @@ class AppsController(Controller):
         self, request: Request[ApiKey, str, Any], apps: NamedDependency[AppRegistry]
     ) -> Apps:
         _operator(request.user)
-        names = sorted({"default", *apps.settings.apps, *apps.records})
-        return Apps([_view(apps, name) for name in names])
+        return Apps([_view(apps, name) for name in apps.names()])
 
     @post(
         "/",

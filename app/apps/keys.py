@@ -174,6 +174,13 @@ class ApiKeyStore:
         stored = await self._stored(key_id)
         return None if stored is None else stored[1]
 
+    async def current(self, key_id: str) -> ApiKey | None:
+        """Key ``key_id``'s record as it stands now (the bootstrap key's too, while it is
+        configured): None once it is revoked."""
+        if key_id == _BOOTSTRAP.id:
+            return _BOOTSTRAP if self._bootstrap is not None else None
+        return await self.get(key_id)
+
     async def expire(self, key_id: str, at: float) -> ApiKey | None:
         """Make key ``key_id`` stop working at ``at`` (or earlier, if it already would)."""
         stored = await self._stored(key_id)

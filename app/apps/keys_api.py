@@ -21,7 +21,7 @@ from app.apps.keys import ApiKey, ApiKeyStore, Scope, effective_scopes
 from app.errors import OtpgateError
 from app.http.contract import API_KEY_PROBLEMS, problems
 
-__all__ = ["ApiKeysController"]
+__all__ = ["ApiKeysController", "own_key"]
 
 AppName = Annotated[str, PathParameter(description="The app (the key's own, unless operator).")]
 KeyId = Annotated[str, PathParameter(description="The key's id (16 hex digits).")]
@@ -128,7 +128,7 @@ def _grantable(creator: ApiKey, scopes: list[str]) -> None:
         raise PermissionDeniedException(f"a key cannot grant scopes it lacks: {', '.join(beyond)}")
 
 
-async def _own_key(keys: ApiKeyStore, app: str, key_id: str) -> ApiKey:
+async def own_key(keys: ApiKeyStore, app: str, key_id: str) -> ApiKey:
     record = await keys.get(key_id)
     if record is None or record.app != app:  # another app's key is no business of this one
         raise OtpgateError("key_not_found")
@@ -193,7 +193,7 @@ class ApiKeysController(Controller):
         request: Request[ApiKey, str, Any],
         api_keys: NamedDependency[ApiKeyStore],
     ) -> Revoked:
-        await _own_key(api_keys, app_for(request.user, app), key_id)
+        await own_key(api_keys, app_for(request.user, app), key_id)
         return Revoked(key_id, await api_keys.revoke(key_id))
 
     @post(
@@ -211,7 +211,7 @@ class ApiKeysController(Controller):
         api_keys: NamedDependency[ApiKeyStore],
         data: JSONBody[Rotation | None] = None,
     ) -> RotatedKey:
-        old = await _own_key(api_keys, app_for(request.user, app), key_id)
+        old = await own_key(api_keys, app_for(request.user, app), key_id)
         _grantable(request.user, old.scopes)
         grace = (data or Rotation()).grace_seconds
         key, record = await api_keys.create(

@@ -120,6 +120,10 @@ class AppRegistry:
     def known(self, app: str) -> bool:
         return app == "default" or app in self.settings.apps
 
+    def names(self) -> list[str]:
+        """Every app: ``default``, the file's and those created at run time, by name."""
+        return sorted({"default", *self.settings.apps, *self.records})
+
     def disabled(self, app: str) -> bool:
         record = self.records.get(app)
         return record is not None and record.disabled

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from app.store.redis import Batch, StoreClient
 
-__all__ = ["USAGE_DAYS", "Stats", "StatsView", "Window"]
+__all__ = ["USAGE_DAYS", "Point", "Series", "Stats", "StatsView", "Window"]
 
 #: Days the day buckets are kept (what ``/v1/apps/{app}/usage`` can look back over).
 USAGE_DAYS = 400
@@ -115,6 +115,27 @@ class StatsView(msgspec.Struct, frozen=True):
     ] = 0
 
 
+class Point(msgspec.Struct, frozen=True):
+    """The counts of one time bucket."""
+
+    start: float  # Unix time (s) the bucket begins
+    verifications: int = 0
+    sends: int = 0
+    delivered: int = 0
+    undelivered: int = 0
+    approved: int = 0
+    failed: int = 0
+    opted_out: int = 0
+    opted_in: int = 0
+
+
+class Series(msgspec.Struct, frozen=True):
+    """A window's figures, and its counts bucket by bucket, oldest first."""
+
+    view: StatsView
+    points: list[Point]
+
+
 class Stats:
     """Counters of sends, deliveries, approvals and failures, per app."""
 
@@ -168,6 +189,10 @@ class Stats:
         cls.queue(batch, _UNMATCHED, {"unmatched": 1}, provider=provider)
 
     async def read(self, app: str, window: Window, now: float | None = None) -> StatsView:
+        return (await self.series(app, window, now)).view
+
+    async def series(self, app: str, window: Window, now: float | None = None) -> Series:
+        """The figures of ``window`` in total and bucket by bucket (a dashboard's chart)."""
         kind, seconds, count = _WINDOWS[window]
         current = int((time.time() if now is None else now) // seconds)
         buckets = range(current - count + 1, current + 1)
@@ -177,11 +202,15 @@ class Stats:
                     pipe.hgetall(_key(source, kind, bucket))
             hashes = await pipe.execute()
         summed: dict[str, int] = {}
-        for fields in hashes[:count]:
-            for field, value in fields.items():
-                summed[field] = summed.get(field, 0) + int(value)
+        points = []
+        for bucket, fields in zip(buckets, hashes[:count], strict=True):
+            counts = {field: int(value) for field, value in fields.items()}
+            points.append(Point(bucket * seconds, *(counts.get(metric, 0) for metric in METRICS)))
+            for field, value in counts.items():
+                summed[field] = summed.get(field, 0) + value
         unmatched = sum(int(fields.get("unmatched", 0)) for fields in hashes[count:])
-        return msgspec.structs.replace(_view(app, window, summed), unmatched_reports=unmatched)
+        view = msgspec.structs.replace(_view(app, window, summed), unmatched_reports=unmatched)
+        return Series(view, points)
 
 
 def _figures(summed: Mapping[str, int], suffix: str, histogram_scope: str) -> Figures:

@@ -1,44 +1,85 @@
-"""GET /dev/outbox: the messages the outbox provider captured (dev mode only)."""
+"""GET /dev/outbox: the messages the outbox provider captured (dev and test mode only).
+
+``?format=json`` (or any request that does not ask for HTML) answers the captured entries
+as they are; a browser gets a page: each message's code large with a copy button, its
+text, its verification's status and delivery timeline and a link to the dashboard's
+delivery page, a filter by number kept in the query string, and a small script that
+polls ``/dev/outbox/cards`` every 2 s and swaps the list in when it changed.
+"""
 
 from __future__ import annotations
 
-import html
-from datetime import UTC, datetime
+import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from litestar import Controller, MediaType, Request, Response, get
+from litestar import Controller, MediaType, Request, Response, Router, get
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
+from litestar.response import Template
+from litestar.static_files import create_static_files_router
 
 from app.emails import is_email, normalize_email
 from app.phone import normalize_phone
-from app.providers.outbox import OutboxEntry, OutboxProvider
+from app.providers.outbox import CapturedMessage, OutboxProvider
+from app.verify.models import MessageView, VerificationDetail
+from app.verify.service import VerificationService
 
-__all__ = ["OutboxController"]
+__all__ = ["TEMPLATES", "OutboxController", "outbox_assets"]
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>otpgate outbox</title>
-<meta http-equiv="refresh" content="5">
-<style>body{{font:15px system-ui,sans-serif;margin:2rem;color:#222}}
-table{{border-collapse:collapse}}
-td,th{{padding:.4rem .8rem;border-bottom:1px solid #ddd;text-align:left}}
-.code{{font:600 1.1rem ui-monospace,monospace}}</style></head>
-<body><h1>otpgate dev outbox</h1>
-<p>Messages the <code>outbox</code> provider captured instead of sending ({count} shown, newest
-first; refreshes every 5 s). JSON: <a href="/dev/outbox?format=json">/dev/outbox?format=json</a></p>
-<form><input name="to" placeholder="+8613800138000 or a@example.com" value="{to}">
-<button>filter</button></form>
-<table><tr><th>sent</th><th>channel</th><th>to</th><th>text</th><th>message</th></tr>{rows}
-</table></body></html>"""
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+OUTBOX = "outbox"
+_NOT_DIGITS = re.compile(r"\D")
 
 
-def _row(entry: OutboxEntry) -> str:
-    sent = datetime.fromtimestamp(entry.sent_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    subject = f"<b>{html.escape(entry.subject)}</b><br>" if entry.subject else ""
-    return (
-        f"<tr><td>{sent}</td><td>{html.escape(entry.channel)}</td><td>{html.escape(entry.to)}</td>"
-        f'<td class="code">{subject}{html.escape(entry.text)}</td>'
-        f"<td>{html.escape(entry.message_id)}</td></tr>"
+@dataclass(frozen=True)
+class Card:
+    """One captured message as the page shows it."""
+
+    entry: CapturedMessage
+    app: str | None
+    verification: VerificationDetail | None
+    message: MessageView | None
+
+    @property
+    def state(self) -> str:
+        """What changes the card: the page swaps the list in when a card's state moved."""
+        message = self.message
+        return ":".join((
+            self.entry.id, self.verification.status if self.verification else "-",
+            message.status if message else "-", str(len(message.timeline) if message else 0),
+        ))  # fmt: skip
+
+
+def matches(number: str, wanted: str) -> bool:
+    """Whether ``number`` holds the digits of ``wanted`` (a whole number or a part of it)."""
+    digits = _NOT_DIGITS.sub("", wanted)
+    return not digits or digits in _NOT_DIGITS.sub("", number)
+
+
+async def cards(
+    outbox: OutboxProvider, verifications: VerificationService, wanted: str, limit: int
+) -> dict[str, Any]:
+    """The page's context: the newest ``limit`` messages to numbers matching ``wanted``,
+    each with its verification."""
+    entries = [e for e in await outbox.captured(None, limit) if matches(e.to, wanted)]
+    found = await verifications.of_messages(OUTBOX, [entry.id for entry in entries])
+    shown = []
+    for entry, owner in zip(entries, found, strict=True):
+        app, verification = owner or (None, None)
+        messages = verification.messages if verification else []
+        message = next((m for m in messages if m.id == entry.message_id), None)
+        shown.append(Card(entry, app, verification, message))
+    return {"cards": shown, "to": wanted, "state": "|".join(card.state for card in shown)}
+
+
+def outbox_assets() -> Router:
+    """The outbox page's script, under ``/dev/static``."""
+    return create_static_files_router(
+        path="/dev/static", directories=[STATIC], cache_control=CacheControlHeader(no_cache=True)
     )
 
 
@@ -46,25 +87,34 @@ class OutboxController(Controller):
     path = "/dev/outbox"
     tags = ["dev"]
     include_in_schema = False
-    signature_types = [OutboxProvider]
+    signature_types = [OutboxProvider, VerificationService]
 
     @get("/", operation_id="devOutbox", cache=False)
     async def outbox(
         self,
         request: Request[Any, Any, Any],
         outbox: NamedDependency[OutboxProvider],
+        verifications: NamedDependency[VerificationService],
         to: FromQuery[str | None] = None,
         format: FromQuery[str | None] = None,
         limit: FromQuery[int] = 50,
-    ) -> Response[object]:
+    ) -> Response[Any]:
+        limit = max(1, min(limit, 1000))
+        if format != "json" and "text/html" in request.headers.get("accept", ""):
+            context = await cards(outbox, verifications, to or "", limit)
+            return Template(template_name="outbox.html", context=context)
         address = None
         if to:  # E.164, or an email address, as the outbox keeps them
             address = normalize_email(to) if is_email(to) else normalize_phone(to).e164
-        entries = await outbox.messages(address, limit=max(1, min(limit, 1000)))
-        wants_html = format != "json" and "text/html" in request.headers.get("accept", "")
-        if wants_html:
-            page = _PAGE.format(
-                count=len(entries), to=html.escape(to or ""), rows="".join(map(_row, entries))
-            )
-            return Response(page, media_type=MediaType.HTML)
-        return Response(entries)
+        return Response(await outbox.messages(address, limit=limit))
+
+    @get("/cards", cache=False, media_type=MediaType.HTML)
+    async def fragment(
+        self,
+        outbox: NamedDependency[OutboxProvider],
+        verifications: NamedDependency[VerificationService],
+        to: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+    ) -> Template:
+        context = await cards(outbox, verifications, to or "", max(1, min(limit, 1000)))
+        return Template(template_name="outbox_cards.html", context=context)

@@ -24,7 +24,7 @@ from app.store.redis import UNAVAILABLE, NotReplicated
 if TYPE_CHECKING:
     from litestar import Request, Response
 
-__all__ = ["problem_details_plugin", "problem_response", "to_problem"]
+__all__ = ["problem_details_plugin", "problem_of", "problem_response", "to_problem"]
 
 log = logging.getLogger("otpgate")
 
@@ -122,6 +122,18 @@ def _from_store_error(exc: Exception) -> ProblemDetailsException:
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     log.exception("unhandled error", exc_info=exc)
     return _problem("internal_error", "An unexpected error occurred")
+
+
+def problem_of(exc: Exception) -> ProblemDetailsException:
+    """The problem the API answers for ``exc``: what an HTML page (the dashboard) shows of
+    an error, from the same table."""
+    if isinstance(exc, OtpgateError):
+        return to_problem(exc)
+    if isinstance(exc, HTTPException):
+        return _from_http_exception(exc)
+    if isinstance(exc, UNAVAILABLE):
+        return _from_store_error(exc)
+    return _from_unexpected(exc)
 
 
 def problem_details_plugin() -> ProblemDetailsPlugin:

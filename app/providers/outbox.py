@@ -7,7 +7,7 @@ mode, is capped in length and expires.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
@@ -17,9 +17,10 @@ from app.store.keys import Keys
 if TYPE_CHECKING:
     from app.store.redis import Scripts
 
-__all__ = ["OutboxEntry", "OutboxProvider"]
+__all__ = ["CapturedMessage", "OutboxEntry", "OutboxProvider"]
 
 _PER_NUMBER = 20
+T = TypeVar("T", bound="OutboxEntry")
 
 
 class OutboxEntry(msgspec.Struct, frozen=True):
@@ -35,6 +36,13 @@ class OutboxEntry(msgspec.Struct, frozen=True):
     subject: str = ""
 
 
+class CapturedMessage(OutboxEntry, frozen=True):
+    """An entry as Redis keeps it: the code on its own too, for the outbox page (the
+    JSON answer decodes :class:`OutboxEntry`, so it stays as it was)."""
+
+    code: str = ""
+
+
 class OutboxProvider:
     """Keeps the newest ``max_messages`` messages for ``ttl`` seconds."""
 
@@ -47,7 +55,7 @@ class OutboxProvider:
         self._ttl_ms = int(ttl * 1000)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        entry = OutboxEntry(
+        entry = CapturedMessage(
             id="out_" + message.message_id.removeprefix("msg_"),
             message_id=message.message_id,
             to=message.to,
@@ -55,6 +63,7 @@ class OutboxProvider:
             sent_at=time.time(),
             channel=message.channel,
             subject=message.subject,
+            code=message.code,
         )
         encoded = msgspec.json.encode(entry)
         # All messages for the page, and the last few per number for `?to=`: two hash
@@ -69,6 +78,13 @@ class OutboxProvider:
 
     async def messages(self, to: str | None = None, limit: int = 50) -> list[OutboxEntry]:
         """Newest first; only those to ``to`` (E.164, or an email address) when given."""
+        return await self._read(OutboxEntry, to, limit)
+
+    async def captured(self, to: str | None = None, limit: int = 50) -> list[CapturedMessage]:
+        """:meth:`messages` with each one's code."""
+        return await self._read(CapturedMessage, to, limit)
+
+    async def _read(self, kind: type[T], to: str | None, limit: int) -> list[T]:
         key = Keys.OUTBOX if to is None else Keys.outbox_to(to)
         raw = await self._client.lrange(key, 0, limit - 1)
-        return [msgspec.json.decode(item, type=OutboxEntry) for item in raw]
+        return [msgspec.json.decode(item, type=kind) for item in raw]

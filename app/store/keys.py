@@ -20,43 +20,20 @@ verification should cost well under a kilobyte.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import secrets
 from datetime import UTC, datetime
 
 from app.emails import email_digest
-from app.ids import ALPHABET, ID_LENGTH, LAST_VALUES, base32, is_verification_id, random_id
+from app.ids import ALPHABET, ID_LENGTH, LAST_VALUES, is_verification_id, random_id
 from app.phone import phone_digest
+from app.store.factor_keys import FactorKeys
+from app.store.key_parts import PREFIX, SUBJECT_LENGTH, TAG_LENGTH, _digest, _tag, short_digest
 
 __all__ = ["PREFIX", "SUBJECT_LENGTH", "TAG_LENGTH", "Keys", "short_digest"]
 
-PREFIX = "otp:"
-#: Characters of a slot tag: 25 bits, which spread keys over all 16,384 cluster slots.
-TAG_LENGTH = 5
-#: Characters of a number's subject: its tag and 40 more bits.
-SUBJECT_LENGTH = 13
 
-
-def short_digest(pepper: bytes, *parts: str, size: int = 16) -> str:
-    """A keyed digest of ``parts`` as unpadded base64url (``size`` bytes: 22 characters
-    for 16): what stands for a number, an IP or a lookup in names and records."""
-    mac = hmac.new(pepper, "\x00".join(parts).encode(), hashlib.sha256).digest()[:size]
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
-
-
-def _tag(pepper: bytes, *parts: str, length: int = TAG_LENGTH) -> str:
-    mac = hmac.new(pepper, "\x00".join(("tag", *parts)).encode(), hashlib.sha256).digest()
-    return base32(mac, length)
-
-
-def _digest(*parts: str) -> str:
-    """An unkeyed short name for ``parts`` (for subjects that are not personal data)."""
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
-
-
-class Keys:
+class Keys(FactorKeys):
     """Key names for one deployment; ``pepper`` keys every digest."""
 
     def __init__(self, pepper: bytes) -> None:
@@ -139,40 +116,6 @@ class Keys:
         """
         return f"{PREFIX}x:{provider}:{provider_message_id}"
 
-    # -- TOTP factors ----------------------------------------------------------------------
-
-    def factor_subject(self, app: str, subject: str) -> str:
-        """The digest of an app's user (``subject``): its factors' slot tag and name."""
-        return _tag(self._pepper, "factor", app, subject, length=SUBJECT_LENGTH)
-
-    @staticmethod
-    def new_factor_id(subject: str) -> str:
-        return "fac_" + subject + random_id("", ID_LENGTH - SUBJECT_LENGTH)
-
-    @staticmethod
-    def is_factor_id(value: str) -> bool:
-        return value.startswith("fac_") and is_verification_id("ver_" + value[4:])
-
-    @staticmethod
-    def subject_of_factor(factor_id: str) -> str:
-        return factor_id[4 : 4 + SUBJECT_LENGTH]
-
-    @staticmethod
-    def factor(factor_id: str) -> str:
-        """A factor's record (a hash), in its subject's slot."""
-        tag, rest = factor_id[4 : 4 + TAG_LENGTH], factor_id[4 + TAG_LENGTH :]
-        return f"{PREFIX}{{f{tag}}}:f:{rest}"
-
-    @staticmethod
-    def factor_failures(subject: str) -> str:
-        """The subject's consecutive wrong codes, across all its factors (a counter)."""
-        return f"{PREFIX}{{f{subject[:TAG_LENGTH]}}}:ff:{subject[TAG_LENGTH:]}"
-
-    @staticmethod
-    def factor_index(subject: str) -> str:
-        """The ids of the subject's factors (a set)."""
-        return f"{PREFIX}{{f{subject[:TAG_LENGTH]}}}:fi:{subject[TAG_LENGTH:]}"
-
     # -- throttles and guards ------------------------------------------------------------
 
     def network_window(self, app: str, network: str, rule: str) -> str:
@@ -244,6 +187,12 @@ class Keys:
     @staticmethod
     def nonce(key_id: str, nonce: str) -> str:
         return f"{PREFIX}nonce:{key_id}:{nonce}"
+
+    @staticmethod
+    def dashboard_session(session_id: str) -> str:
+        """A dashboard session, named by a digest of its id: reading Redis gives nobody a
+        cookie that works."""
+        return f"{PREFIX}dash:{hashlib.sha256(session_id.encode()).hexdigest()[:32]}"
 
     @staticmethod
     def app_audit(app: str) -> str:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from app.delivery.ledger import Ledger
     from app.settings import Settings
     from app.store.records import StoredVerification
+    from app.store.reports import ReportStore
     from app.store.verifications import VerificationStore
     from app.verify.checking import CheckFlow
     from app.verify.models import (
@@ -45,9 +46,11 @@ class VerificationService:
         sending: SendFlow,
         checking: CheckFlow,
         ledger: Ledger,
+        reports: ReportStore,
     ) -> None:
         self._settings = settings
         self._store = store
+        self._reports = reports
         self._sending = sending
         self._checking = checking
         self._ledger = ledger
@@ -85,6 +88,23 @@ class VerificationService:
             verification_id: detail_from_record(record, now_ms, self._report_timeout_ms)
             for verification_id, record in (await self._store.read_many(app, ids)).items()
         }
+
+    async def of_messages(
+        self, provider: str, provider_message_ids: list[str]
+    ) -> list[tuple[str, VerificationDetail] | None]:
+        """The app and verification of each of ``provider``'s messages, whatever the app
+        (the dev outbox shows every app's messages); None until the send is recorded, or
+        once the verification is gone."""
+        found = await self._reports.find_messages(provider, provider_message_ids)
+        ids = [reference[0] for reference in found if reference is not None]
+        records = dict(zip(ids, await self._store.read_any(ids), strict=True))
+        now_ms = time.time() * 1000
+        return [
+            None
+            if reference is None or (record := records.get(reference[0])) is None
+            else (record.app, detail_from_record(record, now_ms, self._report_timeout_ms))
+            for reference in found
+        ]
 
     async def cancel(self, app: str, verification_id: str) -> VerificationDetail:
         """Cancel a pending verification; its codes stop working at once."""
