@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from app.store.redis import Batch, StoreClient
 
-__all__ = ["USAGE_DAYS", "Point", "Series", "Stats", "StatsView", "Window"]
+__all__ = ["USAGE_DAYS", "Point", "Series", "Stats", "StatsView", "Window", "slices"]
 
 #: Days the day buckets are kept (what ``/v1/apps/{app}/usage`` can look back over).
 USAGE_DAYS = 400
@@ -241,19 +241,21 @@ def _median(histogram: list[int]) -> float | None:
     return None
 
 
-def _slices(summed: Mapping[str, int], tag: str) -> list[str]:
+def slices(summed: Mapping[str, int], tag: str) -> list[str]:
+    """The names counted under ``tag`` (``|p=`` providers, ``|c=`` countries, ``|h=``
+    channels) in a bucket's fields."""
     return sorted({f.split(tag)[1] for f in summed if tag in f and not f.startswith("dt|")})
 
 
 def _view(app: str, window: Window, summed: Mapping[str, int]) -> StatsView:
-    providers, countries = _slices(summed, "|p="), _slices(summed, "|c=")
+    providers, countries = slices(summed, "|p="), slices(summed, "|c=")
     return StatsView(
         window=window,
         app=app,
         total=_figures(summed, "", ""),
         by_provider={p: _figures(summed, f"|p={p}", f"p={p}|") for p in providers},
         by_country={c: _figures(summed, f"|c={c}", f"c={c}|") for c in countries},
-        by_channel={h: _figures(summed, f"|h={h}", f"h={h}|") for h in _slices(summed, "|h=")},
+        by_channel={h: _figures(summed, f"|h={h}", f"h={h}|") for h in slices(summed, "|h=")},
         failures_by_reason={
             f.removeprefix("reason|"): n
             for f, n in sorted(summed.items())

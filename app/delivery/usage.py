@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import msgspec
 
 from app.delivery.prices import MICROS
-from app.delivery.stats import USAGE_DAYS
+from app.delivery.stats import USAGE_DAYS, slices
 from app.errors import OtpgateError
 from app.store.keys import Keys
 
@@ -88,8 +88,7 @@ def _counts(summed: Mapping[str, int], suffix: str) -> tuple[int, int, int, floa
 
 
 def _sliced(summed: Mapping[str, int], marker: str) -> dict[str, Figures]:
-    names = sorted({f.split(marker)[1] for f in summed if marker in f and not f.startswith("dt|")})
-    return {name: Figures(*_counts(summed, f"{marker}{name}")) for name in names}
+    return {name: Figures(*_counts(summed, f"{marker}{name}")) for name in slices(summed, marker)}
 
 
 class UsageReader:

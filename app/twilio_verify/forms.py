@@ -20,7 +20,6 @@ from app.verify.models import Channel, CheckVerification, StartVerification
 
 __all__ = [
     "CHANNELS",
-    "TWILIO_CHANNELS",
     "CheckForm",
     "ServiceForm",
     "StartForm",
@@ -28,16 +27,22 @@ __all__ = [
     "check_request",
     "read_form",
     "start_request",
+    "twilio_channel",
     "verification_status",
 ]
 
-#: Twilio's channel -> otpgate's: the one place to widen when otpgate sends by more.
 #: Twilio's channel names -> otpgate's (Twilio calls a voice call ``call``).
 CHANNELS: dict[str, Channel] = {
     "sms": "sms", "call": "voice", "whatsapp": "whatsapp", "email": "email",
 }  # fmt: skip
-#: otpgate's channel names -> Twilio's.
-TWILIO_CHANNELS: dict[str, str] = {ours: theirs for theirs, ours in CHANNELS.items()}
+_TWILIO_CHANNEL_NAMES: dict[str, str] = {ours: theirs for theirs, ours in CHANNELS.items()}
+
+
+def twilio_channel(channel: str) -> str:
+    """otpgate's channel as Twilio names it (``voice`` is ``call``)."""
+    return _TWILIO_CHANNEL_NAMES.get(channel, channel)
+
+
 #: Parameters of features otpgate does not have: present (and not empty), they are 60204.
 _UNSUPPORTED = frozenset({
     "CustomMessage", "SendDigits", "Amount", "Payee", "ChannelConfiguration", "TemplateSid",

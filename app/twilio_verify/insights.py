@@ -21,7 +21,7 @@ from app.phone import normalize_phone
 from app.store.keys import Keys
 from app.twilio_verify import sids
 from app.twilio_verify.errors import TwilioError, invalid_parameter
-from app.twilio_verify.forms import TWILIO_CHANNELS
+from app.twilio_verify.forms import twilio_channel
 from app.twilio_verify.pages import Meta, meta
 from app.twilio_verify.resources import AttemptResource, SafeListResource, Summary, twilio_time
 
@@ -189,7 +189,7 @@ def _attempt(
         verification_sid=verification_sid, date_created=twilio_time(entry.at_ms / 1000),
         date_updated=twilio_time(updated),
         conversion_status="converted" if converted else "unconverted",
-        channel=TWILIO_CHANNELS.get(detail.channel, detail.channel), price=None,
+        channel=twilio_channel(detail.channel), price=None,
         channel_data=channel_data,
         url=f"{base}/v2/Attempts/{sid}",
     )  # fmt: skip

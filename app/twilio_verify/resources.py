@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from app.twilio_verify import sids
-from app.twilio_verify.forms import TWILIO_CHANNELS
+from app.twilio_verify.forms import twilio_channel
 
 if TYPE_CHECKING:
     from app.verify.models import CheckResult, VerificationDetail, VerificationView
@@ -124,14 +124,14 @@ class VerificationResource(msgspec.Struct, frozen=True):
         messages = view.messages
         attempts = [
             {"time": twilio_time(message.created_at),
-             "channel": TWILIO_CHANNELS.get(message.channel, message.channel),
+             "channel": twilio_channel(message.channel),
              "attempt_sid": sids.attempt_sid(view.id, number)}
             for number, message in enumerate(messages, start=1)
         ]  # fmt: skip
         newest = messages[-1].created_at if messages else None
         return cls(
             sid=sid, service_sid=service, account_sid=sids.account_sid(app), to=view.to,
-            channel=TWILIO_CHANNELS.get(view.channel, view.channel), status=view.status,
+            channel=twilio_channel(view.channel), status=view.status,
             valid=view.status == "approved",
             lookup={}, amount=None, payee=None, send_code_attempts=attempts,
             date_created=twilio_time(view.created_at),
@@ -162,7 +162,7 @@ class CheckResource(msgspec.Struct, frozen=True):
         return cls(
             sid=sids.verification_sid(result.id) or "", service_sid=sids.service_sid(app),
             account_sid=sids.account_sid(app), to=to,
-            channel=TWILIO_CHANNELS.get(view.channel, view.channel), status=result.status,
+            channel=twilio_channel(view.channel), status=result.status,
             valid=result.valid, amount=None, payee=None,
             date_created=twilio_time(view.created_at), date_updated=now,
             sna_attempts_error_codes=[],
