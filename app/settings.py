@@ -24,7 +24,8 @@ from app.providers.accounts import OUTBOX, ProviderConfig, check_accounts, read_
 from app.providers.config import CircuitSettings, check_route_keys, every_route, route_tables
 from app.redis_url import parse_redis_url
 from app.sensitive import Secret, expand_references
-from app.settings_env import environment_values
+from app.settings_env import TABLES_WITH_VARIABLES, environment_values
+from app.tracing.config import TracingSettings
 from app.verify.config import (
     DEFAULT_TEXTS,
     Argon2Settings,
@@ -120,6 +121,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     outbox_ttl: Seconds = 3600
     #: Seconds a dashboard session lasts without a request.
     dashboard_session_ttl: Seconds = 3600
+    #: OpenTelemetry traces (``[tracing]``, or ``OTPGATE_TRACING_<FIELD>``); off by default.
+    tracing: TracingSettings = TracingSettings()
 
     #: Message text per locale; ``{code}`` and ``{minutes}`` are filled in.
     messages: dict[str, str] = msgspec.field(default_factory=dict)
@@ -225,7 +228,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 #: The TOML tables whose ``"${NAME}"`` values are read from the environment (secrets).
-_WITH_SECRETS = frozenset({"providers", "apps", "factors"})
+_WITH_SECRETS = frozenset({"providers", "apps", "factors", "tracing"})
 
 
 def load_settings(
@@ -256,8 +259,8 @@ def load_settings(
         env_values = environment_values(environ, Settings)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    if "argon2" in env_values:
-        env_values["argon2"] = {**values.get("argon2", {}), **env_values["argon2"]}
+    for table in TABLES_WITH_VARIABLES.keys() & env_values.keys():  # over the file's fields
+        env_values[table] = {**values.get(table, {}), **env_values[table]}
     values.update(env_values)
     values.update(overrides or {})
     try:

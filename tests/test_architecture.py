@@ -17,7 +17,7 @@ PARTS: list[tuple[str, str]] = [
     (
         "leaf",
         r"app\.(errors|phone|emails|channels|ids|sensitive|signatures|sealing|metrics|cores|"
-        r"redis_url|sms|logs)",
+        r"redis_url|sms|logs|tracing)",
     ),
     (
         "settings",

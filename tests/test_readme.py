@@ -30,6 +30,14 @@ def test_every_setting_is_documented() -> None:
         assert f"`{field.name}`" in table, field.name
 
 
+def test_every_field_of_the_tracing_table_is_documented() -> None:
+    from app.tracing.config import TracingSettings
+
+    row = next(line for line in _table_after("## Settings").splitlines() if "`tracing`" in line)
+    for field in msgspec.structs.fields(TracingSettings):
+        assert f"`{field.name}`" in row, field.name
+
+
 def test_every_toml_example_is_a_valid_configuration(tmp_path: Path) -> None:
     examples = re.findall(r"```toml\n(.*?)```", README, flags=re.DOTALL)
     assert len(examples) >= 2

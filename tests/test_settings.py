@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.cores import hashing_threads, worker_count
+from app.sensitive import MASK, redacted
 from app.settings import DEV_PEPPER, ConfigError, load_settings
 
 SECRET = "s" * 40
@@ -69,6 +70,8 @@ def test_toml_file_with_app_overrides_and_env_winning(tmp_path: Path) -> None:
         ({"OTPGATE_RESEND_POLICY": "sometimes"}, "resend_policy"),
         ({"OTPGATE_ENV": "staging"}, "env"),
         ({"OTPGATE_CONFIG": "/nonexistent/otpgate.toml"}, "OTPGATE_CONFIG"),
+        ({"OTPGATE_TRACING_ENDPOINT": "collector:4318"}, "tracing.endpoint"),
+        ({"OTPGATE_TRACING_SAMPLE_RATIO": "1.5"}, "tracing.sample_ratio"),
     ],
 )
 def test_invalid_values_are_clear_errors(environ: dict[str, str], message: str) -> None:
@@ -150,6 +153,8 @@ def test_provider_configuration_errors_stop_the_start(
         ("OTPGATE_REDIS_ULR", "did you mean OTPGATE_REDIS_URL?"),
         ("OTPGATE_ARGON2_TIMECOST", "did you mean OTPGATE_ARGON2_TIME_COST?"),
         ("OTPGATE_LIMITS", "`limits` is set in the TOML file (OTPGATE_CONFIG)"),
+        ("OTPGATE_TRACING_HEADERS", "`tracing.headers` is set in the TOML file"),
+        ("OTPGATE_TRACING_ENDPONT", "did you mean OTPGATE_TRACING_ENDPOINT?"),
         ("OTPGATE_WHATEVER", "OTPGATE_WHATEVER is not an otpgate setting"),
     ],
 )
@@ -159,6 +164,23 @@ def test_an_unknown_otpgate_variable_stops_the_start_naming_the_closest(
     with pytest.raises(ConfigError) as raised:
         load_settings({variable: "1"})
     assert message in str(raised.value)
+
+
+def test_tracing_is_off_unless_an_endpoint_is_set(tmp_path: Path) -> None:
+    assert not load_settings({}).tracing.enabled
+    assert not load_settings({"OTPGATE_TRACING_ENDPOINT": ""}).tracing.enabled
+    config = tmp_path / "otpgate.toml"
+    config.write_text(
+        '[tracing]\nendpoint = "http://collector:4318/v1/traces"\nservice_name = "otp-eu"\n'
+        'headers = { "x-honeycomb-team" = "${HONEYCOMB_KEY}" }\n'
+    )
+    environ = {"OTPGATE_CONFIG": str(config), "OTPGATE_TRACING_SAMPLE_RATIO": "0.25"}
+    settings = load_settings({**environ, "HONEYCOMB_KEY": "hc-key"})
+    tracing = settings.tracing
+    assert tracing.enabled and tracing.endpoint == "http://collector:4318/v1/traces"
+    assert (tracing.service_name, tracing.sample_ratio) == ("otp-eu", 0.25)  # file and env
+    assert tracing.headers == {"x-honeycomb-team": "hc-key"}
+    assert redacted(settings)["tracing"]["headers"] == {"x-honeycomb-team": MASK}
 
 
 def test_the_config_path_and_the_test_suites_redis_are_not_settings_but_allowed(
