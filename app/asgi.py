@@ -53,13 +53,17 @@ _QUIET_LIBRARY_LOGGERS = ("httpx", "httpcore", "hpack", "urllib3")
 
 def _lifespan(settings: Settings) -> Any:
     @contextlib.asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: ObservedApp) -> AsyncIterator[None]:
         def swap(services: Services) -> None:
             app.state.services = services
 
         async with open_services(settings, swap) as services:
             app.state.services = services
-            yield
+            app.tracer = services.tracer
+            try:
+                yield
+            finally:
+                app.tracer = None  # the tracer is shut down next
 
     return lifespan
 

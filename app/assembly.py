@@ -41,6 +41,7 @@ from app.verify.texts import MessageTexts
 
 if TYPE_CHECKING:
     import httpx
+    from opentelemetry.trace import Tracer
 
     from app.apps.registry import AppRegistry
     from app.delivery.events import EventBus
@@ -58,7 +59,7 @@ __all__ = ["Services", "assemble"]
 
 @dataclass(frozen=True)
 class Services:
-    """What route handlers and guards use."""
+    """What route handlers and guards use (and the edge: the tracer of request spans)."""
 
     verifications: VerificationService
     abuse: AbuseService
@@ -78,6 +79,8 @@ class Services:
     templates: TemplateService
     twilio: TwilioVerify
     sessions: Sessions
+    #: The request spans' tracer (None: tracing off); the edge starts each request's span.
+    tracer: Tracer | None
 
 
 def assemble(
@@ -89,6 +92,7 @@ def assemble(
     http: httpx.AsyncClient,
     events: EventBus,
     templates: TemplateService,
+    tracer: Tracer | None,
 ) -> Services:
     keys = Keys(settings.secret_pepper)
     store = VerificationStore(scripts, keys)
@@ -124,7 +128,7 @@ def assemble(
         provider_directory=directory, stats=stats, events=events, outbox=outbox,
         api_keys=api_keys, readiness=Readiness(client), apps=apps, usage=usage,
         numbers=numbers, factors=_factors(settings, scripts, keys), templates=templates,
-        twilio=twilio, sessions=sessions,
+        twilio=twilio, sessions=sessions, tracer=tracer,
     )  # fmt: skip
 
 

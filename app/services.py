@@ -1,7 +1,7 @@
 """Every service of a running otpgate, built from its settings and closed in reverse.
 
-:func:`open_services` is the app's lifespan resource: each resource (the Redis client,
-the hashing threads, the HTTP client, the event dispatcher) is entered on one
+:func:`open_services` is the app's lifespan resource: each resource (the tracer, the
+Redis client, the hashing threads, the HTTP client, the event dispatcher) is entered on one
 :class:`~contextlib.AsyncExitStack`, so whatever fails or times out on the way down, every
 other one is still closed. :func:`dependencies` hands the services to route handlers
 through Litestar's dependency injection.
@@ -17,6 +17,7 @@ import httpx
 from litestar.di import Provide
 from redis.exceptions import RedisClusterException, RedisError
 
+from app import __version__
 from app.apps.registry import AppRegistry
 from app.assembly import Services, assemble
 from app.cores import hashing_threads
@@ -24,12 +25,14 @@ from app.delivery.events import EventBus, EventDispatcher, event_targets
 from app.store.redis import Scripts, StoreClient, connect
 from app.store.templates import TemplateStore
 from app.templates.service import TemplateService
+from app.tracing.exporter import open_tracer
 from app.verify.codes import CodeHasher
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Coroutine
 
     from litestar.datastructures import State
+    from opentelemetry.trace import Tracer
 
     from app.settings import Settings
 
@@ -56,6 +59,8 @@ async def open_services(
             "the embedded Redis, or point it at a Redis server"
         )
     async with contextlib.AsyncExitStack() as stack:
+        # First in, last out: the spans of everything's stop are exported too.
+        tracer = await stack.enter_async_context(open_tracer(settings.tracing, __version__))
         client = connect(settings.redis_url, timeout=settings.redis_timeout)
         stack.push_async_callback(client.aclose)
         scripts = Scripts(
@@ -80,18 +85,19 @@ async def open_services(
                 limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             )
         )
-        yield await _watched(stack, settings, (client, scripts, hasher, http), on_change)
+        resources = (client, scripts, hasher, http, tracer)
+        yield await _watched(stack, settings, resources, on_change)
 
 
 async def _watched(
     stack: contextlib.AsyncExitStack,
     settings: Settings,
-    resources: tuple[StoreClient, Scripts, CodeHasher, httpx.AsyncClient],
+    resources: tuple[StoreClient, Scripts, CodeHasher, httpx.AsyncClient, Tracer | None],
     on_change: Callable[[Services], None],
 ) -> Services:
     """The services, the event dispatcher, and the watch of the stored apps that builds
     the services again (on the same resources) when the apps change."""
-    client, scripts, hasher, http = resources
+    client, scripts, hasher, http, tracer = resources
     apps = AppRegistry(client, settings)
     templates = TemplateService(TemplateStore(scripts), apps, http, settings.template_poll_interval)
     apps.followers.append(templates.book.reload)  # templates change under the apps' version
@@ -105,7 +111,7 @@ async def _watched(
     )  # fmt: skip
     await stack.enter_async_context(_running(dispatcher.run(), dispatcher.stop))
     await stack.enter_async_context(_running(templates.reviews.watch(), None))
-    shared = (apps, client, scripts, hasher, http, EventBus(client, targets), templates)
+    shared = (apps, client, scripts, hasher, http, EventBus(client, targets), templates, tracer)
 
     def rebuild(new: Settings) -> None:
         targets.clear()

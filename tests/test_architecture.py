@@ -17,7 +17,7 @@ PARTS: list[tuple[str, str]] = [
     (
         "leaf",
         r"app\.(errors|phone|emails|channels|ids|sensitive|signatures|sealing|metrics|cores|"
-        r"redis_url|sms|logs|tracing)",
+        r"redis_url|sms|logs|tracing|tracing\.spans)",
     ),
     (
         "settings",
@@ -29,7 +29,12 @@ PARTS: list[tuple[str, str]] = [
         r"app\.[a-z_]+\.([a-z]+_)?api|app\.ops(\..*)?|app\.dev(\..*)?|app\.http(\..*)?"
         r"|app\.dashboard(\..*)?",
     ),
-    ("wiring", r"app|app\.__main__|app\.asgi|app\.assembly|app\.cli(_admin)?|app\.services"),
+    # The exporter is a resource the wiring opens with the others (app/services.py).
+    (
+        "wiring",
+        r"app|app\.__main__|app\.asgi|app\.assembly|app\.cli(_admin)?|app\.services"
+        r"|app\.tracing\.exporter",
+    ),
     ("store", r"app\.store(\..*)?"),
     ("providers", r"app\.providers(\..*)?"),
     ("abuse", r"app\.abuse(\..*)?"),
