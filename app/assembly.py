@@ -165,12 +165,11 @@ def _verifications(
     idempotency = IdempotencyStore(
         IdempotencyEntries(scripts), store, settings.idempotency_ttl, settings.send_deadline
     )
-    types = {name: str(type(own).__struct_config__.tag) for name, own in settings.providers.items()}
     sending = SendFlow(
         settings=settings, store=store, hasher=hasher, abuse=abuse, router=router,
         texts=MessageTexts(settings.messages, settings.voice_messages, settings.email_messages),
         idempotency=idempotency, ledger=ledger,
-        prices=PriceTable(types, settings.prices, settings.price_currency), book=book,
+        prices=PriceTable(_types(settings), settings.prices, settings.price_currency), book=book,
     )  # fmt: skip
     checking = CheckFlow(
         store=store, hasher=hasher, abuse=abuse, ledger=ledger,
@@ -191,7 +190,12 @@ def _router(
 ) -> ProviderRouter:
     routes = {name: settings.channel_tables(name) for name in (None, *settings.apps)}
     deadlines = (settings.send_deadline, settings.send_attempt_timeout)
-    return ProviderRouter(providers, routes, breaker, *deadlines)
+    return ProviderRouter(providers, routes, breaker, *deadlines, types=_types(settings))
+
+
+def _types(settings: Settings) -> dict[str, str]:
+    """Each account's vendor type (its config struct's tag), by account name."""
+    return {name: str(type(own).__struct_config__.tag) for name, own in settings.providers.items()}
 
 
 def _factors(settings: Settings, scripts: Scripts, keys: Keys) -> FactorService:

@@ -1,7 +1,7 @@
 """OpenTelemetry traces, received by a loopback OTLP/HTTP collector: a request is a server
-span; a caller's traceparent is continued; tracing is off unless an endpoint is set; a
-collector that refuses connections fails no request; and no number, code or key is ever
-exported."""
+span whose children are its Redis round trips and provider attempts; a caller's
+traceparent is continued; tracing is off unless an endpoint is set; a collector that
+refuses connections fails no request; and no number, code or key is ever exported."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.topologies  # make test runs these on Cluster and Senti
 
 TO = "+14155552671"
 COLLECTOR_KEY = "collector-key-" + "c" * 24
-SERVER = ProtoSpan.SPAN_KIND_SERVER
+SERVER, CLIENT = ProtoSpan.SPAN_KIND_SERVER, ProtoSpan.SPAN_KIND_CLIENT
 
 
 @dataclass
@@ -137,6 +137,10 @@ def _request_span(spans: list[Exported], request_id: str) -> Exported:
     return span
 
 
+def _children(spans: list[Exported], parent: Exported) -> list[Exported]:
+    return [s for s in spans if s.parent_id == parent.span_id and s.trace_id == parent.trace_id]
+
+
 async def test_each_request_is_a_server_span_named_by_its_route_template(
     make_client: ClientFactory, collector: Collector
 ) -> None:
@@ -178,6 +182,35 @@ async def test_a_5xx_answer_marks_the_request_span_failed(
     assert answer.status_code == 503, answer.text
     span = _request_span(collector.spans(), answer.headers["x-request-id"])
     assert (span.error, span.attributes["error.type"]) == (True, "503")
+    [trip] = [s for s in collector.spans() if s.parent_id == span.span_id]
+    assert trip.error and trip.attributes["error.type"] == "ConnectionError"
+
+
+async def test_a_send_is_a_server_span_over_its_redis_round_trips_and_provider_attempt(
+    make_client: ClientFactory, collector: Collector
+) -> None:
+    async with make_client(tracing={"endpoint": collector.url}) as client:
+        ids, _ = await _flow(client)
+    spans = collector.spans()
+    send = _request_span(spans, ids["send"])
+    children = _children(spans, send)
+    trips = [s for s in children if s.attributes.get("db.system.name") == "redis"]
+    assert trips and all(s.kind == CLIENT for s in trips)
+    # the server that answered (on Cluster: the nodes a batch went to)
+    assert all({"server.address", "otpgate.redis.nodes"} & s.attributes.keys() for s in trips)
+    assert any("EVALSHA send" in s.attributes["otpgate.redis.commands"] for s in trips)
+    [attempt] = [s for s in children if s.name.startswith("send ")]
+    assert (attempt.name, attempt.kind, attempt.error) == ("send sms outbox", CLIENT, False)
+    assert attempt.attributes == {
+        "otpgate.provider.name": "outbox", "otpgate.provider.type": "outbox",
+        "otpgate.channel": "sms", "otpgate.provider.outcome": "accepted",
+    }  # fmt: skip
+    [kept] = _children(spans, attempt)  # the outbox keeps the message in one round trip
+    assert kept.attributes["db.operation.name"] == "PIPELINE"
+    check = _request_span(spans, ids["check"])
+    assert {"EVALSHA reserve_attempt", "EVALSHA conclude"} <= {
+        name for s in _children(spans, check) for name in s.attributes["otpgate.redis.commands"]
+    }
 
 
 async def test_a_callers_traceparent_is_continued(
@@ -189,6 +222,7 @@ async def test_a_callers_traceparent_is_continued(
     spans = collector.spans()
     send = _request_span(spans, ids["send"])
     assert (send.trace_id, send.parent_id) == (trace_id, parent_id)
+    assert {s.trace_id for s in _children(spans, send)} == {trace_id}
     assert _request_span(spans, ids["check"]).trace_id != trace_id  # a request of its own
 
 
@@ -200,6 +234,7 @@ async def test_with_no_share_sampled_only_a_callers_sampled_trace_is_exported(
         ids, _ = await _flow(client, traceparent=f"00-{trace_id}-b7ad6b7169203331-01")
     spans = collector.spans()
     assert {s.trace_id for s in spans} == {trace_id}
+    assert _children(spans, _request_span(spans, ids["send"]))
     assert not [s for s in spans if s.attributes.get("otpgate.request_id") == ids["check"]]
 
 
@@ -256,5 +291,9 @@ async def test_no_number_code_or_key_is_exported(
     assert exported
     for secret in [*_digit_runs(TO), *codes, API_KEY, test_twilio.AUTH_TOKEN, "/v1/limits?"]:
         assert secret.encode() not in exported, secret
+    [attempt] = [s for s in collector.spans() if s.name == "send sms twilio"]
+    assert attempt.attributes["otpgate.provider.type"] == "twilio"
+    assert attempt.attributes["http.response.status_code"] == 201
+    assert attempt.attributes["server.address"] == "127.0.0.1"
     routes = {s.attributes.get("http.route") for s in collector.spans() if s.kind == SERVER}
     assert routes == {"/v1/verifications", "/v1/verifications/check", "/v1/limits", "/dev/outbox"}

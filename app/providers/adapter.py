@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 import httpx
 
 from app.providers.base import SendResult
+from app.tracing.spans import note
 
 if TYPE_CHECKING:
     import builtins
@@ -101,6 +102,9 @@ class HttpProvider(Generic[C]):
             return SendResult.failed("retryable", "timeout", "the provider did not answer in time")
         except httpx.TransportError as exc:
             return SendResult.failed("retryable", "unreachable", type(exc).__name__)
+        note(
+            {"http.response.status_code": response.status_code, "server.address": request.url.host}
+        )
         return way.parse_response(response)
 
 

@@ -21,6 +21,7 @@ from app.metrics import PROVIDER_LATENCY, SMS_ATTEMPTS
 from app.phone import mask_phone
 from app.providers.base import SendResult
 from app.providers.circuit import CircuitBreaker
+from app.tracing.spans import child_tracer, client_span, fail
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -67,6 +68,7 @@ class ProviderRouter:
         deadline: seconds the whole walk may take.
         attempt_timeout: seconds one provider may take, so a hanging one leaves time
             for the next.
+        types: each provider's vendor type by name, for spans (default: the name).
     """
 
     def __init__(
@@ -76,8 +78,10 @@ class ProviderRouter:
         breaker: CircuitBreaker,
         deadline: float,
         attempt_timeout: float,
+        types: Mapping[str, str] | None = None,
     ) -> None:
         self._providers = providers
+        self._types = types or {}
         self._routes = routes
         self._breaker = breaker
         self._deadline = deadline
@@ -124,10 +128,10 @@ class ProviderRouter:
                 SMS_ATTEMPTS.labels(name, "skipped").inc()
                 continue
             last = name
-            result, latency_ms = await self._attempt(
-                self._providers[name], message, min(remaining, self._attempt_timeout)
+            result, latency_ms = await self._traced(
+                name, message, min(remaining, self._attempt_timeout)
             )
-            outcome = "accepted" if result.accepted else str(result.error_kind)
+            outcome = _outcome(result)
             attempts.append(Attempt(name, outcome, result.error_code, round(latency_ms, 1)))
             SMS_ATTEMPTS.labels(name, outcome).inc()
             PROVIDER_LATENCY.labels(name, outcome).observe(latency_ms / 1000)
@@ -152,6 +156,29 @@ class ProviderRouter:
                     batch, attempt.provider, ok=ok, latency_ms=attempt.latency_ms
                 )
 
+    async def _traced(
+        self, name: str, message: OutgoingMessage, seconds_left: float
+    ) -> tuple[SendResult, float]:
+        """One attempt; in a traced request, one client span: the account, its vendor
+        type, the channel, the outcome (never the recipient, the text or the code; and
+        no ``traceparent`` goes to the vendor, whose API is not ours to trace)."""
+        provider = self._providers[name]
+        tracer = child_tracer()
+        if tracer is None:
+            return await self._attempt(provider, message, seconds_left)
+        attributes = {
+            "otpgate.provider.name": name, "otpgate.provider.type": self._types.get(name, name),
+            "otpgate.channel": message.channel,
+        }  # fmt: skip
+        with client_span(
+            tracer, f"send {message.channel} {name}", attributes, current=True
+        ) as span:
+            result, latency_ms = await self._attempt(provider, message, seconds_left)
+            span.set_attribute("otpgate.provider.outcome", _outcome(result))
+            if not result.accepted:
+                fail(span, result.error_code or str(result.error_kind))
+        return result, latency_ms
+
     @staticmethod
     async def _attempt(
         provider: Provider, message: OutgoingMessage, seconds_left: float
@@ -168,3 +195,7 @@ class ProviderRouter:
             log.exception("provider %s failed on a message", getattr(provider, "name", "?"))
             result = SendResult.failed("retryable", "adapter_error", type(exc).__name__)
         return result, (time.perf_counter() - started) * 1000
+
+
+def _outcome(result: SendResult) -> str:
+    return "accepted" if result.accepted else str(result.error_kind)

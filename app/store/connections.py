@@ -1,6 +1,7 @@
 """Commands written at once on one of redis-py's pooled connections, replies read back.
 
-The single-server (and Sentinel primary) path of :class:`app.store.redis.Batch`.
+The single-server (and Sentinel primary) path of :class:`app.store.redis.Batch`; in a
+traced request each exchange is one client span (:mod:`app.store.spans`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ from typing import TYPE_CHECKING, Any
 import hiredis
 from redis.exceptions import ResponseError
 
+from app.store.spans import command_names, round_trip, server_of, settle
 from app.store.urls import deadline
+from app.tracing.spans import child_tracer, client_span
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from opentelemetry.trace import Span
     from redis.asyncio import Redis
 
 __all__ = ["Connections"]
@@ -28,8 +34,9 @@ class Connections:
     reconnects; nothing was sent on it, so nothing is lost or sent twice.
     """
 
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: Redis, scripts: Mapping[str, str] | None = None) -> None:
         self._client = client
+        self._scripts = scripts or {}  # SHA -> the script's name, for spans
         self._pool = client.connection_pool
         self._idle: list[Any] = []
         # connect()'s clients carry their timeout; a bare client (a test's) gets 2 s
@@ -48,11 +55,22 @@ class Connections:
         """Write ``commands`` at once and read their replies; an error reply stands in
         its place. Any other failure drops the connection (its replies could no longer
         be matched to their commands) and is raised."""
-        async with deadline(self._timeout):
-            return await self._exchange(commands)
+        tracer = child_tracer()
+        if tracer is None:
+            async with deadline(self._timeout):
+                return await self._exchange(commands)
+        with client_span(tracer, *round_trip(command_names(commands, self._scripts))) as span:
+            async with deadline(self._timeout):
+                results = await self._exchange(commands, span)
+            settle(span, results)
+            return results
 
-    async def _exchange(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+    async def _exchange(
+        self, commands: list[tuple[Any, ...]], span: Span | None = None
+    ) -> list[Any]:
         connection = await self._take()
+        if span is not None:
+            span.set_attributes(server_of(connection))
         try:
             await connection.send_packed_command(b"".join(map(hiredis.pack_command, commands)))
             results: list[Any] = []

@@ -42,7 +42,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.store.connections import Connections
+from app.store.spans import cluster_nodes, command_names, round_trip, settle
 from app.store.urls import client_for, parse_redis_url
+from app.tracing.spans import child_tracer, client_span
 
 __all__ = [
     "DURABLE",
@@ -122,8 +124,11 @@ class Scripts:
             if not path.name.startswith("_")
         }
         self.shas = {name: _sha1(body) for name, body in self.bodies.items()}
+        self.names = {sha: name for name, sha in self.shas.items()}
         self.client = client
-        self.connections = None if isinstance(client, RedisCluster) else Connections(client)
+        self.connections = (
+            None if isinstance(client, RedisCluster) else Connections(client, self.names)
+        )
 
     async def load(self) -> None:
         for body in self.bodies.values():
@@ -235,20 +240,35 @@ class Batch:
             results = await connections.exchange([*self._commands, *([wait] if durable else [])])
         else:
             assert isinstance(client, RedisCluster)
-            pipe = client.pipeline(transaction=False)
-            for command in self._commands:
-                pipe.execute_command(*command)
-            found = [client.get_node_from_key(key) for key in durable]
-            nodes = {node.name: node for node in found if node is not None}
-            for node in nodes.values():  # after the node's scripts, on its connection
-                pipe.execute_command(*wait, target_nodes=node)
-            results = list(await pipe.execute(raise_on_error=False))
+            results = await self._on_cluster(client, durable, wait)
         waits = results[len(self._commands) :]
         del results[len(self._commands) :]
         counted = [w for w in waits if isinstance(w, int)]
         if len(counted) < len(waits):  # a WAIT failed: the node is gone
             raise next(w for w in waits if isinstance(w, Exception))
         return results, min(counted) if counted else None
+
+    async def _on_cluster(
+        self, client: RedisCluster, durable: list[str], wait: tuple[Any, ...]
+    ) -> list[Any]:
+        """The replies of redis-py's cluster pipeline (one part per node, sent at once);
+        in a traced request one span over all the parts, naming the nodes."""
+        pipe = client.pipeline(transaction=False)
+        for command in self._commands:
+            pipe.execute_command(*command)
+        found = [client.get_node_from_key(key) for key in durable]
+        nodes = {node.name: node for node in found if node is not None}
+        for node in nodes.values():  # after the node's scripts, on its connection
+            pipe.execute_command(*wait, target_nodes=node)
+        tracer = child_tracer()
+        if tracer is None:
+            return list(await pipe.execute(raise_on_error=False))
+        names = [*command_names(self._commands, self._scripts.names), *["WAIT"] * len(nodes)]
+        with client_span(tracer, *round_trip(names)) as span:
+            span.set_attributes(cluster_nodes(client, self._commands, set(nodes)))
+            results = list(await pipe.execute(raise_on_error=False))
+            settle(span, results)
+        return results
 
     async def _again(self, results: list[Any]) -> list[Any]:
         """Load the scripts Redis forgot and run those calls once more, in a batch of their
