@@ -24,19 +24,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
-from opentelemetry import context
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from app.ids import random_id
 from app.logs import REQUEST_ID
-from app.tracing.spans import fail, request_context
+from app.tracing.spans import Entered, enter_request, fail, leave_request
 
 if TYPE_CHECKING:
-    from contextvars import Token
-
     from litestar.types import Message, Scope
-    from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer
 
 __all__ = ["REQUEST_ID_HEADER", "ObservedApp"]
@@ -98,9 +94,9 @@ def _method(scope: Scope) -> str:
     return method if method in _METHODS else "_OTHER"
 
 
-def _server_span(tracer: Tracer, scope: Scope, request_id: str) -> tuple[Span, Token[Context]]:
+def _server_span(tracer: Tracer, scope: Scope, request_id: str) -> tuple[Span, Entered]:
     """The request's span, started and made current (a child of the caller's
-    ``traceparent``, if it brought a valid one), and the token that ends its context."""
+    ``traceparent``, if it brought a valid one), and what ends its context."""
     carrier = {
         name.decode("latin-1"): value.decode("latin-1")
         for name, value in scope.get("headers", ())
@@ -109,15 +105,15 @@ def _server_span(tracer: Tracer, scope: Scope, request_id: str) -> tuple[Span, T
     parent = _PROPAGATOR.extract(carrier) if carrier else None
     attributes = {"http.request.method": _method(scope), "otpgate.request_id": request_id}
     span = tracer.start_span(_method(scope), parent, SpanKind.SERVER, attributes)
-    return span, context.attach(request_context(tracer, span, parent))
+    return span, enter_request(tracer, span, parent)
 
 
 def _end_server_span(
-    span: Span, token: Token[Context], scope: Scope, status: int, failure: str | None
+    span: Span, entered: Entered, scope: Scope, status: int, failure: str | None
 ) -> None:
     """Name the span by its route template, if a route was found, and end it; a 5xx or an
     exception is an error."""
-    context.detach(token)
+    leave_request(entered)
     if route := scope.get("path_template"):
         span.update_name(f"{_method(scope)} {route}")
         span.set_attribute("http.route", route)
