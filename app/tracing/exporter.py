@@ -3,7 +3,7 @@ batches, opened with the app's other resources and flushed when it stops.
 
 Spans wait in a bounded queue that a thread of the SDK sends on; a request only appends
 to it, so a collector that is slow, down or refusing never delays or fails one (when the
-queue is full, new spans are dropped, with a warning in the log). With tracing off
+queue is full, each new span pushes the oldest out, with a warning in the log). With tracing off
 nothing of the SDK is imported or started: :func:`open_tracer` yields None.
 
 The tracer is otpgate's own, not OpenTelemetry's global one: each app (a test may run
