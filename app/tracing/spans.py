@@ -4,8 +4,8 @@ of the request's server span. A leaf: the OpenTelemetry API only.
 The edge puts the request's span and the tracer in the request's context
 (:func:`enter_request`); below it, :func:`child_tracer` answers None when tracing is off,
 outside a request, or in a trace that is not sampled, so the hot path pays one context
-variable's read and makes no span. No span here ever holds an argument, a key, a number or a code:
-the callers give names, counts and outcomes only.
+variable's read and makes no span. No span here ever holds an argument, a key, a number
+or a code: the callers give names, counts and outcomes only.
 """
 
 from __future__ import annotations
