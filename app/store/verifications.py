@@ -92,18 +92,20 @@ class VerificationStore:
         retention_ms: int,
         throttle: Counter | None,
         channel: str = "sms",
+        step: int | None = None,
     ) -> int:
         """Queue creating the verification (``expected`` None) or resending for it,
-        through ``channel`` (a resend may change the verification's channel)."""
+        through ``channel`` (a resend may change the verification's channel); ``step``:
+        a fallback step after send ``step`` (no cooldown; earlier codes keep working)."""
         keys = [
             Keys.index(subject, record.lookup), Keys.verification(verification_id),
             _window(throttle, subject, "sn"),
         ]  # fmt: skip
+        resend = policy.resend_policy if step is None else f"step:{step}"
         args = [
             expected or "", verification_id, code_hash, int(policy.code_ttl * 1000), retention_ms,
-            int(policy.resend_cooldown * 1000), policy.max_sends, policy.max_attempts,
-            policy.resend_policy, message_id, params, channel, *_rates(throttle),
-            *([] if expected else record.fields()),
+            int(policy.resend_cooldown * 1000), policy.max_sends, policy.max_attempts, resend,
+            message_id, params, channel, *_rates(throttle), *([] if expected else record.fields()),
         ]  # fmt: skip
         return batch.script("send", keys, args)
 

@@ -30,14 +30,21 @@ from app.errors import OtpgateError
 from app.ids import random_id
 from app.providers.base import SendResult
 from app.providers.router import Delivery
-from app.store.outcomes import Conflict, NewRecord, Refused
+from app.store.outcomes import Conflict, Refused
 from app.store.throttles import Refusal
 from app.verify.codes import generate_code
 from app.verify.idempotency import Claim, fingerprint
-from app.verify.messages import TEST_PROVIDER, Wording, delivery_failed, outgoing_message, wording
-from app.verify.records import message_view, view_from_send
+from app.verify.messages import TEST_PROVIDER, Wording, outgoing_message, wording
+from app.verify.recording import Recorder
+from app.verify.records import view_from_send
 from app.verify.resends import opted_out, refusal, resendable
-from app.verify.send_steps import Reserved, Started, Target
+from app.verify.send_steps import (
+    PlannedStep,
+    Reserved,
+    Started,
+    Target,
+    target_of,
+)
 
 if TYPE_CHECKING:
     from app.abuse.service import AbuseService
@@ -49,6 +56,7 @@ if TYPE_CHECKING:
     from app.templates.book import TemplateBook
     from app.verify.codes import CodeHasher
     from app.verify.config import Policy
+    from app.verify.fallback import FallbackPlans
     from app.verify.idempotency import IdempotencyStore
     from app.verify.models import MessageView, StartVerification
     from app.verify.recipients import Recipient
@@ -76,11 +84,16 @@ class SendFlow:
         ledger: Ledger,
         prices: PriceTable,
         book: TemplateBook | None = None,
+        plans: FallbackPlans | None = None,
     ) -> None:
         self._settings, self._store, self._keys = settings, store, store.keys
         self._hasher, self._abuse, self._router = hasher, abuse, router
-        self._texts, self._idempotency, self._ledger = texts, idempotency, ledger
+        self._texts, self._idempotency = texts, idempotency
         self._prices = prices
+        self._recorder = Recorder(
+            store=store, router=router, ledger=ledger, prices=prices, abuse=abuse,
+            retention_ms=int(settings.retention * 1000), plans=plans,
+        )  # fmt: skip
         self._book = book  # the apps' approved templates, read from memory on each send
         self._retention_ms = int(settings.retention * 1000)
 
@@ -117,13 +130,7 @@ class SendFlow:
         return started
 
     def _target(self, app: str, to: Recipient, purpose: str, locale: str, test: bool) -> Target:
-        # Every channel to a number shares its digest: one pending verification, one throttle
-        number = to.digest(self._keys)
-        subject = self._keys.subject(app, number)
-        lookup = self._keys.lookup(app, number, purpose)
-        record = NewRecord(app, purpose, to.masked, to.region, to.channel, locale, lookup)
-        throttle = None if test else self._abuse.send_counter(app, subject)
-        return Target(number, subject, lookup, record, throttle)
+        return target_of(self._keys, self._abuse, app, to, purpose, locale, test=test)
 
     async def _reserve(
         self, app: str, to: Recipient, request: StartVerification, locale: str
@@ -191,10 +198,11 @@ class SendFlow:
 
     async def _try_send(
         self, app: str, to: Recipient, target: Target, expected: str | None, policy: Policy,
-        clearance: Clearance, custom_code: str | None = None,
+        clearance: Clearance, custom_code: str | None = None, after: int | None = None,
     ) -> Reserved | None:  # fmt: skip
         """One try of the send script; None when another request got there first. The
-        code: a test number's, else the request's own (``custom_code``), else random."""
+        code: a test number's, else the request's own (``custom_code``), else random;
+        ``after``: a fallback step after that send."""
         verification_id = expected or self._keys.new_verification_id(target.subject)
         code = clearance.test_code or custom_code or generate_code(policy.code_length)
         message_id = random_id("msg_")
@@ -205,6 +213,7 @@ class SendFlow:
             verification_id=verification_id, code_hash=code_hash,
             params=self._hasher.params, message_id=message_id, policy=policy,
             retention_ms=self._retention_ms, throttle=target.throttle, channel=to.channel,
+            step=after,
         )  # fmt: skip
         allow = (
             None
@@ -234,12 +243,38 @@ class SendFlow:
             view, taken, first,
         )  # fmt: skip
 
+    async def step(
+        self, app: str, to: Recipient, purpose: str, locale: str, planned: PlannedStep
+    ) -> MessageView | None:
+        """Send a fallback step of a pending verification on ``to``'s channel, unless a
+        send came after the one it follows (None). It takes the send budget and the
+        number's throttle as a resend does; the cooldown is the plan's wait.
+
+        Raises:
+            OtpgateError: the budget or the throttle refused it, or no provider took it.
+        """
+        if not self._router.route(app, to.channel, to.calling_code):
+            raise OtpgateError("channel_not_available", f"no provider sends {to.channel} here")
+        words = wording(self._texts, self._book, app, purpose, locale, to.region)
+        target = self._target(app, to, purpose, words.locale, test=False)
+        reserved = await self._try_send(
+            app, to, target, planned.verification_id, self._settings.policy_for(app),
+            Clearance(), after=planned.after,
+        )  # fmt: skip
+        if reserved is None:
+            return None
+        reserved = msgspec.structs.replace(
+            reserved, step=planned.index, reason=planned.reason, avoid=planned.avoid,
+            first_allowed=None if planned.avoid else reserved.first_allowed,
+        )  # fmt: skip
+        return (await self._complete(app, to, words, reserved)).view.message
+
     async def _complete(
         self, app: str, to: Recipient, words: Wording, reserved: Reserved
     ) -> Started:
         """Deliver the reserved message, record what became of it, answer the view."""
         delivery = await self._deliver(app, to, words, reserved)
-        message = await self._record(app, to, reserved, delivery)
+        message = await self._recorder.record(app, to, reserved, delivery)
         view = msgspec.structs.replace(reserved.view, message=message)
         return Started(view, limits=reserved.clearance.limits)
 
@@ -253,47 +288,6 @@ class SendFlow:
             self._texts, reserved.message_id, to, words, reserved.code, reserved.policy
         )
         return await self._router.send(
-            app, outgoing, to.calling_code, first_allowed=reserved.first_allowed
-        )
-
-    async def _record(
-        self, app: str, to: Recipient, reserved: Reserved, delivery: Delivery
-    ) -> MessageView:
-        """The message's outcome on the record, with circuits, statistics and events."""
-        result, number = delivery.result, reserved.view.sends
-        message = {
-            **reserved.message,
-            "provider": delivery.provider,
-            "attempts": msgspec.to_builtins(delivery.attempts),
-            "provider_message_id": result.provider_message_id,
-        }
-        if result.accepted:
-            message["status"] = "skipped" if delivery.provider == TEST_PROVIDER else "sent"
-        else:
-            message |= {"status": "failed", "error_code": result.error_code,
-                        "error_kind": result.error_kind}  # fmt: skip
-        counted = delivery.provider != TEST_PROVIDER
-        price = self._prices.micros(delivery.provider or "", to.region) if result.accepted else None
-        batch = self._store.batch()
-        self._store.queue_record_message(
-            batch, reserved.verification_id, reserved.lookup, number, message,
-            fail=not result.accepted and number == 1, retention_ms=self._retention_ms,
-            pointer_ms=self._retention_ms + int(reserved.policy.code_ttl * 1000),
+            app, outgoing, to.calling_code, first_allowed=reserved.first_allowed,
+            avoid=reserved.avoid,
         )  # fmt: skip
-        self._router.queue_records(batch, delivery)
-        self._ledger.sent(
-            app, reserved.verification_id, number=number, provider=delivery.provider,
-            country=to.region, error_code=None if result.accepted else result.error_code,
-            counted=counted, cost=price or 0, channel=to.channel,
-            sent_at_ms=reserved.message["created_at"],
-        )(batch)  # fmt: skip
-        self._abuse.settle_quota(batch, reserved.clearance, price)
-        self._ledger.quota_passed(app, reserved.clearance.passed if price is not None else [])(
-            batch
-        )
-        if reserved.created and counted:
-            self._abuse.started(batch, app, to.region)
-        await batch.run()
-        if not result.accepted:
-            raise delivery_failed(reserved.verification_id, message, result.error_message)
-        return message_view(message)

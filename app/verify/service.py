@@ -19,12 +19,16 @@ if TYPE_CHECKING:
     from app.store.reports import ReportStore
     from app.store.verifications import VerificationStore
     from app.verify.checking import CheckFlow
+    from app.verify.config import FallbackStep
     from app.verify.models import (
         CheckResult,
         CheckVerification,
+        MessageView,
         StartVerification,
         VerificationDetail,
     )
+    from app.verify.recipients import Recipient
+    from app.verify.send_steps import PlannedStep
     from app.verify.sending import SendFlow, Started
 
 __all__ = ["VerificationService"]
@@ -56,6 +60,16 @@ class VerificationService:
         self._ledger = ledger
         self._retention_ms = int(settings.retention * 1000)
         self._report_timeout_ms = settings.delivery_report_timeout * 1000
+
+    def plan(self, app: str) -> tuple[FallbackStep, ...]:
+        """``app``'s fallback plan (empty: none)."""
+        return self._settings.policy_for(app).fallback
+
+    async def step(
+        self, app: str, to: Recipient, purpose: str, locale: str, planned: PlannedStep
+    ) -> MessageView | None:
+        """Send a fallback step (:meth:`app.verify.sending.SendFlow.step`)."""
+        return await self._sending.step(app, to, purpose, locale, planned)
 
     async def start(
         self, app: str, request: StartVerification, idempotency_key: str | None = None

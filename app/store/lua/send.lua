@@ -4,7 +4,9 @@
 -- KEYS[3] the number's send throttle (a moving window)
 -- ARGV[1] id the caller expects to resend ("" to create)   ARGV[2] target id
 -- ARGV[3] code hash   ARGV[4] code ttl ms   ARGV[5] retention ms   ARGV[6] cooldown ms
--- ARGV[7] max sends   ARGV[8] max attempts   ARGV[9] resend policy ("replace" | "keep")
+-- ARGV[7] max sends   ARGV[8] max attempts   ARGV[9] resend policy ("replace" | "keep"),
+--         or "step:<n>" for a fallback step after send n: no cooldown, a conflict unless
+--         n is still the newest send, and every earlier code keeps working
 -- ARGV[10] message id   ARGV[11] argon2 parameters of the hash ("t,m,p")
 -- ARGV[12] this send's channel (the record's `h` becomes it; a message's own `h<n>` is
 --          kept only when it is not sms, so an SMS costs no byte more)
@@ -20,6 +22,7 @@ local ttl, retention = tonumber(ARGV[4]), tonumber(ARGV[5])
 local channel = ARGV[12]
 local rates, fields_at = read_rates(ARGV, 13)
 local now = now_ms()
+local step = tonumber(string.match(ARGV[9], '^step:(%d+)$'))
 
 local current = read_index(index)
 local pending = current and current.pending > now
@@ -39,7 +42,9 @@ else
   local last_send = tonumber(f[1])
   sends, attempts = tonumber(f[2]), tonumber(f[3])
   max_attempts, max_sends, cooldown = tonumber(f[4]), tonumber(f[5]), tonumber(f[6])
+  if step and step ~= sends then return {'conflict', ''} end  -- a send came in between
   local wait = last_send + cooldown - now
+  if step then wait = 0 end
   local refused = nil
   if wait > 0 then refused = 'cooldown' elseif sends >= max_sends then refused = 'max_sends' end
   if refused then
@@ -60,7 +65,7 @@ if expected == '' then
   redis.call('HSET', record, 'id', id, 's', 'pending', 'T', now, 'x', 0, 'X', max_attempts,
     'S', max_sends, 'D', cooldown, 'P', ARGV[9], 'A', ARGV[11],
     unpack(ARGV, fields_at))
-elseif redis.call('HGET', record, 'P') == 'replace' then
+elseif not step and redis.call('HGET', record, 'P') == 'replace' then
   clear_codes(record)
 end
 sends = sends + 1
