@@ -356,3 +356,14 @@ async def test_each_step_is_an_event_for_the_app(make_client: Any, redis: Redis)
             "verification_id": sent["id"], "message_id": second["id"], "step": 1,
             "reason": "no_receipt", "channel": "voice", "provider": "outbox", "status": "sent",
         }  # fmt: skip
+
+
+async def test_a_plan_that_cannot_be_opened_ends_and_the_others_go_on(
+    make_client: Any, redis: Redis
+) -> None:
+    async with make_client(apps={"default": {"fallback": SMS_THEN_VOICE}}) as client:
+        broken, fine = await _send(client), await _send(client, "+8613800138001")
+        await redis.hset(Keys.fallback(broken["id"]), "t", "c29tZXRoaW5nIGVsc2U")
+        await _until(lambda: _count(client, fine["id"], 2))
+        await _until(lambda: _gone(redis, broken["id"]))
+        assert len(await _messages(client, broken["id"])) == 1

@@ -27,7 +27,7 @@ import msgspec
 from redis.exceptions import RedisClusterException, RedisError
 
 from app.errors import OtpgateError
-from app.sealing import Sealer
+from app.sealing import SealError, Sealer
 from app.verify.config import FallbackStep
 from app.verify.models import FallbackReason
 from app.verify.recipients import recipient_for
@@ -180,7 +180,10 @@ class FallbackWorker:
         if claimed:
             found = await self._store.read(claimed)
             pairs = zip(claimed, found, strict=True)
-            await asyncio.gather(*(self._act(now_ms, vid, waiting) for vid, waiting in pairs))
+            acts = (self._act(now_ms, vid, waiting) for vid, waiting in pairs)
+            for failure in await asyncio.gather(*acts, return_exceptions=True):
+                if isinstance(failure, Exception):  # its lease runs out: tried again then
+                    log.error("a fallback step failed: %s", type(failure).__name__)
         return len(claimed)
 
     async def _act(self, now_ms: int, verification_id: str, waiting: Waiting | None) -> None:
@@ -196,7 +199,12 @@ class FallbackWorker:
             log.info("fallback of %s ends: %s", verification_id, move.why)
             await self._store.end(verification_id)
             return
-        to = recipient_for(self._recipients.open(waiting), None, move.step.channel)
+        try:
+            to = recipient_for(self._recipients.open(waiting), None, move.step.channel)
+        except SealError:  # sealed under another pepper: it can never open
+            log.warning("fallback of %s ends: its recipient does not open", verification_id)
+            await self._store.end(verification_id)
+            return
         tried = {m["provider"] for m in record.messages if m["channel"] == to.channel}
         planned = PlannedStep(
             verification_id, waiting.number, waiting.step + 1, move.reason,
