@@ -27,7 +27,7 @@ import msgspec
 from redis.exceptions import RedisClusterException, RedisError
 
 from app.errors import OtpgateError
-from app.sealing import SealError, Sealer
+from app.sealing import Sealer, SealError
 from app.verify.config import FallbackStep
 from app.verify.models import FallbackReason
 from app.verify.recipients import recipient_for
