@@ -9,8 +9,8 @@ Each step is one round trip to Redis (on Cluster: one per node, in parallel):
    of the route's first provider;
 3. deliver: through the route's providers (:class:`~app.providers.router.ProviderRouter`),
    or nowhere for a test number (the dev outbox is a round trip of its own);
-4. record: the message, the provider-id pointer, the circuits, statistics, events and
-   the conversion guard's count;
+4. record (:mod:`app.verify.recording`): the message, the provider-id pointer, the
+   circuits, statistics, events and the conversion guard's count;
 5. view: what the API answers.
 
 An ``Idempotency-Key`` wraps the pipeline (:mod:`app.verify.idempotency`): claimed before
@@ -34,8 +34,9 @@ from app.store.outcomes import Conflict, NewRecord, Refused
 from app.store.throttles import Refusal
 from app.verify.codes import generate_code
 from app.verify.idempotency import Claim, fingerprint
-from app.verify.messages import TEST_PROVIDER, Wording, delivery_failed, outgoing_message, wording
-from app.verify.records import message_view, view_from_send
+from app.verify.messages import TEST_PROVIDER, Wording, outgoing_message, wording
+from app.verify.recording import SendRecorder
+from app.verify.records import view_from_send
 from app.verify.resends import opted_out, refusal, resendable
 from app.verify.send_steps import Reserved, Started, Target
 
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from app.verify.codes import CodeHasher
     from app.verify.config import Policy
     from app.verify.idempotency import IdempotencyStore
-    from app.verify.models import MessageView, StartVerification
+    from app.verify.models import StartVerification
     from app.verify.recipients import Recipient
     from app.verify.texts import MessageTexts
 
@@ -79,10 +80,14 @@ class SendFlow:
     ) -> None:
         self._settings, self._store, self._keys = settings, store, store.keys
         self._hasher, self._abuse, self._router = hasher, abuse, router
-        self._texts, self._idempotency, self._ledger = texts, idempotency, ledger
+        self._texts, self._idempotency = texts, idempotency
         self._prices = prices
         self._book = book  # the apps' approved templates, read from memory on each send
         self._retention_ms = int(settings.retention * 1000)
+        self._recorder = SendRecorder(
+            store=store, router=router, ledger=ledger, abuse=abuse, prices=prices,
+            retention_ms=self._retention_ms,
+        )  # fmt: skip
 
     async def start(
         self, app: str, to: Recipient, request: StartVerification, idempotency_key: str | None
@@ -239,7 +244,7 @@ class SendFlow:
     ) -> Started:
         """Deliver the reserved message, record what became of it, answer the view."""
         delivery = await self._deliver(app, to, words, reserved)
-        message = await self._record(app, to, reserved, delivery)
+        message = await self._recorder.record(app, to, reserved, delivery)
         view = msgspec.structs.replace(reserved.view, message=message)
         return Started(view, limits=reserved.clearance.limits)
 
@@ -255,45 +260,3 @@ class SendFlow:
         return await self._router.send(
             app, outgoing, to.calling_code, first_allowed=reserved.first_allowed
         )
-
-    async def _record(
-        self, app: str, to: Recipient, reserved: Reserved, delivery: Delivery
-    ) -> MessageView:
-        """The message's outcome on the record, with circuits, statistics and events."""
-        result, number = delivery.result, reserved.view.sends
-        message = {
-            **reserved.message,
-            "provider": delivery.provider,
-            "attempts": msgspec.to_builtins(delivery.attempts),
-            "provider_message_id": result.provider_message_id,
-        }
-        if result.accepted:
-            message["status"] = "skipped" if delivery.provider == TEST_PROVIDER else "sent"
-        else:
-            message |= {"status": "failed", "error_code": result.error_code,
-                        "error_kind": result.error_kind}  # fmt: skip
-        counted = delivery.provider != TEST_PROVIDER
-        price = self._prices.micros(delivery.provider or "", to.region) if result.accepted else None
-        batch = self._store.batch()
-        self._store.queue_record_message(
-            batch, reserved.verification_id, reserved.lookup, number, message,
-            fail=not result.accepted and number == 1, retention_ms=self._retention_ms,
-            pointer_ms=self._retention_ms + int(reserved.policy.code_ttl * 1000),
-        )  # fmt: skip
-        self._router.queue_records(batch, delivery)
-        self._ledger.sent(
-            app, reserved.verification_id, number=number, provider=delivery.provider,
-            country=to.region, error_code=None if result.accepted else result.error_code,
-            counted=counted, cost=price or 0, channel=to.channel,
-            sent_at_ms=reserved.message["created_at"],
-        )(batch)  # fmt: skip
-        self._abuse.settle_quota(batch, reserved.clearance, price)
-        self._ledger.quota_passed(app, reserved.clearance.passed if price is not None else [])(
-            batch
-        )
-        if reserved.created and counted:
-            self._abuse.started(batch, app, to.region)
-        await batch.run()
-        if not result.accepted:
-            raise delivery_failed(reserved.verification_id, message, result.error_message)
-        return message_view(message)
