@@ -21,6 +21,7 @@ pytestmark = pytest.mark.topologies
 NUMBER = "+8613800138000"
 DEFAULT = service_sid("default")
 BASIC = httpx.BasicAuth("bootstrap", API_KEY)
+BEARER = {"Authorization": f"Bearer {API_KEY}"}
 
 
 @pytest.fixture
@@ -137,19 +138,39 @@ async def test_check_errors(served: Callable[..., Any]) -> None:
 
 
 async def test_update_errors(served: Callable[..., Any]) -> None:
-    async with served() as (v2, _):
+    async with served() as (v2, http):
         started = await asyncio.to_thread(start(v2))
         verification = v2.services(DEFAULT).verifications(started.sid)
-        assert (await twilio_error(lambda: verification.update(status="approved")))[:2] == (
-            403, 60204,
-        )  # fmt: skip
         assert (await twilio_error(lambda: verification.update(status="done")))[:2] == (400, 60200)
         await asyncio.to_thread(lambda: verification.update(status="canceled"))
-        again = await twilio_error(lambda: verification.update(status="canceled"))
-        assert again[:2] == (404, 20404)
+        for status in ("canceled", "approved"):  # a finished one is gone, as Twilio's are
+            again = await twilio_error(lambda status=status: verification.update(status=status))
+            assert again[:2] == (404, 20404), status
+        assert (await asyncio.to_thread(verification.fetch)).status == "canceled"
         unknown = v2.services(DEFAULT).verifications("VE" + "0" * 32)
         assert (await twilio_error(unknown.fetch))[:2] == (404, 20404)
+        assert (await twilio_error(lambda: unknown.update(status="approved")))[:2] == (404, 20404)
         assert (await twilio_error(v2.services("VA" + "0" * 32).fetch))[:2] == (404, 20404)
+        stats = await http.get("/v1/stats", params={"window": "1h"}, headers=BEARER)
+        assert stats.json()["total"]["approved"] == 0
+
+
+async def test_approving_a_verification_that_used_every_attempt_is_20404(
+    served: Callable[..., Any],
+) -> None:
+    async with served(max_attempts=1) as (v2, http):
+        started = await asyncio.to_thread(start(v2))
+        code = await latest_code(http, NUMBER)
+        wrong = "1" * 6 if code != "1" * 6 else "2" * 6
+        checks = v2.services(DEFAULT).verification_checks
+        locked = await asyncio.to_thread(
+            lambda: checks.create(verification_sid=started.sid, code=wrong)
+        )
+        assert locked.status == "max_attempts_reached"
+        verification = v2.services(DEFAULT).verifications(started.sid)
+        refused = await twilio_error(lambda: verification.update(status="approved"))
+        assert refused[:2] == (404, 20404) and "max_attempts_reached" in refused[2]
+        assert (await asyncio.to_thread(verification.fetch)).status == "max_attempts_reached"
 
 
 async def test_send_budget_cooldown_and_throttle_errors(served: Callable[..., Any]) -> None:

@@ -99,6 +99,33 @@ async def test_one_verification_through_both_apis(live: Live) -> None:
     assert after.json()["status"] == "canceled"
 
 
+async def test_an_approval_without_the_code_reads_approved_through_both_apis(
+    live: Live,
+) -> None:
+    default = live.root.verify.v2.services(service_sid("default"))
+    started = await run(lambda: default.verifications.create(to=NUMBER, channel="sms"))
+    code = await latest_code(live.http, NUMBER)
+    approved = await run(lambda: default.verifications(started.sid).update(status="approved"))
+    assert (approved.sid, approved.status, approved.valid) == (started.sid, "approved", True)
+    fetched = await run(lambda: default.verifications(started.sid).fetch())
+    assert (fetched.status, fetched.valid) == ("approved", True)
+    native = await live.http.get(f"/v1/verifications/{verification_id(started.sid)}", headers=AUTH)
+    assert native.json()["status"] == "approved"
+    # the code approves nothing more; the attempt converted, and counts once
+    late = await refused(
+        lambda: default.verification_checks.create(verification_sid=started.sid, code=code)
+    )
+    assert (late.status, late.code) == (404, 20404)
+    v2 = live.root.verify.v2
+    (attempt,) = await run(lambda: v2.verification_attempts.list())
+    assert attempt.conversion_status == "converted"
+    summary = await run(lambda: v2.verification_attempts_summary().fetch())
+    assert (summary.total_attempts, summary.total_converted) == (1, 1)
+    assert float(summary.conversion_rate_percentage) == 100.0
+    again = await refused(lambda: default.verifications(started.sid).update(status="approved"))
+    assert (again.status, again.code) == (404, 20404)
+
+
 async def test_starting_again_resends_under_the_same_sid(live: Live) -> None:
     default = live.root.verify.v2.services(service_sid("default"))
     first = await run(lambda: default.verifications.create(to=NUMBER, channel="sms"))

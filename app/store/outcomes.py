@@ -9,6 +9,7 @@ import msgspec
 from app.store.throttles import Refusal, Room
 
 __all__ = [
+    "Approval",
     "Approved",
     "Canceled",
     "Conflict",
@@ -141,6 +142,20 @@ class Canceled(msgspec.Struct, frozen=True):
 
     outcome: Literal["canceled", "again", "expired", "not_found", "not_pending"]
     status: str = ""
+
+
+class Approval(msgspec.Struct, frozen=True):
+    """What an approval without a code did: ``approved`` it now; found it ``expired`` (and
+    marked it so); ``not_found``; ``not_pending`` (in ``status``: an approved one too, so
+    two approvals of one verification approve it once). An approval names what its
+    statistics count: the newest message's ``provider`` ("" when none took it) and
+    ``channel``, and the number's ``country``."""
+
+    outcome: Literal["approved", "expired", "not_found", "not_pending"]
+    status: str = ""
+    provider: str = ""
+    channel: str = "sms"
+    country: str = ""
 
 
 class MessageRecord(msgspec.Struct, frozen=True):

@@ -5,17 +5,19 @@ index, the number's throttles the scripts take, the pointers from providers' mes
 ids; the send's first script reads the number's opt-out mark too) and turns each
 script's reply into a struct, so nothing above it reads a Lua reply by position. A
 request's steps queue their scripts into a :class:`~app.store.redis.Batch` with the other
-parts of the same round trip (``queue_*``), then read the answers (``read_*``).
+parts of the same round trip (``queue_*``), then read the answers (``read_*``). Cancels
+and approvals without a code are :attr:`VerificationStore.decisions`
+(:mod:`app.store.decisions`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.store.decisions import Decisions
 from app.store.keys import Keys
 from app.store.outcomes import (
     Approved,
-    Canceled,
     Conflict,
     Ended,
     MessageRecord,
@@ -54,6 +56,7 @@ class VerificationStore:
         self._scripts = scripts
         self._client = scripts.client
         self.keys = keys
+        self.decisions = Decisions(scripts)  # cancel, approve without a code
 
     def batch(self) -> Batch:
         return self._scripts.batch()
@@ -267,24 +270,6 @@ class VerificationStore:
         if result[0] == "status":
             return Ended(result[1])
         return Settled(result[0])
-
-    # -- cancel ----------------------------------------------------------------------
-
-    async def cancel(
-        self, app: str, verification_id: str, lookup: str, retention_ms: int
-    ) -> Canceled:
-        """Cancel a pending verification (see :class:`Canceled` for the outcomes)."""
-        subject = Keys.subject_of(verification_id)
-        result = await self._scripts.run(
-            "cancel",
-            [Keys.verification(verification_id), Keys.index(subject, lookup)],
-            [app, retention_ms],
-        )
-        if result == ["canceled", "again"]:
-            return Canceled("again")
-        if result[0] == "status":
-            return Canceled("not_pending", result[1])
-        return Canceled(result[0])
 
 
 def _pending(index: str) -> Pending | None:

@@ -180,13 +180,11 @@ def check_request(form: CheckForm, verification_id: str | None) -> CheckVerifica
     return _converted({k: v for k, v in fields.items() if v is not None}, CheckVerification)
 
 
-def verification_status(form: StatusForm) -> Literal["canceled"]:
-    """The status a Twilio update asks for: ``canceled`` (``approved`` is 60204)."""
-    if form.status == "approved":
-        raise unsupported("Status=approved (otpgate approves a verification by its code)")
-    if form.status != "canceled":
+def verification_status(form: StatusForm) -> Literal["canceled", "approved"]:
+    """The status a Twilio update asks for: ``canceled`` or ``approved``."""
+    if form.status not in ("canceled", "approved"):
         raise invalid_parameter("Status", "canceled or approved")
-    return "canceled"
+    return "approved" if form.status == "approved" else "canceled"
 
 
 Request = TypeVar("Request", StartVerification, CheckVerification)

@@ -34,7 +34,7 @@ def _verification_id(sid: str) -> str:
 
 
 class TwilioVerifications:
-    """Start, fetch, cancel and check verifications of an app, Twilio's way."""
+    """Start, fetch, cancel, approve and check verifications of an app, Twilio's way."""
 
     def __init__(self, verifications: VerificationService, settings: Settings) -> None:
         self._verifications = verifications
@@ -54,10 +54,15 @@ class TwilioVerifications:
         return VerificationResource.of(app, detail, base)
 
     async def update(self, app: str, sid: str, form: StatusForm, base: str) -> VerificationResource:
-        verification_status(form)
+        """Cancel or approve a pending verification; a finished one is 20404, as Twilio's
+        finished verifications are gone (two approvals racing: one wins, one is 20404)."""
+        status = verification_status(form)
         verification_id = _verification_id(sid)
+        if status == "approved":
+            detail = await self._verifications.approve(app, verification_id)
+            return VerificationResource.of(app, detail, base)
         found = await self._verifications.get(app, verification_id)
-        if found.status != "pending":  # Twilio's finished verifications are gone: 20404
+        if found.status != "pending":
             raise TwilioError(
                 20404, f"The requested resource /Verifications/{sid} is {found.status}"
             )
