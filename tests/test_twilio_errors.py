@@ -227,8 +227,15 @@ async def test_routes_methods_and_lists(served: Callable[..., Any]) -> None:
         method = await http.delete(f"/twilio/v2/Services/{DEFAULT}/VerificationCheck", auth=BASIC)
         assert (method.status_code, method.json()["code"]) == (405, 20004)
         summary = v2.verification_attempts_summary()
-        prefix = await twilio_error(lambda: summary.fetch(destination_prefix="+86"))
-        assert prefix[:2] == (403, 60204)
+        for prefix, says in [
+            ("+86138", "filters by calling code: +86, not +86138"),
+            ("+999", "such as +86 or +1"),
+            ("86a", "a country calling code"),
+            ("", "a country calling code"),
+        ]:
+            refused = await twilio_error(lambda p=prefix: summary.fetch(destination_prefix=p))
+            assert refused == (400, 60200, _says(says, 60200)), prefix
+            assert "Invalid parameter: DestinationPrefix" in refused[2]
         sized = await http.get("/twilio/v2/Attempts", params={"PageSize": "0"}, auth=BASIC)
         assert (sized.status_code, sized.json()["code"]) == (400, 60200)
         outside = await http.get("/v1/nowhere")

@@ -1,4 +1,5 @@
-"""The pure parts of the Twilio-compatible API: SIDs, the error table, form reading."""
+"""The pure parts of the Twilio-compatible API: SIDs, the error table, form reading,
+the summary's destination prefix."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import re
 import pytest
 
 from app.errors import ERRORS, OtpgateError
+from app.phone import calling_code_of, calling_code_regions
 from app.store.keys import SUBJECT_LENGTH, Keys
 from app.twilio_verify import sids
 from app.twilio_verify.errors import TWILIO_ERRORS, TwilioError, from_otpgate
 from app.twilio_verify.forms import CheckForm, StartForm, read_form, start_request
+from app.twilio_verify.pages import SummaryQuery
 from tests.test_readme import README
 
 SID = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")
@@ -80,3 +83,36 @@ def test_a_start_becomes_otpgate_s_send_with_purpose_login() -> None:
     assert (request.to, request.channel, request.locale, request.client_ip, request.purpose) == (
         "+8613800138000", "sms", "zh-CN", "203.0.113.7", "login",
     )  # fmt: skip
+
+
+PREFIXES = [
+    ("+86", {"CN"}), (" 86", {"CN"}), ("86", {"CN"}), ("+44", {"GB", "GG", "IM", "JE"}),
+    ("+800", {"001"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("prefix", "regions"), PREFIXES)
+def test_a_destination_prefix_is_a_calling_code_s_countries(prefix: str, regions: set[str]) -> None:
+    assert SummaryQuery(prefix=prefix).regions() == regions
+
+
+def test_a_destination_prefix_and_a_country_count_the_country_if_it_has_that_code() -> None:
+    assert {"US", "CA", "PR", "JM"} <= (SummaryQuery(prefix="+1").regions() or set())
+    assert SummaryQuery(prefix="+1", country="ca").regions() == {"CA"}
+    assert SummaryQuery(prefix="+1", country="CN").regions() == set()
+    assert SummaryQuery(country="CN").regions() == {"CN"}
+    assert SummaryQuery().regions() is None
+
+
+@pytest.mark.parametrize("prefix", ["+86138", "+1415", "+999", "+", "", "+８６", "86a", "++86"])
+def test_any_other_destination_prefix_is_60200_saying_why(prefix: str) -> None:
+    with pytest.raises(TwilioError, match="Invalid parameter: DestinationPrefix") as caught:
+        SummaryQuery(prefix=prefix).regions()
+    assert caught.value.code == 60200 and "filters by calling code" in caught.value.message
+
+
+def test_a_calling_code_is_the_first_known_one_of_the_digits() -> None:
+    assert [calling_code_of(d) for d in ("8613800138000", "1415", "44", "999", "", "8")] == [
+        86, 1, 44, None, None, None,
+    ]  # fmt: skip
+    assert calling_code_regions(86) == ("CN",) and calling_code_regions(999) == ()

@@ -220,6 +220,39 @@ async def test_attempts_and_their_summary(live: Live) -> None:
     assert by_country.total_attempts == 0 and by_country.conversion_rate_percentage is None
 
 
+async def test_a_summary_by_destination_prefix_counts_that_calling_code_s_countries(
+    live: Live,
+) -> None:
+    default = live.root.verify.v2.services(service_sid("default"))
+    numbers = {"cn": NUMBER, "cn2": "+8613800138001", "us": "+14155552671",
+               "ca": "+15062345678", "gb": "+447400123456"}  # fmt: skip
+    started = {
+        name: await run(lambda to=to: default.verifications.create(to=to, channel="sms"))
+        for name, to in numbers.items()
+    }
+    code = await latest_code(live.http, NUMBER)
+    await run(lambda: default.verification_checks.create(to=NUMBER, code=code))
+    await run(lambda: default.verifications(started["us"].sid).update(status="approved"))
+    summary = live.root.verify.v2.verification_attempts_summary()
+
+    async def counted(**filters: str) -> tuple[int, int, str | None]:
+        found = await run(lambda: summary.fetch(**filters))
+        return found.total_attempts, found.total_converted, found.conversion_rate_percentage
+
+    assert await counted() == (5, 2, "40.0")
+    assert await counted(destination_prefix="+86") == (2, 1, "50.0")
+    assert await counted(destination_prefix="+1") == (2, 1, "50.0")  # the US and Canada
+    assert await counted(destination_prefix="+1", country="CA") == (1, 0, "0.0")
+    assert await counted(destination_prefix="+1", country="CN") == (0, 0, None)
+    assert await counted(destination_prefix="+44") == (1, 0, "0.0")
+    assert await counted(destination_prefix="+7") == (0, 0, None)
+    # a + the query string did not encode arrives as a space: still +44
+    raw = await live.http.get(
+        "/twilio/v2/Attempts/Summary?DestinationPrefix=+44", auth=("bootstrap", API_KEY)
+    )
+    assert raw.status_code == 200 and raw.json()["total_attempts"] == 1
+
+
 async def test_the_readme_s_switch_is_one_base_url(live: Live) -> None:
     """The migration guide's way: Twilio's own client, ``client.verify.base_url`` set."""
     from twilio.rest import Client
