@@ -10,10 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from twilio.base.exceptions import TwilioRestException
 
 from app.twilio_verify.sids import service_sid
-from tests.conftest import API_KEY, latest_code
+from tests.conftest import API_KEY, latest_code, redis_snapshot
 from tests.stubs.twilio_sdk import sdk_client
 
 pytestmark = pytest.mark.topologies
@@ -50,6 +51,19 @@ def start(v2: Any, **params: Any) -> Callable[[], Any]:
     )
 
 
+#: A start's own name and app hash that otpgate refuses, and what it answers.
+BAD_CUSTOMIZATIONS = [
+    ({"custom_friendly_name": "x" * 31}, 400, 60200, "Invalid parameter: CustomFriendlyName"),
+    ({"custom_friendly_name": "商" * 22}, 400, 60200, "CustomFriendlyName"),  # 66 bytes
+    ({"custom_friendly_name": ""}, 400, 60200, "CustomFriendlyName"),
+    ({"custom_friendly_name": "Shop\nLtd"}, 400, 60200, "CustomFriendlyName"),
+    ({"app_hash": "FA+9qCX9VS"}, 400, 60200, "Invalid parameter: AppHash"),
+    ({"app_hash": "FA+9qCX9VS!"}, 400, 60200, "AppHash"),
+    ({"app_hash": "FA+9qCX9VSu", "channel": "call"}, 400, 60602, "SMS channel"),
+    ({"app_hash": "FA+9qCX9VSu", "to": "ada@example.com", "channel": "email"}, 400, 60602, "SMS"),
+]
+
+
 @pytest.mark.parametrize(
     ("params", "status", "code", "says"),
     [
@@ -61,8 +75,7 @@ def start(v2: Any, **params: Any) -> Callable[[], Any]:
         ({"custom_code": "123456"}, 403, 60204, "CustomCode"),
         ({"amount": "9.99", "payee": "Shop"}, 403, 60204, "Amount"),
         ({"template_sid": "HJ" + "a" * 32}, 403, 60204, "TemplateSid"),
-        ({"custom_friendly_name": "Not the app"}, 403, 60204, "CustomFriendlyName"),
-        ({"app_hash": "FA+9qCX9VSu"}, 403, 60204, "AppHash"),
+        *BAD_CUSTOMIZATIONS,
         ({"risk_check": "disable"}, 403, 60204, "RiskCheck"),
         ({"device_ip": "not an ip"}, 400, 60200, "DeviceIp"),
     ],
@@ -99,6 +112,21 @@ async def test_the_error_body_is_twilio_s(served: Callable[..., Any]) -> None:
         "status": 400,
     }
     assert answer.json()["message"].startswith("Invalid parameter: Channel")  # required
+
+
+async def test_a_refused_name_or_app_hash_changes_nothing(
+    served: Callable[..., Any], redis: Redis
+) -> None:
+    long = {"en": "Your code is {code}. " + "Keep it to yourself. " * 7}  # 147 bytes alone
+    async with served(messages=long) as (v2, http):
+        before = await redis_snapshot(redis, last_use=False)
+        for params, status, code, says in BAD_CUSTOMIZATIONS:
+            assert await twilio_error(start(v2, **params)) == (status, code, _says(says, code))
+        too_long = await twilio_error(start(v2, to="+14155552671", app_hash="FA+9qCX9VSu"))
+        assert too_long == (400, 60200, _says("the SMS Retriever reads 140 at most", 60200))
+        assert await redis_snapshot(redis, last_use=False) == before
+        outbox = await http.get("/dev/outbox", params={"format": "json"})
+        assert outbox.json() == []
 
 
 async def test_rate_limits_must_be_a_json_object(served: Callable[..., Any]) -> None:

@@ -335,3 +335,62 @@ async def test_a_twilio_call_and_email_are_otpgate_voice_and_email(live: Live) -
     assert mine.json()["channel"] == "voice"
     mailed = await run(lambda: verifications.create(to="ada@example.com", channel="email"))
     assert mailed.channel == "email" and mailed.sid != called.sid
+
+
+async def outbox(live: Live, to: str) -> list[dict[str, Any]]:
+    """The messages to ``to``, newest first."""
+    answer = await live.http.get("/dev/outbox", params={"to": to, "format": "json"})
+    return list(answer.json())
+
+
+NAMED = {"messages": dict.fromkeys(["en", "zh-CN"], "{app_name}: your code is {code}.")}
+
+
+async def test_a_custom_friendly_name_names_the_app_in_that_verification_s_messages(
+    make_live_client: Callable[..., Any],
+) -> None:
+    async with make_live_client(**NAMED) as http:
+        live = Live(http)
+        verifications = live.root.verify.v2.services(service_sid("default")).verifications
+        name = "Ada's 商店"
+        started = await run(
+            lambda: verifications.create(to=NUMBER, channel="sms", custom_friendly_name=name)
+        )
+        assert (await outbox(live, NUMBER))[0]["text"].startswith("Ada's 商店: your code is ")
+        again = await run(lambda: verifications.create(to=NUMBER, channel="sms"))  # a resend
+        assert again.sid == started.sid
+        assert (await outbox(live, NUMBER))[0]["text"].startswith("Ada's 商店: your code is ")
+        other = "+8613800138001"  # another verification says the app's own name
+        await run(lambda: verifications.create(to=other, channel="sms"))
+        assert (await outbox(live, other))[0]["text"].startswith("default: your code is ")
+        await run(
+            lambda: verifications.create(
+                to="ada@example.com", channel="email", custom_friendly_name="Ada's Shop"
+            )
+        )
+        (mail,) = await outbox(live, "ada@example.com")
+        assert "Ada's Shop" in mail["subject"] and "Your Ada's Shop verification" in mail["text"]
+
+
+async def test_an_app_hash_ends_that_verification_s_sms_and_its_resends(
+    make_live_client: Callable[..., Any],
+) -> None:
+    own = {"apps": {"default": {"android_app_hash": "Own+App/Has"}}}
+    async with make_live_client(**own) as http:
+        live = Live(http)
+        verifications = live.root.verify.v2.services(service_sid("default")).verifications
+        started = await run(
+            lambda: verifications.create(to=NUMBER, channel="sms", app_hash="FA+9qCX9VSu")
+        )
+        text = (await outbox(live, NUMBER))[0]["text"]
+        assert text.endswith("\n\nFA+9qCX9VSu") and "Own+App/Has" not in text
+        code = await latest_code(live.http, NUMBER)
+        assert text.startswith(f"您的验证码为{code}，")
+        await run(lambda: verifications.create(to=NUMBER, channel="sms"))  # a resend
+        assert (await outbox(live, NUMBER))[0]["text"].endswith("\n\nFA+9qCX9VSu")
+        await run(lambda: verifications.create(to=NUMBER, channel="call"))  # said, not read
+        assert "FA+9qCX9VSu" not in (await outbox(live, NUMBER))[0]["text"]
+        other = "+8613800138001"  # another verification ends with the app's own
+        await run(lambda: verifications.create(to=other, channel="sms"))
+        assert (await outbox(live, other))[0]["text"].endswith("\n\nOwn+App/Has")
+        assert started.status == "pending"

@@ -80,6 +80,9 @@ class Sent(msgspec.Struct, frozen=True):
     max_sends: int
     cooldown_ms: int
     limits: list[Room] = msgspec.field(default_factory=list)  # the number's, after this send
+    #: the verification's own app name and Android app hash ("": the app's)
+    app_name: str = ""
+    app_hash: str = ""
 
 
 class Conflict(msgspec.Struct, frozen=True):

@@ -95,9 +95,11 @@ class VerificationStore:
         retention_ms: int,
         throttle: Counter | None,
         channel: str = "sms",
+        own: tuple[str, str] = ("", ""),
     ) -> int:
         """Queue creating the verification (``expected`` None) or resending for it,
-        through ``channel`` (a resend may change the verification's channel)."""
+        through ``channel`` (a resend may change the verification's channel); ``own``:
+        the verification's own app name and app hash from now on (``""``: keep its own)."""
         keys = [
             Keys.index(subject, record.lookup), Keys.verification(verification_id),
             _window(throttle, subject, "sn"),
@@ -105,7 +107,7 @@ class VerificationStore:
         args = [
             expected or "", verification_id, code_hash, int(policy.code_ttl * 1000), retention_ms,
             int(policy.resend_cooldown * 1000), policy.max_sends, policy.max_attempts,
-            policy.resend_policy, message_id, params, channel, *_rates(throttle),
+            policy.resend_policy, message_id, params, channel, *own, *_rates(throttle),
             *([] if expected else record.fields()),
         ]  # fmt: skip
         return batch.script("send", keys, args)
@@ -123,11 +125,12 @@ class VerificationStore:
         if outcome == "limited":
             assert throttle is not None
             return refusal_of(throttle, numbers[9], numbers[0] + numbers[8])
-        rooms = rooms_of([throttle], result[14:]) if throttle else []
+        rooms = rooms_of([throttle], result[16:]) if throttle else []
         now, expires, last_send, sends, attempts, max_attempts, max_sends, cooldown = numbers[:8]
         return Sent(
             outcome == "created", current, now, expires, last_send, sends, attempts,
-            max_attempts, max_sends, cooldown, limits=rooms,
+            max_attempts, max_sends, cooldown, limits=rooms, app_name=result[14],
+            app_hash=result[15],
         )  # fmt: skip
 
     def queue_record_message(

@@ -33,6 +33,7 @@ from app.providers.router import Delivery
 from app.store.outcomes import Conflict, NewRecord, Refused
 from app.store.throttles import Refusal
 from app.verify.codes import generate_code
+from app.verify.customization import UNCUSTOMIZED, Customization, check_fits, customized
 from app.verify.idempotency import Claim, fingerprint
 from app.verify.messages import TEST_PROVIDER, Wording, outgoing_message, wording
 from app.verify.recording import SendRecorder
@@ -90,20 +91,26 @@ class SendFlow:
         )  # fmt: skip
 
     async def start(
-        self, app: str, to: Recipient, request: StartVerification, idempotency_key: str | None
-    ) -> Started:
+        self, app: str, to: Recipient, request: StartVerification, idempotency_key: str | None,
+        own: Customization = UNCUSTOMIZED,
+    ) -> Started:  # fmt: skip
         """Send a code, or resend one (on ``to``'s channel, which may be another) for the
-        pending verification of this recipient and purpose."""
+        pending verification of this recipient and purpose; ``own``: the verification's
+        own name and app hash from now on."""
         words = wording(self._texts, self._book, app, request.purpose, request.locale, to.region)
+        if own != UNCUSTOMIZED:
+            check_fits(
+                self._texts, to, words, own.applied(self._settings.policy_for(app), to.channel)
+            )
         if idempotency_key is None:
-            reserved = await self._reserve(app, to, request, words.locale)
+            reserved = await self._reserve(app, to, request, words.locale, own)
             return await self._complete(app, to, words, reserved)
 
         found = await self._idempotency.claim(app, idempotency_key, fingerprint(request))
         if not isinstance(found, Claim):
             return Started(await self._idempotency.replay(found, to.address), replayed=True)
         try:
-            reserved = await self._reserve(app, to, request, words.locale)
+            reserved = await self._reserve(app, to, request, words.locale, own)
             # From here an SMS may go out: the key must outlive its lease and this process.
             await self._idempotency.sending(found, reserved.verification_id, reserved.view)
         except BaseException:
@@ -131,7 +138,7 @@ class SendFlow:
         return Target(number, subject, lookup, record, throttle)
 
     async def _reserve(
-        self, app: str, to: Recipient, request: StartVerification, locale: str
+        self, app: str, to: Recipient, request: StartVerification, locale: str, own: Customization
     ) -> Reserved:
         """Admit the send, then create the verification or resend (no provider yet)."""
         route = self._router.route(app, to.channel, to.calling_code)
@@ -167,7 +174,7 @@ class SendFlow:
             )
         try:
             return await self._create_or_resend(
-                app, to, target, expected, clearance, request.custom_code
+                app, to, target, expected, clearance, request.custom_code, own
             )
         except OtpgateError:
             await self._abuse.give_back(clearance)
@@ -175,7 +182,7 @@ class SendFlow:
 
     async def _create_or_resend(
         self, app: str, to: Recipient, target: Target, expected: str | None,
-        clearance: Clearance, custom_code: str | None,
+        clearance: Clearance, custom_code: str | None, own: Customization,
     ) -> Reserved:  # fmt: skip
         policy = self._settings.policy_for(app)
         for attempt in range(_SEND_TRIES):
@@ -185,7 +192,7 @@ class SendFlow:
                 checked = self._store.read_precheck((await batch.run())[index], None)
                 expected = resendable(checked.pending, checked.now_ms)
             reserved = await self._try_send(app, to, target, expected, policy, clearance,
-                                            custom_code)  # fmt: skip
+                                            custom_code, own)  # fmt: skip
             if reserved is not None:
                 return reserved
         raise OtpgateError(
@@ -196,10 +203,11 @@ class SendFlow:
 
     async def _try_send(
         self, app: str, to: Recipient, target: Target, expected: str | None, policy: Policy,
-        clearance: Clearance, custom_code: str | None = None,
+        clearance: Clearance, custom_code: str | None, own: Customization,
     ) -> Reserved | None:  # fmt: skip
         """One try of the send script; None when another request got there first. The
-        code: a test number's, else the request's own (``custom_code``), else random."""
+        code: a test number's, else the request's own (``custom_code``), else random; the
+        message's name and app hash: the verification's own, if it has them."""
         verification_id = expected or self._keys.new_verification_id(target.subject)
         code = clearance.test_code or custom_code or generate_code(policy.code_length)
         message_id = random_id("msg_")
@@ -210,6 +218,7 @@ class SendFlow:
             verification_id=verification_id, code_hash=code_hash,
             params=self._hasher.params, message_id=message_id, policy=policy,
             retention_ms=self._retention_ms, throttle=target.throttle, channel=to.channel,
+            own=own.stored(),
         )  # fmt: skip
         allow = (
             None
@@ -234,6 +243,7 @@ class SendFlow:
             clearance, limits=[*clearance.limits, *map(state, outcome.limits)]
         )
         first = None if allow is None else self._router.read_allow(results[allow])
+        policy = customized(policy, to.channel, outcome.app_name, outcome.app_hash)
         return Reserved(
             verification_id, target.lookup, outcome.created, policy, code, message_id, message,
             view, taken, first,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from app.abuse.policy import parse_client_ip
 from app.errors import OtpgateError
+from app.verify.customization import UNCUSTOMIZED, Customization
 from app.verify.recipients import recipient_for
 from app.verify.records import detail_from_record
 
@@ -72,17 +73,23 @@ class VerificationService:
         self._report_timeout_ms = settings.delivery_report_timeout * 1000
 
     async def start(
-        self, app: str, request: StartVerification, idempotency_key: str | None = None
+        self,
+        app: str,
+        request: StartVerification,
+        idempotency_key: str | None = None,
+        own: Customization = UNCUSTOMIZED,
     ) -> Started:
-        """Send a code, or resend one for the pending verification of this recipient."""
+        """Send a code, or resend one for the pending verification of this recipient;
+        ``own``: the verification's own name and app hash, instead of the app's."""
         to = recipient_for(request.to, request.country, request.channel)
         _validate_client_ip(request.client_ip)
+        own.check()
         if request.custom_code is not None and not self._custom_codes(app):
             raise OtpgateError(
                 "invalid_request",
                 "custom_code: this app does not take codes of its own (custom_code_enabled)",
             )
-        return await self._sending.start(app, to, request, idempotency_key)
+        return await self._sending.start(app, to, request, idempotency_key, own)
 
     async def check(self, app: str, request: CheckVerification) -> CheckResult:
         """Compare a typed code with the verification's codes; approve on a match."""
