@@ -37,6 +37,7 @@ def test_openapi_documents_every_public_route_with_an_operation_id() -> None:
         ("GET", "/v1/verifications/{verification_id}"): "getVerification",
         ("POST", "/v1/verifications/check"): "checkVerification",
         ("POST", "/v1/verifications/{verification_id}/cancel"): "cancelVerification",
+        ("POST", "/v1/verifications/{verification_id}/approve"): "approveVerification",
         ("GET", "/v1/limits"): "getLimits",
         ("DELETE", "/v1/limits"): "resetLimits",
         ("GET", "/v1/blocks"): "listBlocks",

@@ -21,6 +21,8 @@ field       meaning                              field       meaning (per send `
 ``L``/``E`` last send / newest code's expiry     ``r<n>.<k>``  report ``k`` (JSON)
 ``D``/``P`` cooldown ms / resend policy          ``h<n>``    its channel, if not sms
 ``A``       argon2 cost ("t,m,p")                ``b<n>``    why a fallback step sent it
+``F``/``H`` its own app name / Android app
+            hash (only when the send set them)
 ==========  ===================================  ==========  =========================
 """
 

@@ -9,8 +9,8 @@ Each step is one round trip to Redis (on Cluster: one per node, in parallel):
    of the route's first provider;
 3. deliver: through the route's providers (:class:`~app.providers.router.ProviderRouter`),
    or nowhere for a test number (the dev outbox is a round trip of its own);
-4. record: the message, the provider-id pointer, the circuits, statistics, events and
-   the conversion guard's count;
+4. record (:mod:`app.verify.recording`): the message, the provider-id pointer, the
+   circuits, statistics, events and the conversion guard's count;
 5. view: what the API answers.
 
 An ``Idempotency-Key`` wraps the pipeline (:mod:`app.verify.idempotency`): claimed before
@@ -33,18 +33,13 @@ from app.providers.router import Delivery
 from app.store.outcomes import Conflict, Refused
 from app.store.throttles import Refusal
 from app.verify.codes import generate_code
+from app.verify.customization import UNCUSTOMIZED, Customization, check_fits, customized
 from app.verify.idempotency import Claim, fingerprint
 from app.verify.messages import TEST_PROVIDER, Wording, outgoing_message, wording
 from app.verify.recording import Recorder
 from app.verify.records import view_from_send
 from app.verify.resends import opted_out, refusal, resendable
-from app.verify.send_steps import (
-    PlannedStep,
-    Reserved,
-    Started,
-    Target,
-    target_of,
-)
+from app.verify.send_steps import PlannedStep, Reserved, Started, Target, target_of
 
 if TYPE_CHECKING:
     from app.abuse.service import AbuseService
@@ -98,20 +93,26 @@ class SendFlow:
         self._retention_ms = int(settings.retention * 1000)
 
     async def start(
-        self, app: str, to: Recipient, request: StartVerification, idempotency_key: str | None
-    ) -> Started:
+        self, app: str, to: Recipient, request: StartVerification, idempotency_key: str | None,
+        own: Customization = UNCUSTOMIZED,
+    ) -> Started:  # fmt: skip
         """Send a code, or resend one (on ``to``'s channel, which may be another) for the
-        pending verification of this recipient and purpose."""
+        pending verification of this recipient and purpose; ``own``: the verification's
+        own name and app hash from now on."""
         words = wording(self._texts, self._book, app, request.purpose, request.locale, to.region)
+        if own != UNCUSTOMIZED:
+            check_fits(
+                self._texts, to, words, own.applied(self._settings.policy_for(app), to.channel)
+            )
         if idempotency_key is None:
-            reserved = await self._reserve(app, to, request, words.locale)
+            reserved = await self._reserve(app, to, request, words.locale, own)
             return await self._complete(app, to, words, reserved)
 
         found = await self._idempotency.claim(app, idempotency_key, fingerprint(request))
         if not isinstance(found, Claim):
             return Started(await self._idempotency.replay(found, to.address), replayed=True)
         try:
-            reserved = await self._reserve(app, to, request, words.locale)
+            reserved = await self._reserve(app, to, request, words.locale, own)
             # From here an SMS may go out: the key must outlive its lease and this process.
             await self._idempotency.sending(found, reserved.verification_id, reserved.view)
         except BaseException:
@@ -129,11 +130,8 @@ class SendFlow:
         await self._idempotency.complete(found, started.view)
         return started
 
-    def _target(self, app: str, to: Recipient, purpose: str, locale: str, test: bool) -> Target:
-        return target_of(self._keys, self._abuse, app, to, purpose, locale, test=test)
-
     async def _reserve(
-        self, app: str, to: Recipient, request: StartVerification, locale: str
+        self, app: str, to: Recipient, request: StartVerification, locale: str, own: Customization
     ) -> Reserved:
         """Admit the send, then create the verification or resend (no provider yet)."""
         route = self._router.route(app, to.channel, to.calling_code)
@@ -143,7 +141,8 @@ class SendFlow:
         price = self._prices.most(route, to.region)
         admission = self._abuse.admit_send(app, to.phone, number, request.client_ip, price)
         test_code = admission if isinstance(admission, str) else None
-        target = self._target(app, to, request.purpose, locale, test_code is not None)
+        test = test_code is not None
+        target = target_of(self._keys, self._abuse, app, to, request.purpose, locale, test=test)
         batch = self._store.batch()
         precheck = self._store.queue_precheck(batch, target.subject, target.lookup, target.throttle)
         if not isinstance(admission, str):
@@ -169,7 +168,7 @@ class SendFlow:
             )
         try:
             return await self._create_or_resend(
-                app, to, target, expected, clearance, request.custom_code
+                app, to, target, expected, clearance, request.custom_code, own
             )
         except OtpgateError:
             await self._abuse.give_back(clearance)
@@ -177,7 +176,7 @@ class SendFlow:
 
     async def _create_or_resend(
         self, app: str, to: Recipient, target: Target, expected: str | None,
-        clearance: Clearance, custom_code: str | None,
+        clearance: Clearance, custom_code: str | None, own: Customization,
     ) -> Reserved:  # fmt: skip
         policy = self._settings.policy_for(app)
         for attempt in range(_SEND_TRIES):
@@ -187,7 +186,7 @@ class SendFlow:
                 checked = self._store.read_precheck((await batch.run())[index], None)
                 expected = resendable(checked.pending, checked.now_ms)
             reserved = await self._try_send(app, to, target, expected, policy, clearance,
-                                            custom_code)  # fmt: skip
+                                            custom_code, own)  # fmt: skip
             if reserved is not None:
                 return reserved
         raise OtpgateError(
@@ -198,11 +197,13 @@ class SendFlow:
 
     async def _try_send(
         self, app: str, to: Recipient, target: Target, expected: str | None, policy: Policy,
-        clearance: Clearance, custom_code: str | None = None, after: int | None = None,
+        clearance: Clearance, custom_code: str | None, own: Customization,
+        after: int | None = None,
     ) -> Reserved | None:  # fmt: skip
         """One try of the send script; None when another request got there first. The
-        code: a test number's, else the request's own (``custom_code``), else random;
-        ``after``: a fallback step after that send."""
+        code: a test number's, else the request's own (``custom_code``), else random; the
+        message's name and app hash: the verification's own, if it has them; ``after``: a
+        fallback step after that send."""
         verification_id = expected or self._keys.new_verification_id(target.subject)
         code = clearance.test_code or custom_code or generate_code(policy.code_length)
         message_id = random_id("msg_")
@@ -213,7 +214,7 @@ class SendFlow:
             verification_id=verification_id, code_hash=code_hash,
             params=self._hasher.params, message_id=message_id, policy=policy,
             retention_ms=self._retention_ms, throttle=target.throttle, channel=to.channel,
-            step=after,
+            own=own.stored(), step=after,
         )  # fmt: skip
         allow = (
             None
@@ -238,6 +239,7 @@ class SendFlow:
             clearance, limits=[*clearance.limits, *map(state, outcome.limits)]
         )
         first = None if allow is None else self._router.read_allow(results[allow])
+        policy = customized(policy, to.channel, outcome.app_name, outcome.app_hash)
         return Reserved(
             verification_id, target.lookup, outcome.created, policy, code, message_id, message,
             view, taken, first,
@@ -256,10 +258,10 @@ class SendFlow:
         if not self._router.route(app, to.channel, to.calling_code):
             raise OtpgateError("channel_not_available", f"no provider sends {to.channel} here")
         words = wording(self._texts, self._book, app, purpose, locale, to.region)
-        target = self._target(app, to, purpose, words.locale, test=False)
+        target = target_of(self._keys, self._abuse, app, to, purpose, words.locale, test=False)
         reserved = await self._try_send(
             app, to, target, planned.verification_id, self._settings.policy_for(app),
-            Clearance(), after=planned.after,
+            Clearance(), None, UNCUSTOMIZED, after=planned.after,  # it keeps its own name
         )  # fmt: skip
         if reserved is None:
             return None

@@ -10,17 +10,20 @@
 -- ARGV[10] message id   ARGV[11] argon2 parameters of the hash ("t,m,p")
 -- ARGV[12] this send's channel (the record's `h` becomes it; a message's own `h<n>` is
 --          kept only when it is not sms, so an SMS costs no byte more)
--- ARGV[13..] the throttle's rates (count, then limit/window pairs), then the field/value
+-- ARGV[13] the verification's own app name ("" to keep what it has: the app's at first)
+-- ARGV[14] its own Android app hash (the same)
+-- ARGV[15..] the throttle's rates (count, then limit/window pairs), then the field/value
 --            pairs of a new record
 -- Returns {outcome, id, now, expires, last_send, sends, attempts, max_attempts, max_sends,
---          cooldown, retry_ms, rate, limit, window, then (remaining, resets at) per rate of
---          the throttle after this send}
+--          cooldown, retry_ms, rate, limit, window, then, once created or resent, its own
+--          app name and app hash ("" if none), then (remaining, resets at) per rate of the
+--          throttle after this send}
 -- outcome: created | resent | conflict | cooldown | max_sends | limited
 local index, record, throttle = KEYS[1], KEYS[2], KEYS[3]
 local expected, id = ARGV[1], ARGV[2]
 local ttl, retention = tonumber(ARGV[4]), tonumber(ARGV[5])
 local channel = ARGV[12]
-local rates, fields_at = read_rates(ARGV, 13)
+local rates, fields_at = read_rates(ARGV, 15)
 local now = now_ms()
 local step = tonumber(string.match(ARGV[9], '^step:(%d+)$'))
 
@@ -74,13 +77,17 @@ redis.call('HSET', record, 'c' .. sends, ARGV[3], 'e' .. sends, expires, 'N', se
   'L', now, 'E', expires, 'i' .. sends, ARGV[10], 'o' .. sends, now, 'q' .. sends, 'queued',
   'h', channel)
 if channel ~= 'sms' then redis.call('HSET', record, 'h' .. sends, channel) end
+-- kept only when set, so that a record without them costs no byte more
+if ARGV[13] ~= '' then redis.call('HSET', record, 'F', ARGV[13]) end
+if ARGV[14] ~= '' then redis.call('HSET', record, 'H', ARGV[14]) end
+local own = redis.call('HMGET', record, 'F', 'H')
 redis.call('PEXPIRE', record, ttl + retention)
 redis.call('SET', index, table.concat({id, now, sends, max_sends, cooldown, expires}, ' '),
   'PX', ttl + retention)
 local outcome = 'resent'
 if expected == '' then outcome = 'created' end
 local answer = {outcome, id, now, expires, now, sends, attempts, max_attempts, max_sends,
-  cooldown, 0, 0, 0, 0}
+  cooldown, 0, 0, 0, 0, own[1] or '', own[2] or ''}
 if #rates > 0 then
   window_take(throttle, entries, now, rates)
   for _, value in ipairs(window_room(entries, now, rates)) do table.insert(answer, value) end
