@@ -27,6 +27,7 @@ from app.providers.outbox import OutboxProvider
 from app.providers.registry import OUTBOX, build_providers
 from app.providers.router import ProviderRouter
 from app.store.factors import FactorStore
+from app.store.fallbacks import FallbackStore
 from app.store.idempotency import IdempotencyEntries
 from app.store.keys import Keys
 from app.store.redis import Readiness, Scripts, StoreClient
@@ -34,6 +35,7 @@ from app.store.reports import ReportStore
 from app.store.verifications import VerificationStore
 from app.twilio_verify.service import TwilioVerify
 from app.verify.checking import CheckFlow
+from app.verify.fallback import FallbackPlans
 from app.verify.idempotency import IdempotencyStore
 from app.verify.sending import SendFlow
 from app.verify.service import VerificationService
@@ -170,6 +172,7 @@ def _verifications(
         texts=MessageTexts(settings.messages, settings.voice_messages, settings.email_messages),
         idempotency=idempotency, ledger=ledger,
         prices=PriceTable(_types(settings), settings.prices, settings.price_currency), book=book,
+        plans=FallbackPlans(FallbackStore(scripts), ledger, settings.secret_pepper),
     )  # fmt: skip
     checking = CheckFlow(
         store=store, hasher=hasher, abuse=abuse, ledger=ledger,

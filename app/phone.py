@@ -12,7 +12,10 @@ import phonenumbers
 
 from app.errors import OtpgateError
 
-__all__ = ["CONTROL_CHARACTERS", "Phone", "mask_phone", "normalize_phone", "phone_digest"]
+__all__ = [
+    "CONTROL_CHARACTERS", "Phone", "calling_code_of", "calling_code_regions", "mask_phone",
+    "normalize_phone", "phone_digest",
+]  # fmt: skip
 
 _MAX_INPUT = 32
 #: C0 and C1 control characters (NUL, newline, DEL, ...): never part of a valid input,
@@ -74,19 +77,33 @@ def normalize_phone(raw: str, country: str | None = None) -> Phone:
 
 def mask_phone(e164: str) -> str:
     """``+8613800138000`` -> ``+86138****8000``: enough to recognise, not to dial."""
-    prefix = e164[:1]
-    # Calling codes are prefix-free, so the first known one is the number's (what
-    # phonenumbers.parse finds, without parsing the rest on every log line and view).
-    for length in (1, 2, 3):
-        code = e164[1 : 1 + length]
-        if e164.startswith("+") and code.isdigit() and int(code) in _CALLING_CODES:
-            prefix = "+" + code
-            break
+    code = calling_code_of(e164[1:]) if e164.startswith("+") else None
+    prefix = e164[:1] if code is None else f"+{code}"
     national = e164[len(prefix) :]
     keep_head = min(3, max(0, len(national) - 6))
     keep_tail = min(4, max(0, len(national) - keep_head - 2))
     hidden = len(national) - keep_head - keep_tail
     return prefix + national[:keep_head] + "*" * hidden + national[len(national) - keep_tail :]
+
+
+def calling_code_of(digits: str) -> int | None:
+    """The calling code that ``digits`` (a number or a prefix of one, without its ``+``)
+    start with; None: no country's. Calling codes are prefix-free, so the first known one
+    is the number's (what phonenumbers.parse finds, without parsing the rest on every log
+    line and view)."""
+    for length in (1, 2, 3):
+        code = digits[:length]
+        known = len(code) == length and code.isascii() and code.isdigit()
+        if known and int(code) in _CALLING_CODES:
+            return int(code)
+    return None
+
+
+def calling_code_regions(code: int) -> tuple[str, ...]:
+    """The ISO regions whose numbers have calling code ``code`` (``+1``: the US, Canada
+    and the Caribbean's; ``001`` for a non-geographic code such as ``+800``), as a number's
+    region is named; none for a code no country has."""
+    return tuple(r for r in phonenumbers.region_codes_for_country_code(code) if r != "ZZ")
 
 
 def phone_digest(pepper: bytes, e164: str) -> str:

@@ -22,11 +22,13 @@ from app.apps.registry import AppRegistry
 from app.assembly import Services, assemble
 from app.cores import hashing_threads
 from app.delivery.events import EventBus, EventDispatcher, event_targets
+from app.store.fallbacks import FallbackStore
 from app.store.redis import Scripts, StoreClient, connect
 from app.store.templates import TemplateStore
 from app.templates.service import TemplateService
 from app.tracing.exporter import open_tracer
 from app.verify.codes import CodeHasher
+from app.verify.fallback import FallbackWorker
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Coroutine
@@ -112,15 +114,22 @@ async def _watched(
     await stack.enter_async_context(_running(dispatcher.run(), dispatcher.stop))
     await stack.enter_async_context(_running(templates.reviews.watch(), None))
     shared = (apps, client, scripts, hasher, http, EventBus(client, targets), templates, tracer)
+    current = [assemble(apps.settings, *shared)]
 
     def rebuild(new: Settings) -> None:
         targets.clear()
         targets.update(event_targets(new))
-        on_change(assemble(new, *shared))
+        current[0] = assemble(new, *shared)
+        on_change(current[0])
 
     apps.listeners.append(rebuild)
     await stack.enter_async_context(_running(apps.watch(APPS_POLL), None))
-    return assemble(apps.settings, *shared)
+    # Fallback steps go from the services in force, whichever built them.
+    fallbacks = FallbackWorker(
+        FallbackStore(scripts), settings.secret_pepper, lambda: current[0].verifications
+    )
+    await stack.enter_async_context(_running(fallbacks.run(), fallbacks.stop))
+    return current[0]
 
 
 @contextlib.asynccontextmanager

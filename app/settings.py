@@ -34,6 +34,7 @@ from app.verify.config import (
     ResendPolicy,
     check_all_texts,
     check_autofill,
+    fallback_plan,
 )
 
 __all__ = [
@@ -224,6 +225,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             webotp_domain=own.webotp_domain,
             android_app_hash=own.android_app_hash,
             custom_code_enabled=own.custom_code_enabled,
+            fallback=fallback_plan(own.fallback, own.resend_on_no_receipt),
         )
 
 

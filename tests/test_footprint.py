@@ -7,13 +7,18 @@ belong in a test (a timing never does).
 from __future__ import annotations
 
 import pytest
+from redis.asyncio import Redis
 
+from app.store.keys import Keys
+from app.twilio_verify.sids import service_sid, verification_id
 from bench.round_trips import RULES_OFF, RULES_ON, measure
+from tests.conftest import API_KEY, ClientFactory
 
 SEND_TRIPS = 4  # admission reads, the send script, the circuit + provider, the record
 CHECK_TRIPS = 2  # reserve the attempt, conclude it
 STORED_BYTES = 1024  # a pending verification: its record, its index entry, its window
 LEFT_BYTES = 1536  # one whole flow, every key it adds included
+OWN_NAME_AND_HASH_BYTES = 96  # a record's growth with the longest name and an app hash
 
 
 @pytest.mark.parametrize("rules", [RULES_ON, RULES_OFF], ids=["rules-on", "rules-off"])
@@ -26,3 +31,26 @@ async def test_a_flow_costs_at_most_its_round_trips_and_bytes(
     assert footprint.stored_bytes <= STORED_BYTES
     assert footprint.left_bytes <= LEFT_BYTES
     assert footprint.stored_bytes > 200 and footprint.left_bytes > 200  # it measured keys
+
+
+async def test_a_verification_s_own_name_and_app_hash_keep_its_record_compact(
+    make_client: ClientFactory, redis: Redis
+) -> None:
+    """Twilio's ``CustomFriendlyName`` and ``AppHash`` are kept only when set, and within
+    what keeps the record a listpack (the longest name: 21 Chinese characters, 63 bytes)."""
+    start = f"/twilio/v2/Services/{service_sid('default')}/Verifications"
+    basic = ("bootstrap", API_KEY)
+    sizes = []
+    async with make_client() as client:
+        for to, own in [
+            ("+8613800138000", {}),
+            ("+8613800138001", {"CustomFriendlyName": "商" * 21, "AppHash": "FA+9qCX9VSu"}),
+        ]:
+            sent = await client.post(start, data={"To": to, "Channel": "sms", **own}, auth=basic)
+            assert sent.status_code == 201, sent.text
+            record = Keys.verification(verification_id(sent.json()["sid"]) or "")
+            # compact: a listpack (a ziplist before Redis 7), not a hashtable
+            assert await redis.object("encoding", record) in {"listpack", "ziplist"}
+            sizes.append(await redis.memory_usage(record, samples=0))
+    plain, customized = sizes
+    assert customized - plain <= OWN_NAME_AND_HASH_BYTES, (plain, customized)

@@ -37,6 +37,7 @@ def test_openapi_documents_every_public_route_with_an_operation_id() -> None:
         ("GET", "/v1/verifications/{verification_id}"): "getVerification",
         ("POST", "/v1/verifications/check"): "checkVerification",
         ("POST", "/v1/verifications/{verification_id}/cancel"): "cancelVerification",
+        ("POST", "/v1/verifications/{verification_id}/approve"): "approveVerification",
         ("GET", "/v1/limits"): "getLimits",
         ("DELETE", "/v1/limits"): "resetLimits",
         ("GET", "/v1/blocks"): "listBlocks",
@@ -204,6 +205,7 @@ def test_every_answer_of_every_operation_declares_its_request_id() -> None:
         ("VerificationView", "channel", {"sms", "voice", "whatsapp", "email"}),
         ("StartVerification", "channel", {"sms", "voice", "whatsapp", "email"}),
         ("MessageView", "channel", {"sms", "voice", "whatsapp", "email"}),
+        ("MessageView", "fallback", {"no_receipt", "undelivered", "failed", None}),
         ("MessageView", "status", {"queued", "sent", "delivered", "undelivered", "failed",
                                    "skipped", "unknown"}),
         ("TimelineEvent", "status", {"queued", "sent", "delivered", "undelivered", "failed"}),
@@ -212,8 +214,8 @@ def test_every_answer_of_every_operation_declares_its_request_id() -> None:
         ("Block", "kind", {"prefix", "country"}),
         ("Event", "type", {"verification.approved", "verification.failed",
                            "verification.expired", "verification.canceled",
-                           "message.delivered", "message.failed", "quota.exceeded",
-                           "number.opted_out", "number.opted_in"}),
+                           "message.delivered", "message.failed", "message.fallback",
+                           "quota.exceeded", "number.opted_out", "number.opted_in"}),
         ("Problem", "error_kind", {"retryable", "permanent", "account"}),
         ("StatsView", "window", {"1h", "24h", "7d"}),
         ("RuleState", "rule", {"send_per_number", "send_per_ip", "send_per_app",
@@ -224,7 +226,7 @@ def test_every_answer_of_every_operation_declares_its_request_id() -> None:
         ("TemplatePreview", "encoding", {"GSM-7", "UCS-2"}),
     ],
 )  # fmt: skip
-def test_closed_sets_are_enums(schema: str, field: str, values: set[str]) -> None:
+def test_closed_sets_are_enums(schema: str, field: str, values: set[str | None]) -> None:
     documented = DOCUMENT["components"]["schemas"][schema]["properties"][field]
     assert set(documented.get("enum") or [documented["const"]]) == values
 

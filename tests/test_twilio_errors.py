@@ -10,10 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from twilio.base.exceptions import TwilioRestException
 
 from app.twilio_verify.sids import service_sid
-from tests.conftest import API_KEY, latest_code
+from tests.conftest import API_KEY, latest_code, redis_snapshot
 from tests.stubs.twilio_sdk import sdk_client
 
 pytestmark = pytest.mark.topologies
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.topologies
 NUMBER = "+8613800138000"
 DEFAULT = service_sid("default")
 BASIC = httpx.BasicAuth("bootstrap", API_KEY)
+BEARER = {"Authorization": f"Bearer {API_KEY}"}
 
 
 @pytest.fixture
@@ -49,6 +51,19 @@ def start(v2: Any, **params: Any) -> Callable[[], Any]:
     )
 
 
+#: A start's own name and app hash that otpgate refuses, and what it answers.
+BAD_CUSTOMIZATIONS = [
+    ({"custom_friendly_name": "x" * 31}, 400, 60200, "Invalid parameter: CustomFriendlyName"),
+    ({"custom_friendly_name": "商" * 22}, 400, 60200, "CustomFriendlyName"),  # 66 bytes
+    ({"custom_friendly_name": ""}, 400, 60200, "CustomFriendlyName"),
+    ({"custom_friendly_name": "Shop\nLtd"}, 400, 60200, "CustomFriendlyName"),
+    ({"app_hash": "FA+9qCX9VS"}, 400, 60200, "Invalid parameter: AppHash"),
+    ({"app_hash": "FA+9qCX9VS!"}, 400, 60200, "AppHash"),
+    ({"app_hash": "FA+9qCX9VSu", "channel": "call"}, 400, 60602, "SMS channel"),
+    ({"app_hash": "FA+9qCX9VSu", "to": "ada@example.com", "channel": "email"}, 400, 60602, "SMS"),
+]
+
+
 @pytest.mark.parametrize(
     ("params", "status", "code", "says"),
     [
@@ -60,8 +75,7 @@ def start(v2: Any, **params: Any) -> Callable[[], Any]:
         ({"custom_code": "123456"}, 403, 60204, "CustomCode"),
         ({"amount": "9.99", "payee": "Shop"}, 403, 60204, "Amount"),
         ({"template_sid": "HJ" + "a" * 32}, 403, 60204, "TemplateSid"),
-        ({"custom_friendly_name": "Not the app"}, 403, 60204, "CustomFriendlyName"),
-        ({"app_hash": "FA+9qCX9VSu"}, 403, 60204, "AppHash"),
+        *BAD_CUSTOMIZATIONS,
         ({"risk_check": "disable"}, 403, 60204, "RiskCheck"),
         ({"device_ip": "not an ip"}, 400, 60200, "DeviceIp"),
     ],
@@ -98,6 +112,21 @@ async def test_the_error_body_is_twilio_s(served: Callable[..., Any]) -> None:
         "status": 400,
     }
     assert answer.json()["message"].startswith("Invalid parameter: Channel")  # required
+
+
+async def test_a_refused_name_or_app_hash_changes_nothing(
+    served: Callable[..., Any], redis: Redis
+) -> None:
+    long = {"en": "Your code is {code}. " + "Keep it to yourself. " * 7}  # 147 bytes alone
+    async with served(messages=long) as (v2, http):
+        before = await redis_snapshot(redis, last_use=False)
+        for params, status, code, says in BAD_CUSTOMIZATIONS:
+            assert await twilio_error(start(v2, **params)) == (status, code, _says(says, code))
+        too_long = await twilio_error(start(v2, to="+14155552671", app_hash="FA+9qCX9VSu"))
+        assert too_long == (400, 60200, _says("the SMS Retriever reads 140 at most", 60200))
+        assert await redis_snapshot(redis, last_use=False) == before
+        outbox = await http.get("/dev/outbox", params={"format": "json"})
+        assert outbox.json() == []
 
 
 async def test_rate_limits_must_be_a_json_object(served: Callable[..., Any]) -> None:
@@ -137,19 +166,39 @@ async def test_check_errors(served: Callable[..., Any]) -> None:
 
 
 async def test_update_errors(served: Callable[..., Any]) -> None:
-    async with served() as (v2, _):
+    async with served() as (v2, http):
         started = await asyncio.to_thread(start(v2))
         verification = v2.services(DEFAULT).verifications(started.sid)
-        assert (await twilio_error(lambda: verification.update(status="approved")))[:2] == (
-            403, 60204,
-        )  # fmt: skip
         assert (await twilio_error(lambda: verification.update(status="done")))[:2] == (400, 60200)
         await asyncio.to_thread(lambda: verification.update(status="canceled"))
-        again = await twilio_error(lambda: verification.update(status="canceled"))
-        assert again[:2] == (404, 20404)
+        for status in ("canceled", "approved"):  # a finished one is gone, as Twilio's are
+            again = await twilio_error(lambda status=status: verification.update(status=status))
+            assert again[:2] == (404, 20404), status
+        assert (await asyncio.to_thread(verification.fetch)).status == "canceled"
         unknown = v2.services(DEFAULT).verifications("VE" + "0" * 32)
         assert (await twilio_error(unknown.fetch))[:2] == (404, 20404)
+        assert (await twilio_error(lambda: unknown.update(status="approved")))[:2] == (404, 20404)
         assert (await twilio_error(v2.services("VA" + "0" * 32).fetch))[:2] == (404, 20404)
+        stats = await http.get("/v1/stats", params={"window": "1h"}, headers=BEARER)
+        assert stats.json()["total"]["approved"] == 0
+
+
+async def test_approving_a_verification_that_used_every_attempt_is_20404(
+    served: Callable[..., Any],
+) -> None:
+    async with served(max_attempts=1) as (v2, http):
+        started = await asyncio.to_thread(start(v2))
+        code = await latest_code(http, NUMBER)
+        wrong = "1" * 6 if code != "1" * 6 else "2" * 6
+        checks = v2.services(DEFAULT).verification_checks
+        locked = await asyncio.to_thread(
+            lambda: checks.create(verification_sid=started.sid, code=wrong)
+        )
+        assert locked.status == "max_attempts_reached"
+        verification = v2.services(DEFAULT).verifications(started.sid)
+        refused = await twilio_error(lambda: verification.update(status="approved"))
+        assert refused[:2] == (404, 20404) and "max_attempts_reached" in refused[2]
+        assert (await asyncio.to_thread(verification.fetch)).status == "max_attempts_reached"
 
 
 async def test_send_budget_cooldown_and_throttle_errors(served: Callable[..., Any]) -> None:
@@ -206,8 +255,15 @@ async def test_routes_methods_and_lists(served: Callable[..., Any]) -> None:
         method = await http.delete(f"/twilio/v2/Services/{DEFAULT}/VerificationCheck", auth=BASIC)
         assert (method.status_code, method.json()["code"]) == (405, 20004)
         summary = v2.verification_attempts_summary()
-        prefix = await twilio_error(lambda: summary.fetch(destination_prefix="+86"))
-        assert prefix[:2] == (403, 60204)
+        for prefix, says in [
+            ("+86138", "filters by calling code: +86, not +86138"),
+            ("+999", "such as +86 or +1"),
+            ("86a", "a country calling code"),
+            ("", "a country calling code"),
+        ]:
+            refused = await twilio_error(lambda p=prefix: summary.fetch(destination_prefix=p))
+            assert refused == (400, 60200, _says(says, 60200)), prefix
+            assert "Invalid parameter: DestinationPrefix" in refused[2]
         sized = await http.get("/twilio/v2/Attempts", params={"PageSize": "0"}, auth=BASIC)
         assert (sized.status_code, sized.json()["code"]) == (400, 60200)
         outside = await http.get("/v1/nowhere")

@@ -1,4 +1,5 @@
-"""The pure parts of the Twilio-compatible API: SIDs, the error table, form reading."""
+"""The pure parts of the Twilio-compatible API: SIDs, the error table, form reading, a
+start's own name and app hash, the summary's destination prefix."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import re
 import pytest
 
 from app.errors import ERRORS, OtpgateError
+from app.phone import calling_code_of, calling_code_regions
 from app.store.keys import SUBJECT_LENGTH, Keys
 from app.twilio_verify import sids
 from app.twilio_verify.errors import TWILIO_ERRORS, TwilioError, from_otpgate
-from app.twilio_verify.forms import CheckForm, StartForm, read_form, start_request
+from app.twilio_verify.forms import CheckForm, StartForm, customization, read_form, start_request
+from app.twilio_verify.pages import SummaryQuery
+from app.verify.config import Policy
+from app.verify.customization import Customization, customized
 from tests.test_readme import README
 
 SID = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")
@@ -80,3 +85,81 @@ def test_a_start_becomes_otpgate_s_send_with_purpose_login() -> None:
     assert (request.to, request.channel, request.locale, request.client_ip, request.purpose) == (
         "+8613800138000", "sms", "zh-CN", "203.0.113.7", "login",
     )  # fmt: skip
+
+
+def test_a_start_s_own_name_and_app_hash_become_its_customization() -> None:
+    form = read_form(
+        {"To": "+8613800138000", "Channel": "sms", "CustomFriendlyName": "Ada's 商店",
+         "AppHash": "FA+9qCX9VSu"},
+        StartForm,
+    )  # fmt: skip
+    assert customization(form, "sms") == Customization("Ada's 商店", "FA+9qCX9VSu")
+    with pytest.raises(TwilioError) as caught:
+        customization(form, "voice")  # an app hash on a call: Twilio's 60602
+    assert (caught.value.code, caught.value.status) == (60602, 400)
+    named = read_form({"To": "ada@example.com", "Channel": "email", "CustomFriendlyName": "Ada"},
+                      StartForm)  # fmt: skip
+    assert customization(named, "email") == Customization("Ada")
+
+
+@pytest.mark.parametrize(
+    ("own", "field"),
+    [
+        (Customization("x" * 30), None),
+        (Customization("商" * 21), None),  # 63 bytes
+        (Customization("x" * 31), "app_name"),
+        (Customization("商" * 22), "app_name"),  # 66 bytes: the record would lose its listpack
+        (Customization("Shop\tLtd"), "app_name"),
+        (Customization("Shop\u0085"), "app_name"),  # a C1 control character
+        (Customization(""), "app_name"),
+        (Customization(None, "FA+9qCX9VSu"), None),
+        (Customization(None, "FA+9qCX9VSuX"), "android_app_hash"),
+        (Customization(None, "FA-9qCX9VSu"), "android_app_hash"),  # base64url is not it
+    ],
+)
+def test_a_customization_is_checked_field_by_field(own: Customization, field: str | None) -> None:
+    problem = own.problem()
+    assert (problem[0] if problem else None) == field
+
+
+def test_the_customized_policy_changes_the_name_everywhere_and_the_hash_in_sms_only() -> None:
+    policy = Policy(6, 300, 5, 5, 60, "replace", app_name="Shop", android_app_hash="Own+App/Has")
+    sms = customized(policy, "sms", "Ada", "FA+9qCX9VSu")
+    assert (sms.app_name, sms.android_app_hash) == ("Ada", "FA+9qCX9VSu")
+    assert sms.message("{app_name}: {code}", "123456") == "Ada: 123456\n\nFA+9qCX9VSu"
+    whatsapp = customized(policy, "whatsapp", "Ada", "FA+9qCX9VSu")
+    assert (whatsapp.app_name, whatsapp.android_app_hash) == ("Ada", "Own+App/Has")
+    assert customized(policy, "sms", "", "") is policy
+
+
+PREFIXES = [
+    ("+86", {"CN"}), (" 86", {"CN"}), ("86", {"CN"}), ("+44", {"GB", "GG", "IM", "JE"}),
+    ("+800", {"001"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("prefix", "regions"), PREFIXES)
+def test_a_destination_prefix_is_a_calling_code_s_countries(prefix: str, regions: set[str]) -> None:
+    assert SummaryQuery(prefix=prefix).regions() == regions
+
+
+def test_a_destination_prefix_and_a_country_count_the_country_if_it_has_that_code() -> None:
+    assert {"US", "CA", "PR", "JM"} <= (SummaryQuery(prefix="+1").regions() or set())
+    assert SummaryQuery(prefix="+1", country="ca").regions() == {"CA"}
+    assert SummaryQuery(prefix="+1", country="CN").regions() == set()
+    assert SummaryQuery(country="CN").regions() == {"CN"}
+    assert SummaryQuery().regions() is None
+
+
+@pytest.mark.parametrize("prefix", ["+86138", "+1415", "+999", "+", "", "+８６", "86a", "++86"])
+def test_any_other_destination_prefix_is_60200_saying_why(prefix: str) -> None:
+    with pytest.raises(TwilioError, match="Invalid parameter: DestinationPrefix") as caught:
+        SummaryQuery(prefix=prefix).regions()
+    assert caught.value.code == 60200 and "filters by calling code" in caught.value.message
+
+
+def test_a_calling_code_is_the_first_known_one_of_the_digits() -> None:
+    assert [calling_code_of(d) for d in ("8613800138000", "1415", "44", "999", "", "8")] == [
+        86, 1, 44, None, None, None,
+    ]  # fmt: skip
+    assert calling_code_regions(86) == ("CN",) and calling_code_regions(999) == ()

@@ -99,6 +99,33 @@ async def test_one_verification_through_both_apis(live: Live) -> None:
     assert after.json()["status"] == "canceled"
 
 
+async def test_an_approval_without_the_code_reads_approved_through_both_apis(
+    live: Live,
+) -> None:
+    default = live.root.verify.v2.services(service_sid("default"))
+    started = await run(lambda: default.verifications.create(to=NUMBER, channel="sms"))
+    code = await latest_code(live.http, NUMBER)
+    approved = await run(lambda: default.verifications(started.sid).update(status="approved"))
+    assert (approved.sid, approved.status, approved.valid) == (started.sid, "approved", True)
+    fetched = await run(lambda: default.verifications(started.sid).fetch())
+    assert (fetched.status, fetched.valid) == ("approved", True)
+    native = await live.http.get(f"/v1/verifications/{verification_id(started.sid)}", headers=AUTH)
+    assert native.json()["status"] == "approved"
+    # the code approves nothing more; the attempt converted, and counts once
+    late = await refused(
+        lambda: default.verification_checks.create(verification_sid=started.sid, code=code)
+    )
+    assert (late.status, late.code) == (404, 20404)
+    v2 = live.root.verify.v2
+    (attempt,) = await run(lambda: v2.verification_attempts.list())
+    assert attempt.conversion_status == "converted"
+    summary = await run(lambda: v2.verification_attempts_summary().fetch())
+    assert (summary.total_attempts, summary.total_converted) == (1, 1)
+    assert float(summary.conversion_rate_percentage) == 100.0
+    again = await refused(lambda: default.verifications(started.sid).update(status="approved"))
+    assert (again.status, again.code) == (404, 20404)
+
+
 async def test_starting_again_resends_under_the_same_sid(live: Live) -> None:
     default = live.root.verify.v2.services(service_sid("default"))
     first = await run(lambda: default.verifications.create(to=NUMBER, channel="sms"))
@@ -193,6 +220,39 @@ async def test_attempts_and_their_summary(live: Live) -> None:
     assert by_country.total_attempts == 0 and by_country.conversion_rate_percentage is None
 
 
+async def test_a_summary_by_destination_prefix_counts_that_calling_code_s_countries(
+    live: Live,
+) -> None:
+    default = live.root.verify.v2.services(service_sid("default"))
+    numbers = {"cn": NUMBER, "cn2": "+8613800138001", "us": "+14155552671",
+               "ca": "+15062345678", "gb": "+447400123456"}  # fmt: skip
+    started = {
+        name: await run(lambda to=to: default.verifications.create(to=to, channel="sms"))
+        for name, to in numbers.items()
+    }
+    code = await latest_code(live.http, NUMBER)
+    await run(lambda: default.verification_checks.create(to=NUMBER, code=code))
+    await run(lambda: default.verifications(started["us"].sid).update(status="approved"))
+    summary = live.root.verify.v2.verification_attempts_summary()
+
+    async def counted(**filters: str) -> tuple[int, int, str | None]:
+        found = await run(lambda: summary.fetch(**filters))
+        return found.total_attempts, found.total_converted, found.conversion_rate_percentage
+
+    assert await counted() == (5, 2, "40.0")
+    assert await counted(destination_prefix="+86") == (2, 1, "50.0")
+    assert await counted(destination_prefix="+1") == (2, 1, "50.0")  # the US and Canada
+    assert await counted(destination_prefix="+1", country="CA") == (1, 0, "0.0")
+    assert await counted(destination_prefix="+1", country="CN") == (0, 0, None)
+    assert await counted(destination_prefix="+44") == (1, 0, "0.0")
+    assert await counted(destination_prefix="+7") == (0, 0, None)
+    # a + the query string did not encode arrives as a space: still +44
+    raw = await live.http.get(
+        "/twilio/v2/Attempts/Summary?DestinationPrefix=+44", auth=("bootstrap", API_KEY)
+    )
+    assert raw.status_code == 200 and raw.json()["total_attempts"] == 1
+
+
 async def test_the_readme_s_switch_is_one_base_url(live: Live) -> None:
     """The migration guide's way: Twilio's own client, ``client.verify.base_url`` set."""
     from twilio.rest import Client
@@ -275,3 +335,62 @@ async def test_a_twilio_call_and_email_are_otpgate_voice_and_email(live: Live) -
     assert mine.json()["channel"] == "voice"
     mailed = await run(lambda: verifications.create(to="ada@example.com", channel="email"))
     assert mailed.channel == "email" and mailed.sid != called.sid
+
+
+async def outbox(live: Live, to: str) -> list[dict[str, Any]]:
+    """The messages to ``to``, newest first."""
+    answer = await live.http.get("/dev/outbox", params={"to": to, "format": "json"})
+    return list(answer.json())
+
+
+NAMED = {"messages": dict.fromkeys(["en", "zh-CN"], "{app_name}: your code is {code}.")}
+
+
+async def test_a_custom_friendly_name_names_the_app_in_that_verification_s_messages(
+    make_live_client: Callable[..., Any],
+) -> None:
+    async with make_live_client(**NAMED) as http:
+        live = Live(http)
+        verifications = live.root.verify.v2.services(service_sid("default")).verifications
+        name = "Ada's 商店"
+        started = await run(
+            lambda: verifications.create(to=NUMBER, channel="sms", custom_friendly_name=name)
+        )
+        assert (await outbox(live, NUMBER))[0]["text"].startswith("Ada's 商店: your code is ")
+        again = await run(lambda: verifications.create(to=NUMBER, channel="sms"))  # a resend
+        assert again.sid == started.sid
+        assert (await outbox(live, NUMBER))[0]["text"].startswith("Ada's 商店: your code is ")
+        other = "+8613800138001"  # another verification says the app's own name
+        await run(lambda: verifications.create(to=other, channel="sms"))
+        assert (await outbox(live, other))[0]["text"].startswith("default: your code is ")
+        await run(
+            lambda: verifications.create(
+                to="ada@example.com", channel="email", custom_friendly_name="Ada's Shop"
+            )
+        )
+        (mail,) = await outbox(live, "ada@example.com")
+        assert "Ada's Shop" in mail["subject"] and "Your Ada's Shop verification" in mail["text"]
+
+
+async def test_an_app_hash_ends_that_verification_s_sms_and_its_resends(
+    make_live_client: Callable[..., Any],
+) -> None:
+    own = {"apps": {"default": {"android_app_hash": "Own+App/Has"}}}
+    async with make_live_client(**own) as http:
+        live = Live(http)
+        verifications = live.root.verify.v2.services(service_sid("default")).verifications
+        started = await run(
+            lambda: verifications.create(to=NUMBER, channel="sms", app_hash="FA+9qCX9VSu")
+        )
+        text = (await outbox(live, NUMBER))[0]["text"]
+        assert text.endswith("\n\nFA+9qCX9VSu") and "Own+App/Has" not in text
+        code = await latest_code(live.http, NUMBER)
+        assert text.startswith(f"您的验证码为{code}，")
+        await run(lambda: verifications.create(to=NUMBER, channel="sms"))  # a resend
+        assert (await outbox(live, NUMBER))[0]["text"].endswith("\n\nFA+9qCX9VSu")
+        await run(lambda: verifications.create(to=NUMBER, channel="call"))  # said, not read
+        assert "FA+9qCX9VSu" not in (await outbox(live, NUMBER))[0]["text"]
+        other = "+8613800138001"  # another verification ends with the app's own
+        await run(lambda: verifications.create(to=other, channel="sms"))
+        assert (await outbox(live, other))[0]["text"].endswith("\n\nOwn+App/Has")
+        assert started.status == "pending"

@@ -14,7 +14,7 @@ import msgspec
 from app.abuse.config import Quota
 from app.channels import OtherChannel
 from app.sensitive import Secret
-from app.verify.config import ResendPolicy
+from app.verify.config import FallbackStep, ResendPolicy, fallback_plan
 
 __all__ = ["AppSettings", "CodeLength", "Count", "Seconds"]
 
@@ -56,3 +56,12 @@ class AppSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_
     android_app_hash: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9+/]{11}$")] | None = None
     #: A send may bring a code of its own (``custom_code``) instead of otpgate's random one.
     custom_code_enabled: bool = False
+    #: Steps after a message no ``delivered`` report came for in time (the first step is
+    #: the send itself), e.g. ``[{channel="sms", wait=30}, {channel="voice"}]``.
+    fallback: list[FallbackStep] = msgspec.field(default_factory=list)
+    #: For SMS alone: seconds to wait for a receipt before one resend through the next
+    #: SMS provider of the route.
+    resend_on_no_receipt: Annotated[float, msgspec.Meta(gt=0, le=3600)] | None = None
+
+    def __post_init__(self) -> None:
+        fallback_plan(self.fallback, self.resend_on_no_receipt)  # raises on a wrong plan

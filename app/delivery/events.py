@@ -51,6 +51,7 @@ EventType = Literal[
     "verification.canceled",
     "message.delivered",
     "message.failed",
+    "message.fallback",
     "quota.exceeded",
     "number.opted_out",
     "number.opted_in",

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.delivery.attempts import AttemptLog, LoggedAttempt
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from app.delivery.events import EventBus, EventType
     from app.delivery.stats import Stats
     from app.providers.reports import DeliveryReport
@@ -174,6 +176,24 @@ class Ledger:
                  "provider_message_id": report.provider_message_id,
                  "error_code": report.error_code, "channel": channel},
             )  # fmt: skip
+
+        return entry
+
+    def fallback(
+        self, app: str, verification_id: str, message: Mapping[str, Any], *, step: int
+    ) -> Entry:
+        """A fallback plan's ``step`` sent ``message`` (or no provider took it): an event
+        (the send itself is counted as every send is)."""
+        if not self._events.wants(app):
+            return _nothing
+        data = {
+            "verification_id": verification_id, "message_id": message["id"], "step": step,
+            "reason": message.get("fallback"), "channel": message.get("channel", "sms"),
+            "provider": message.get("provider"), "status": message["status"],
+        }  # fmt: skip
+
+        def entry(batch: Batch) -> None:
+            self._events.queue(batch, app, "message.fallback", data)
 
         return entry
 

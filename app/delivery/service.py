@@ -10,9 +10,11 @@ counted, not an error.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
+from app.store.fallbacks import FallbackStore
 from app.store.outcomes import ReportUpdate
 
 if TYPE_CHECKING:
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["DeliveryService"]
 
 log = logging.getLogger("otpgate.delivery")
+#: Final failure reports: a fallback plan waiting on the message goes on at once.
+_FAILED = frozenset({"undelivered", "failed"})
 
 
 def _reports(adapter: Adapter[Any]) -> Reports[Any] | None:
@@ -74,6 +78,10 @@ class DeliveryService:
                 log.info("report for unknown %s message %s", provider, report.provider_message_id)
                 entries.append(self._ledger.unmatched(provider))
         for (report, (verification_id, _)), result in zip(matched, applied, strict=True):
+            if result.outcome == "changed" and result.status in _FAILED:
+                entries.append(
+                    functools.partial(FallbackStore.queue_hurry, verification_id=verification_id)
+                )
             if result.outcome == "changed":
                 entries.append(
                     self._ledger.reported(

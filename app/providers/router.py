@@ -109,15 +109,20 @@ class ProviderRouter:
         calling_code: int,
         *,
         first_allowed: bool | None = None,
+        avoid: frozenset[str] = frozenset(),
     ) -> Delivery:
-        """Walk the route. The circuits of the providers tried are recorded by the caller
-        (:meth:`queue_records`), in the round trip that records the message."""
+        """Walk the route, the providers in ``avoid`` last (a fallback step goes to the
+        next provider first). The circuits of the providers tried are recorded by the
+        caller (:meth:`queue_records`), in the round trip that records the message."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._deadline
         attempts: list[Attempt] = []
         result = SendResult.failed("retryable", "no_provider", "every provider was skipped")
         last: str | None = None
-        for position, name in enumerate(self.route(app, message.channel, calling_code)):
+        route = self.route(app, message.channel, calling_code)
+        if avoid:
+            route = sorted(route, key=lambda name: name in avoid)  # stable: order kept
+        for position, name in enumerate(route):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 result = SendResult.failed("retryable", "deadline", "the send deadline passed")

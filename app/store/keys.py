@@ -99,6 +99,17 @@ class Keys(FactorKeys):
         return f"{PREFIX}{{n{subject[:TAG_LENGTH]}}}:o:{subject[TAG_LENGTH:]}"
 
     @staticmethod
+    def fallback(verification_id: str) -> str:
+        """A verification's fallback plan while a step may follow (the recipient sealed,
+        the step and the message it waits on), in its number's slot."""
+        tag, rest = verification_id[4 : 4 + TAG_LENGTH], verification_id[4 + TAG_LENGTH :]
+        return f"{PREFIX}{{n{tag}}}:f:{rest}"
+
+    #: The verifications whose next fallback step is due (score: when, ms); one slot,
+    #: which every instance polls.
+    FALLBACK_DUE = f"{PREFIX}{{fallback}}:due"
+
+    @staticmethod
     def opt_outs(app: str) -> str:
         """The app's opt-outs by entry id (a hash), to list and clear them."""
         return f"{PREFIX}optout:{{{app}}}"

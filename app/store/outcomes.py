@@ -9,6 +9,7 @@ import msgspec
 from app.store.throttles import Refusal, Room
 
 __all__ = [
+    "Approval",
     "Approved",
     "Canceled",
     "Conflict",
@@ -79,6 +80,9 @@ class Sent(msgspec.Struct, frozen=True):
     max_sends: int
     cooldown_ms: int
     limits: list[Room] = msgspec.field(default_factory=list)  # the number's, after this send
+    #: the verification's own app name and Android app hash ("": the app's)
+    app_name: str = ""
+    app_hash: str = ""
 
 
 class Conflict(msgspec.Struct, frozen=True):
@@ -141,6 +145,20 @@ class Canceled(msgspec.Struct, frozen=True):
 
     outcome: Literal["canceled", "again", "expired", "not_found", "not_pending"]
     status: str = ""
+
+
+class Approval(msgspec.Struct, frozen=True):
+    """What an approval without a code did: ``approved`` it now; found it ``expired`` (and
+    marked it so); ``not_found``; ``not_pending`` (in ``status``: an approved one too, so
+    two approvals of one verification approve it once). An approval names what its
+    statistics count: the newest message's ``provider`` ("" when none took it) and
+    ``channel``, and the number's ``country``."""
+
+    outcome: Literal["approved", "expired", "not_found", "not_pending"]
+    status: str = ""
+    provider: str = ""
+    channel: str = "sms"
+    country: str = ""
 
 
 class MessageRecord(msgspec.Struct, frozen=True):

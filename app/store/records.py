@@ -20,7 +20,9 @@ field       meaning                              field       meaning (per send `
 ``N``/``S`` sends made / allowed                 ``R<n>``    reports received
 ``L``/``E`` last send / newest code's expiry     ``r<n>.<k>``  report ``k`` (JSON)
 ``D``/``P`` cooldown ms / resend policy          ``h<n>``    its channel, if not sms
-``A``       argon2 cost ("t,m,p")
+``A``       argon2 cost ("t,m,p")                ``b<n>``    why a fallback step sent it
+``F``/``H`` its own app name / Android app
+            hash (only when the send set them)
 ==========  ===================================  ==========  =========================
 """
 
@@ -53,6 +55,7 @@ class StoredVerification(msgspec.Struct, frozen=True):
     sends: int
     max_sends: int
     messages: list[dict[str, Any]]
+    locale: str = "en"
 
 
 def encode_attempts(attempts: list[dict[str, Any]]) -> str:
@@ -94,6 +97,7 @@ def decode_message(fields: dict[str, str], n: int) -> dict[str, Any] | None:
         "created_at": int(fields[f"o{n}"]) if f"o{n}" in fields else None,
         "attempts": _attempts(fields.get(f"w{n}")),
         "timeline": _timeline(fields, n),
+        "fallback": fields.get(f"b{n}"),
     }
 
 
@@ -119,4 +123,5 @@ def decode(fields: dict[str, str]) -> StoredVerification:
         sends=sends,
         max_sends=int(fields["S"]),
         messages=messages,
+        locale=fields.get("l", "en"),
     )

@@ -61,8 +61,9 @@ __all__ = [
 _LUA_DIR = Path(__file__).parent / "lua"
 StoreClient = Redis | RedisCluster
 #: The scripts whose outcome a client is told: create and resend, an attempt's
-#: reservation, approval or denial, cancellation, a TOTP code accepted or refused.
-DURABLE = frozenset({"send", "reserve_attempt", "conclude", "cancel", "factor_check"})
+#: reservation, approval or denial, cancellation, approval without a code, a TOTP code
+#: accepted or refused.
+DURABLE = frozenset({"send", "reserve_attempt", "conclude", "cancel", "approve", "factor_check"})
 
 
 class NotReplicated(RedisConnectionError):

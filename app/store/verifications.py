@@ -5,17 +5,19 @@ index, the number's throttles the scripts take, the pointers from providers' mes
 ids; the send's first script reads the number's opt-out mark too) and turns each
 script's reply into a struct, so nothing above it reads a Lua reply by position. A
 request's steps queue their scripts into a :class:`~app.store.redis.Batch` with the other
-parts of the same round trip (``queue_*``), then read the answers (``read_*``).
+parts of the same round trip (``queue_*``), then read the answers (``read_*``). Cancels
+and approvals without a code are :attr:`VerificationStore.decisions`
+(:mod:`app.store.decisions`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.store.decisions import Decisions
 from app.store.keys import Keys
 from app.store.outcomes import (
     Approved,
-    Canceled,
     Conflict,
     Ended,
     MessageRecord,
@@ -54,6 +56,7 @@ class VerificationStore:
         self._scripts = scripts
         self._client = scripts.client
         self.keys = keys
+        self.decisions = Decisions(scripts)  # cancel, approve without a code
 
     def batch(self) -> Batch:
         return self._scripts.batch()
@@ -92,17 +95,23 @@ class VerificationStore:
         retention_ms: int,
         throttle: Counter | None,
         channel: str = "sms",
+        step: int | None = None,
+        own: tuple[str, str] = ("", ""),
     ) -> int:
         """Queue creating the verification (``expected`` None) or resending for it,
-        through ``channel`` (a resend may change the verification's channel)."""
+        through ``channel`` (a resend may change the verification's channel); ``step``:
+        a fallback step after send ``step`` (no cooldown; earlier codes keep working);
+        ``own``: the verification's own app name and app hash from now on (``""``: keep
+        its own)."""
         keys = [
             Keys.index(subject, record.lookup), Keys.verification(verification_id),
             _window(throttle, subject, "sn"),
         ]  # fmt: skip
+        resend = policy.resend_policy if step is None else f"step:{step}"
         args = [
             expected or "", verification_id, code_hash, int(policy.code_ttl * 1000), retention_ms,
-            int(policy.resend_cooldown * 1000), policy.max_sends, policy.max_attempts,
-            policy.resend_policy, message_id, params, channel, *_rates(throttle),
+            int(policy.resend_cooldown * 1000), policy.max_sends, policy.max_attempts, resend,
+            message_id, params, channel, *own, *_rates(throttle),
             *([] if expected else record.fields()),
         ]  # fmt: skip
         return batch.script("send", keys, args)
@@ -120,11 +129,12 @@ class VerificationStore:
         if outcome == "limited":
             assert throttle is not None
             return refusal_of(throttle, numbers[9], numbers[0] + numbers[8])
-        rooms = rooms_of([throttle], result[14:]) if throttle else []
+        rooms = rooms_of([throttle], result[16:]) if throttle else []
         now, expires, last_send, sends, attempts, max_attempts, max_sends, cooldown = numbers[:8]
         return Sent(
             outcome == "created", current, now, expires, last_send, sends, attempts,
-            max_attempts, max_sends, cooldown, limits=rooms,
+            max_attempts, max_sends, cooldown, limits=rooms, app_name=result[14],
+            app_hash=result[15],
         )  # fmt: skip
 
     def queue_record_message(
@@ -267,24 +277,6 @@ class VerificationStore:
         if result[0] == "status":
             return Ended(result[1])
         return Settled(result[0])
-
-    # -- cancel ----------------------------------------------------------------------
-
-    async def cancel(
-        self, app: str, verification_id: str, lookup: str, retention_ms: int
-    ) -> Canceled:
-        """Cancel a pending verification (see :class:`Canceled` for the outcomes)."""
-        subject = Keys.subject_of(verification_id)
-        result = await self._scripts.run(
-            "cancel",
-            [Keys.verification(verification_id), Keys.index(subject, lookup)],
-            [app, retention_ms],
-        )
-        if result == ["canceled", "again"]:
-            return Canceled("again")
-        if result[0] == "status":
-            return Canceled("not_pending", result[1])
-        return Canceled(result[0])
 
 
 def _pending(index: str) -> Pending | None:

@@ -44,6 +44,7 @@ TWILIO_ERRORS: dict[int, tuple[int, str]] = {
     60205: (403, "SMS is not supported by landline phone number"),
     60212: (429, "Too many concurrent requests for phone number"),
     60410: (403, "Verification delivery attempt blocked"),
+    60602: (400, "App hash can only be used with SMS channel"),
     60605: (403, "Verification delivery attempt blocked"),
 }
 

@@ -15,7 +15,8 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
-from app.twilio_verify.errors import invalid_parameter, unsupported
+from app.twilio_verify.errors import TwilioError, invalid_parameter, unsupported
+from app.verify.customization import Customization
 from app.verify.models import Channel, CheckVerification, StartVerification
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "StartForm",
     "StatusForm",
     "check_request",
+    "customization",
     "read_form",
     "start_request",
     "twilio_channel",
@@ -52,8 +54,8 @@ _UNSUPPORTED = frozenset({
 _UNSUPPORTED_GROUPS = ("Push.", "Totp.", "Whatsapp.", "Passkeys.")
 #: otpgate's request fields -> Twilio's parameter names, for naming a bad value.
 _TWILIO_NAMES = {"to": "To", "locale": "Locale", "client_ip": "DeviceIp", "code": "Code",
-                 "id": "VerificationSid", "channel": "Channel",
-                 "custom_code": "CustomCode"}  # fmt: skip
+                 "id": "VerificationSid", "channel": "Channel", "custom_code": "CustomCode",
+                 "app_name": "CustomFriendlyName", "android_app_hash": "AppHash"}  # fmt: skip
 _FIELD = re.compile(r"`\$\.([^`.\[]+)|field `([^`]+)`")
 
 Form = TypeVar("Form", bound=msgspec.Struct)
@@ -170,6 +172,18 @@ def start_request(form: StartForm) -> StartVerification:
     return _converted({k: v for k, v in fields.items() if v is not None}, StartVerification)
 
 
+def customization(form: StartForm, channel: Channel) -> Customization:
+    """The start's own name (``CustomFriendlyName``, instead of the app's ``display_name``)
+    and, for an SMS, Android app hash (``AppHash``, instead of ``android_app_hash``):
+    60200 naming a bad one; an app hash on another channel is 60602, as Twilio answers."""
+    own = Customization(form.custom_friendly_name, form.app_hash)
+    if (problem := own.problem()) is not None:
+        raise invalid_parameter(_TWILIO_NAMES[problem[0]], problem[1])
+    if form.app_hash is not None and channel != "sms":
+        raise TwilioError(60602)
+    return own
+
+
 def check_request(form: CheckForm, verification_id: str | None) -> CheckVerification:
     """The otpgate check of a Twilio check: by ``VerificationSid`` or by ``To``."""
     if form.code is None:
@@ -180,13 +194,11 @@ def check_request(form: CheckForm, verification_id: str | None) -> CheckVerifica
     return _converted({k: v for k, v in fields.items() if v is not None}, CheckVerification)
 
 
-def verification_status(form: StatusForm) -> Literal["canceled"]:
-    """The status a Twilio update asks for: ``canceled`` (``approved`` is 60204)."""
-    if form.status == "approved":
-        raise unsupported("Status=approved (otpgate approves a verification by its code)")
-    if form.status != "canceled":
+def verification_status(form: StatusForm) -> Literal["canceled", "approved"]:
+    """The status a Twilio update asks for: ``canceled`` or ``approved``."""
+    if form.status not in ("canceled", "approved"):
         raise invalid_parameter("Status", "canceled or approved")
-    return "canceled"
+    return "approved" if form.status == "approved" else "canceled"
 
 
 Request = TypeVar("Request", StartVerification, CheckVerification)

@@ -127,13 +127,14 @@ class Insights:
         today = datetime.now(UTC).date()
         end = _day(query.date_created_before, today)
         start = _day(query.date_created_after, end - timedelta(days=_SUMMARY_DAYS - 1))
+        regions = query.regions()
         summed = {} if start > end else await self._usage.summed(app, start, end)
-        suffix = f"|c={query.country.upper()}" if query.country else ""
         if query.channel is not None and query.channel.lower() != "sms":
             summed = {}
+        suffixes = [""] if regions is None else [f"|c={region}" for region in sorted(regions)]
         total, converted = (
-            summed.get("verifications" + suffix, 0),
-            summed.get("approved" + suffix, 0),
+            sum(summed.get(f"{figure}{suffix}", 0) for suffix in suffixes)
+            for figure in ("verifications", "approved")
         )
         rate = None if not total else str(round(100 * converted / total, 9))
         return Summary(

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 
 import msgspec
 
-from app.twilio_verify.errors import invalid_parameter, unsupported
+from app.phone import calling_code_of, calling_code_regions
+from app.twilio_verify.errors import invalid_parameter
 from app.twilio_verify.forms import read_form
 
 __all__ = ["AttemptsQuery", "Meta", "PageQuery", "SummaryQuery", "meta", "read_query"]
@@ -86,9 +87,25 @@ class SummaryQuery(msgspec.Struct, frozen=True, rename={**_FILTERS, "prefix": "D
     verify_service_sid: str | None = None
     prefix: str | None = None
 
-    def __post_init__(self) -> None:
-        if self.prefix is not None:
-            raise unsupported("DestinationPrefix (otpgate counts by country)")
+    def regions(self) -> frozenset[str] | None:
+        """The countries to count (None: every one): ``Country``'s, among those of the
+        calling code ``DestinationPrefix`` names (``+86``, ``+1``). otpgate counts by
+        country, so a prefix is a calling code or 60200; a ``+`` a query string did not
+        encode arrives as a space, and is taken for one."""
+        wanted = None if self.country is None else frozenset({self.country.upper()})
+        if self.prefix is None:
+            return wanted
+        digits = self.prefix.strip().removeprefix("+")
+        code = calling_code_of(digits) if digits.isascii() and digits.isdigit() else None
+        if code is None or digits != str(code):
+            named = "a country calling code with its +, such as +86 or +1"
+            raise invalid_parameter(
+                "DestinationPrefix",
+                "otpgate counts attempts by country, so it filters by calling code: "
+                + (named if code is None else f"+{code}, not +{digits}"),
+            )
+        regions = frozenset(calling_code_regions(code))
+        return regions if wanted is None else regions & wanted
 
 
 class Meta(msgspec.Struct, frozen=True):

@@ -4,6 +4,8 @@ verification, whichever API started it (``VE…`` is its id's 128 bits).
 A Twilio start is otpgate's send with purpose ``login`` (``/v1``'s default), so the
 pending verification of a number is the same one through both APIs: started again, it
 is a resend (the same SID, one more ``send_code_attempts`` entry), as Twilio does.
+``CustomFriendlyName`` and ``AppHash`` become the verification's own name and app hash
+(:mod:`app.verify.customization`), which its resends keep.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ import msgspec
 from app.phone import normalize_phone
 from app.twilio_verify import sids
 from app.twilio_verify.errors import TwilioError, invalid_parameter, unsupported
-from app.twilio_verify.forms import check_request, start_request, verification_status
+from app.twilio_verify.forms import (
+    check_request,
+    customization,
+    start_request,
+    verification_status,
+)
 from app.twilio_verify.resources import CheckResource, VerificationResource
 
 if TYPE_CHECKING:
@@ -34,15 +41,18 @@ def _verification_id(sid: str) -> str:
 
 
 class TwilioVerifications:
-    """Start, fetch, cancel and check verifications of an app, Twilio's way."""
+    """Start, fetch, cancel, approve and check verifications of an app, Twilio's way."""
 
     def __init__(self, verifications: VerificationService, settings: Settings) -> None:
         self._verifications = verifications
         self._settings = settings
 
     async def start(self, app: str, form: StartForm, base: str) -> VerificationResource:
-        self._same_as_app(app, form)
-        started = await self._verifications.start(app, start_request(form))
+        if form.custom_code is not None and not self._settings.policy_for(app).custom_code_enabled:
+            raise unsupported("CustomCode (the service's custom_code_enabled is false)")
+        request = start_request(form)
+        own = customization(form, request.channel)
+        started = await self._verifications.start(app, request, own=own)
         detail = await self._verifications.get(app, started.view.id)
         # the number in clear only to the request that gave it, as /v1 does
         return msgspec.structs.replace(
@@ -54,10 +64,15 @@ class TwilioVerifications:
         return VerificationResource.of(app, detail, base)
 
     async def update(self, app: str, sid: str, form: StatusForm, base: str) -> VerificationResource:
-        verification_status(form)
+        """Cancel or approve a pending verification; a finished one is 20404, as Twilio's
+        finished verifications are gone (two approvals racing: one wins, one is 20404)."""
+        status = verification_status(form)
         verification_id = _verification_id(sid)
+        if status == "approved":
+            detail = await self._verifications.approve(app, verification_id)
+            return VerificationResource.of(app, detail, base)
         found = await self._verifications.get(app, verification_id)
-        if found.status != "pending":  # Twilio's finished verifications are gone: 20404
+        if found.status != "pending":
             raise TwilioError(
                 20404, f"The requested resource /Verifications/{sid} is {found.status}"
             )
@@ -74,15 +89,3 @@ class TwilioVerifications:
         view = await self._verifications.get(app, result.id)
         to = normalize_phone(form.to).e164 if verification_id is None and form.to else view.to
         return CheckResource.of(app, result, view, to)
-
-    def _same_as_app(self, app: str, form: StartForm) -> None:
-        """``CustomCode`` where the app allows it (``custom_code_enabled``); per-verification
-        ``CustomFriendlyName`` and ``AppHash`` are the app's own or nothing: otpgate sets
-        them per app (``display_name``, ``android_app_hash``)."""
-        policy = self._settings.policy_for(app)
-        if form.custom_code is not None and not policy.custom_code_enabled:
-            raise unsupported("CustomCode (the service's custom_code_enabled is false)")
-        if form.custom_friendly_name not in (None, policy.app_name):
-            raise unsupported("CustomFriendlyName (set the app's display_name)")
-        if form.app_hash not in (None, policy.android_app_hash):
-            raise unsupported("AppHash other than the app's android_app_hash")

@@ -171,3 +171,28 @@ class VerificationController(Controller):
         verifications: NamedDependency[VerificationService],
     ) -> VerificationDetail:
         return await verifications.cancel(request.user.app, verification_id)
+
+    @post(
+        "/{verification_id:str}/approve",
+        operation_id="approveVerification",
+        guards=[requires_scope("verify")],
+        summary="Approve a pending verification without its code",
+        description="For a user your backend verified by other means: the verification "
+        "reads `approved` and counts as an approval (statistics, the "
+        "`verification.approved` event); its codes stop working. One that is not pending "
+        "(also one approved already) is `409 verification_not_pending`.",
+        status_code=200,
+        **problems(
+            *API_KEY_PROBLEMS,
+            "verification_not_found",
+            "verification_not_pending",
+            "verification_expired",
+        ),
+    )
+    async def approve(
+        self,
+        verification_id: VerificationId,
+        request: Request[ApiKey, str, Any],
+        verifications: NamedDependency[VerificationService],
+    ) -> VerificationDetail:
+        return await verifications.approve(request.user.app, verification_id)

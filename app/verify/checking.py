@@ -11,6 +11,9 @@ An approval's statistics go out with the verdict, before it is known, so that a 
 costs two round trips; in the rare case the verdict is not an approval (a concurrent
 check won, or a resend replaced the code) they are taken back. Events go out only once
 the approval is sure. A check by number first reads which verification is the newest.
+
+An approval without a code (:meth:`CheckFlow.approve`: the app's backend decided) is
+one script, then the same statistics, conversion count and event as a check's approval.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from app.abuse.service import AbuseService
     from app.channels import Channel
     from app.delivery.ledger import Ledger
-    from app.store.outcomes import Reservation
+    from app.store.outcomes import Approval, Reservation
     from app.store.redis import Batch
     from app.store.throttles import Counter
     from app.store.verifications import VerificationStore
@@ -175,6 +178,24 @@ class CheckFlow:
         await self._ledger.write(self._ledger.approved_event(app, verification_id, channel))
         remaining = reserved.max_attempts - reserved.attempts_used
         return CheckResult(verification_id, "approved", valid=True, attempts_remaining=remaining)
+
+    async def approve(self, app: str, verification_id: str, lookup: str) -> Approval:
+        """Approve a pending verification without a code, counted as a right check's
+        approval is (statistics, the conversion guard, the ``verification.approved``
+        event); one that just expired is marked so and its ending told."""
+        done = await self._store.decisions.approve(app, verification_id, lookup, self._retention_ms)
+        if done.outcome == "expired":
+            await self._ledger.write(self._ledger.ended(app, verification_id, "expired"))
+        if done.outcome != "approved":
+            return done
+        counted = done.provider != TEST_PROVIDER
+        batch = self._store.batch()
+        self._count_approval(
+            batch, app, done.country, (done.provider or None, done.channel), counted, 1
+        )
+        self._ledger.approved_event(app, verification_id, done.channel)(batch)
+        await batch.run()
+        return done
 
     def _count_approval(
         self,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
+from app.channels import PhoneChannel
 from app.sms import autofilled, retriever_bytes
 
 if TYPE_CHECKING:
@@ -16,8 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_EMAIL_TEXTS", "DEFAULT_TEXTS", "DEFAULT_VOICE_TEXTS", "RETRIEVER_MAX_BYTES",
-    "Argon2Settings", "EmailText", "Policy", "ResendPolicy", "check_all_texts", "check_autofill",
-    "check_texts",
+    "Argon2Settings", "EmailText", "FallbackStep", "Policy", "ResendPolicy", "check_all_texts",
+    "check_autofill", "check_texts", "fallback_plan",
 ]  # fmt: skip
 
 #: The SMS text per locale when ``[messages]`` does not replace it.
@@ -99,6 +100,37 @@ class Argon2Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     parallelism: Annotated[int, msgspec.Meta(ge=1)] = 1
 
 
+class FallbackStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One step of an app's fallback plan: the channel of its message, and the seconds
+    to wait for that message's ``delivered`` report before the next step goes (the last
+    step's wait is not needed)."""
+
+    channel: PhoneChannel
+    wait: Annotated[float, msgspec.Meta(gt=0, le=3600)] | None = None
+
+
+def fallback_plan(
+    steps: list[FallbackStep], resend_on_no_receipt: float | None
+) -> tuple[FallbackStep, ...]:
+    """An app's plan: its ``fallback`` steps, or for ``resend_on_no_receipt`` an SMS
+    and, when no receipt came in that many seconds, one more through the next provider.
+
+    Raises:
+        ValueError: both are set, a plan of one step, or a step before the last that
+            does not say how long to wait.
+    """
+    if resend_on_no_receipt is not None:
+        if steps:
+            raise ValueError("set fallback or resend_on_no_receipt, not both")
+        return (FallbackStep("sms", resend_on_no_receipt), FallbackStep("sms"))
+    if len(steps) == 1:
+        raise ValueError("fallback needs two steps at least (the first is the send itself)")
+    for position, step in enumerate(steps[:-1]):
+        if step.wait is None:
+            raise ValueError(f"fallback[{position}] needs `wait` (seconds), a step follows it")
+    return tuple(steps)
+
+
 class Policy(msgspec.Struct, frozen=True):
     """The verification rules that apply to one app (globals merged with its overrides)."""
 
@@ -115,6 +147,8 @@ class Policy(msgspec.Struct, frozen=True):
     android_app_hash: str | None = None
     #: Whether a send may bring its own code (``custom_code``).
     custom_code_enabled: bool = False
+    #: What follows a message no ``delivered`` report came for (see :func:`fallback_plan`).
+    fallback: tuple[FallbackStep, ...] = ()
 
     @property
     def minutes(self) -> int:

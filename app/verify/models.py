@@ -17,6 +17,7 @@ __all__ = [
     "Channel",
     "CheckResult",
     "CheckVerification",
+    "FallbackReason",
     "MessageView",
     "StartVerification",
     "TimelineEvent",
@@ -35,6 +36,8 @@ _STATUS = (
 MessageStatus = Literal[
     "queued", "sent", "delivered", "undelivered", "failed", "skipped", "unknown"
 ]
+#: Why a fallback step went (:class:`MessageView`'s ``fallback``).
+FallbackReason = Literal["no_receipt", "undelivered", "failed"]
 AttemptOutcome = Literal["accepted", "retryable", "permanent", "account", "skipped"]
 
 Purpose = Annotated[
@@ -199,6 +202,14 @@ class MessageView(msgspec.Struct, frozen=True):
     timeline: Annotated[
         list[TimelineEvent], msgspec.Meta(description="Its delivery reports, oldest first.")
     ] = msgspec.field(default_factory=list)
+    fallback: Annotated[
+        FallbackReason | None,
+        msgspec.Meta(
+            description="Why otpgate sent it by itself, as a step of the app's fallback "
+            "plan: the message before it had no `delivered` report in time (`no_receipt`), "
+            "or was reported `undelivered` or `failed`. Null: a send the client asked for."
+        ),
+    ] = None
 
 
 class VerificationView(msgspec.Struct, frozen=True):

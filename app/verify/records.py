@@ -68,6 +68,7 @@ def message_view(
         created_at=utc(created) if created is not None else None,
         attempts=msgspec.convert(data.get("attempts") or [], list[AttemptView]),
         timeline=timeline,
+        fallback=data.get("fallback"),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -11,9 +11,16 @@ from app.abuse.throttle import RuleState
 from app.store.outcomes import NewRecord
 from app.store.throttles import Counter
 from app.verify.config import Policy
-from app.verify.models import VerificationView
+from app.verify.messages import TEST_PROVIDER
+from app.verify.models import FallbackReason, VerificationView
 
-__all__ = ["Reserved", "Started", "Target"]
+if TYPE_CHECKING:
+    from app.abuse.service import AbuseService
+    from app.providers.router import Delivery
+    from app.store.keys import Keys
+    from app.verify.recipients import Recipient
+
+__all__ = ["PlannedStep", "Reserved", "Started", "Target", "recorded_message", "target_of"]
 
 
 class Started(msgspec.Struct, frozen=True):
@@ -35,6 +42,17 @@ class Target(msgspec.Struct, frozen=True):
     throttle: Counter | None
 
 
+class PlannedStep(msgspec.Struct, frozen=True):
+    """A fallback step to send: after which send of which verification, its place in the
+    plan, why it goes, and the providers it should try last (they had their turn)."""
+
+    verification_id: str
+    after: int
+    index: int
+    reason: FallbackReason
+    avoid: frozenset[str] = frozenset()
+
+
 class Reserved(msgspec.Struct, frozen=True):
     """A send the store accepted, before anything went to a provider."""
 
@@ -48,3 +66,39 @@ class Reserved(msgspec.Struct, frozen=True):
     view: VerificationView  # the 201 to answer, less its message
     clearance: Clearance
     first_allowed: bool | None  # the circuit's answer for the route's first provider
+    #: a fallback step's: its place in the app's plan, why it goes, the providers tried last
+    step: int | None = None
+    reason: FallbackReason | None = None
+    avoid: frozenset[str] = frozenset()
+
+
+def target_of(
+    keys: Keys, abuse: AbuseService, app: str, to: Recipient, purpose: str, locale: str,
+    *, test: bool,
+) -> Target:  # fmt: skip
+    """Whom a send is for (a test number's send takes no throttle)."""
+    # Every channel to a number shares its digest: one pending verification, one throttle
+    number = to.digest(keys)
+    subject = keys.subject(app, number)
+    lookup = keys.lookup(app, number, purpose)
+    record = NewRecord(app, purpose, to.masked, to.region, to.channel, locale, lookup)
+    throttle = None if test else abuse.send_counter(app, subject)
+    return Target(number, subject, lookup, record, throttle)
+
+
+def recorded_message(reserved: Reserved, delivery: Delivery) -> dict[str, Any]:
+    """The reserved message as the route left it: sent (or skipped), or failed."""
+    result = delivery.result
+    message = {
+        **reserved.message,
+        "provider": delivery.provider,
+        "attempts": msgspec.to_builtins(delivery.attempts),
+        "provider_message_id": result.provider_message_id,
+        "fallback": reserved.reason,
+    }
+    if result.accepted:
+        message["status"] = "skipped" if delivery.provider == TEST_PROVIDER else "sent"
+    else:
+        message |= {"status": "failed", "error_code": result.error_code,
+                    "error_kind": result.error_kind}  # fmt: skip
+    return message

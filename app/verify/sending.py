@@ -9,8 +9,8 @@ Each step is one round trip to Redis (on Cluster: one per node, in parallel):
    of the route's first provider;
 3. deliver: through the route's providers (:class:`~app.providers.router.ProviderRouter`),
    or nowhere for a test number (the dev outbox is a round trip of its own);
-4. record: the message, the provider-id pointer, the circuits, statistics, events and
-   the conversion guard's count;
+4. record (:mod:`app.verify.recording`): the message, the provider-id pointer, the
+   circuits, statistics, events and the conversion guard's count;
 5. view: what the API answers.
 
 An ``Idempotency-Key`` wraps the pipeline (:mod:`app.verify.idempotency`): claimed before
@@ -30,14 +30,16 @@ from app.errors import OtpgateError
 from app.ids import random_id
 from app.providers.base import SendResult
 from app.providers.router import Delivery
-from app.store.outcomes import Conflict, NewRecord, Refused
+from app.store.outcomes import Conflict, Refused
 from app.store.throttles import Refusal
 from app.verify.codes import generate_code
+from app.verify.customization import UNCUSTOMIZED, Customization, check_fits, customized
 from app.verify.idempotency import Claim, fingerprint
-from app.verify.messages import TEST_PROVIDER, Wording, delivery_failed, outgoing_message, wording
-from app.verify.records import message_view, view_from_send
+from app.verify.messages import TEST_PROVIDER, Wording, outgoing_message, wording
+from app.verify.recording import Recorder
+from app.verify.records import view_from_send
 from app.verify.resends import opted_out, refusal, resendable
-from app.verify.send_steps import Reserved, Started, Target
+from app.verify.send_steps import PlannedStep, Reserved, Started, Target, target_of
 
 if TYPE_CHECKING:
     from app.abuse.service import AbuseService
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from app.templates.book import TemplateBook
     from app.verify.codes import CodeHasher
     from app.verify.config import Policy
+    from app.verify.fallback import FallbackPlans
     from app.verify.idempotency import IdempotencyStore
     from app.verify.models import MessageView, StartVerification
     from app.verify.recipients import Recipient
@@ -76,29 +79,40 @@ class SendFlow:
         ledger: Ledger,
         prices: PriceTable,
         book: TemplateBook | None = None,
+        plans: FallbackPlans | None = None,
     ) -> None:
         self._settings, self._store, self._keys = settings, store, store.keys
         self._hasher, self._abuse, self._router = hasher, abuse, router
-        self._texts, self._idempotency, self._ledger = texts, idempotency, ledger
+        self._texts, self._idempotency = texts, idempotency
         self._prices = prices
+        self._recorder = Recorder(
+            store=store, router=router, ledger=ledger, prices=prices, abuse=abuse,
+            retention_ms=int(settings.retention * 1000), plans=plans,
+        )  # fmt: skip
         self._book = book  # the apps' approved templates, read from memory on each send
         self._retention_ms = int(settings.retention * 1000)
 
     async def start(
-        self, app: str, to: Recipient, request: StartVerification, idempotency_key: str | None
-    ) -> Started:
+        self, app: str, to: Recipient, request: StartVerification, idempotency_key: str | None,
+        own: Customization = UNCUSTOMIZED,
+    ) -> Started:  # fmt: skip
         """Send a code, or resend one (on ``to``'s channel, which may be another) for the
-        pending verification of this recipient and purpose."""
+        pending verification of this recipient and purpose; ``own``: the verification's
+        own name and app hash from now on."""
         words = wording(self._texts, self._book, app, request.purpose, request.locale, to.region)
+        if own != UNCUSTOMIZED:
+            check_fits(
+                self._texts, to, words, own.applied(self._settings.policy_for(app), to.channel)
+            )
         if idempotency_key is None:
-            reserved = await self._reserve(app, to, request, words.locale)
+            reserved = await self._reserve(app, to, request, words.locale, own)
             return await self._complete(app, to, words, reserved)
 
         found = await self._idempotency.claim(app, idempotency_key, fingerprint(request))
         if not isinstance(found, Claim):
             return Started(await self._idempotency.replay(found, to.address), replayed=True)
         try:
-            reserved = await self._reserve(app, to, request, words.locale)
+            reserved = await self._reserve(app, to, request, words.locale, own)
             # From here an SMS may go out: the key must outlive its lease and this process.
             await self._idempotency.sending(found, reserved.verification_id, reserved.view)
         except BaseException:
@@ -116,17 +130,8 @@ class SendFlow:
         await self._idempotency.complete(found, started.view)
         return started
 
-    def _target(self, app: str, to: Recipient, purpose: str, locale: str, test: bool) -> Target:
-        # Every channel to a number shares its digest: one pending verification, one throttle
-        number = to.digest(self._keys)
-        subject = self._keys.subject(app, number)
-        lookup = self._keys.lookup(app, number, purpose)
-        record = NewRecord(app, purpose, to.masked, to.region, to.channel, locale, lookup)
-        throttle = None if test else self._abuse.send_counter(app, subject)
-        return Target(number, subject, lookup, record, throttle)
-
     async def _reserve(
-        self, app: str, to: Recipient, request: StartVerification, locale: str
+        self, app: str, to: Recipient, request: StartVerification, locale: str, own: Customization
     ) -> Reserved:
         """Admit the send, then create the verification or resend (no provider yet)."""
         route = self._router.route(app, to.channel, to.calling_code)
@@ -136,7 +141,8 @@ class SendFlow:
         price = self._prices.most(route, to.region)
         admission = self._abuse.admit_send(app, to.phone, number, request.client_ip, price)
         test_code = admission if isinstance(admission, str) else None
-        target = self._target(app, to, request.purpose, locale, test_code is not None)
+        test = test_code is not None
+        target = target_of(self._keys, self._abuse, app, to, request.purpose, locale, test=test)
         batch = self._store.batch()
         precheck = self._store.queue_precheck(batch, target.subject, target.lookup, target.throttle)
         if not isinstance(admission, str):
@@ -162,7 +168,7 @@ class SendFlow:
             )
         try:
             return await self._create_or_resend(
-                app, to, target, expected, clearance, request.custom_code
+                app, to, target, expected, clearance, request.custom_code, own
             )
         except OtpgateError:
             await self._abuse.give_back(clearance)
@@ -170,7 +176,7 @@ class SendFlow:
 
     async def _create_or_resend(
         self, app: str, to: Recipient, target: Target, expected: str | None,
-        clearance: Clearance, custom_code: str | None,
+        clearance: Clearance, custom_code: str | None, own: Customization,
     ) -> Reserved:  # fmt: skip
         policy = self._settings.policy_for(app)
         for attempt in range(_SEND_TRIES):
@@ -180,7 +186,7 @@ class SendFlow:
                 checked = self._store.read_precheck((await batch.run())[index], None)
                 expected = resendable(checked.pending, checked.now_ms)
             reserved = await self._try_send(app, to, target, expected, policy, clearance,
-                                            custom_code)  # fmt: skip
+                                            custom_code, own)  # fmt: skip
             if reserved is not None:
                 return reserved
         raise OtpgateError(
@@ -191,10 +197,13 @@ class SendFlow:
 
     async def _try_send(
         self, app: str, to: Recipient, target: Target, expected: str | None, policy: Policy,
-        clearance: Clearance, custom_code: str | None = None,
+        clearance: Clearance, custom_code: str | None, own: Customization,
+        after: int | None = None,
     ) -> Reserved | None:  # fmt: skip
         """One try of the send script; None when another request got there first. The
-        code: a test number's, else the request's own (``custom_code``), else random."""
+        code: a test number's, else the request's own (``custom_code``), else random; the
+        message's name and app hash: the verification's own, if it has them; ``after``: a
+        fallback step after that send."""
         verification_id = expected or self._keys.new_verification_id(target.subject)
         code = clearance.test_code or custom_code or generate_code(policy.code_length)
         message_id = random_id("msg_")
@@ -205,6 +214,7 @@ class SendFlow:
             verification_id=verification_id, code_hash=code_hash,
             params=self._hasher.params, message_id=message_id, policy=policy,
             retention_ms=self._retention_ms, throttle=target.throttle, channel=to.channel,
+            own=own.stored(), step=after,
         )  # fmt: skip
         allow = (
             None
@@ -229,17 +239,44 @@ class SendFlow:
             clearance, limits=[*clearance.limits, *map(state, outcome.limits)]
         )
         first = None if allow is None else self._router.read_allow(results[allow])
+        policy = customized(policy, to.channel, outcome.app_name, outcome.app_hash)
         return Reserved(
             verification_id, target.lookup, outcome.created, policy, code, message_id, message,
             view, taken, first,
         )  # fmt: skip
+
+    async def step(
+        self, app: str, to: Recipient, purpose: str, locale: str, planned: PlannedStep
+    ) -> MessageView | None:
+        """Send a fallback step of a pending verification on ``to``'s channel, unless a
+        send came after the one it follows (None). It takes the send budget and the
+        number's throttle as a resend does; the cooldown is the plan's wait.
+
+        Raises:
+            OtpgateError: the budget or the throttle refused it, or no provider took it.
+        """
+        if not self._router.route(app, to.channel, to.calling_code):
+            raise OtpgateError("channel_not_available", f"no provider sends {to.channel} here")
+        words = wording(self._texts, self._book, app, purpose, locale, to.region)
+        target = target_of(self._keys, self._abuse, app, to, purpose, words.locale, test=False)
+        reserved = await self._try_send(
+            app, to, target, planned.verification_id, self._settings.policy_for(app),
+            Clearance(), None, UNCUSTOMIZED, after=planned.after,  # it keeps its own name
+        )  # fmt: skip
+        if reserved is None:
+            return None
+        reserved = msgspec.structs.replace(
+            reserved, step=planned.index, reason=planned.reason, avoid=planned.avoid,
+            first_allowed=None if planned.avoid else reserved.first_allowed,
+        )  # fmt: skip
+        return (await self._complete(app, to, words, reserved)).view.message
 
     async def _complete(
         self, app: str, to: Recipient, words: Wording, reserved: Reserved
     ) -> Started:
         """Deliver the reserved message, record what became of it, answer the view."""
         delivery = await self._deliver(app, to, words, reserved)
-        message = await self._record(app, to, reserved, delivery)
+        message = await self._recorder.record(app, to, reserved, delivery)
         view = msgspec.structs.replace(reserved.view, message=message)
         return Started(view, limits=reserved.clearance.limits)
 
@@ -253,47 +290,6 @@ class SendFlow:
             self._texts, reserved.message_id, to, words, reserved.code, reserved.policy
         )
         return await self._router.send(
-            app, outgoing, to.calling_code, first_allowed=reserved.first_allowed
-        )
-
-    async def _record(
-        self, app: str, to: Recipient, reserved: Reserved, delivery: Delivery
-    ) -> MessageView:
-        """The message's outcome on the record, with circuits, statistics and events."""
-        result, number = delivery.result, reserved.view.sends
-        message = {
-            **reserved.message,
-            "provider": delivery.provider,
-            "attempts": msgspec.to_builtins(delivery.attempts),
-            "provider_message_id": result.provider_message_id,
-        }
-        if result.accepted:
-            message["status"] = "skipped" if delivery.provider == TEST_PROVIDER else "sent"
-        else:
-            message |= {"status": "failed", "error_code": result.error_code,
-                        "error_kind": result.error_kind}  # fmt: skip
-        counted = delivery.provider != TEST_PROVIDER
-        price = self._prices.micros(delivery.provider or "", to.region) if result.accepted else None
-        batch = self._store.batch()
-        self._store.queue_record_message(
-            batch, reserved.verification_id, reserved.lookup, number, message,
-            fail=not result.accepted and number == 1, retention_ms=self._retention_ms,
-            pointer_ms=self._retention_ms + int(reserved.policy.code_ttl * 1000),
+            app, outgoing, to.calling_code, first_allowed=reserved.first_allowed,
+            avoid=reserved.avoid,
         )  # fmt: skip
-        self._router.queue_records(batch, delivery)
-        self._ledger.sent(
-            app, reserved.verification_id, number=number, provider=delivery.provider,
-            country=to.region, error_code=None if result.accepted else result.error_code,
-            counted=counted, cost=price or 0, channel=to.channel,
-            sent_at_ms=reserved.message["created_at"],
-        )(batch)  # fmt: skip
-        self._abuse.settle_quota(batch, reserved.clearance, price)
-        self._ledger.quota_passed(app, reserved.clearance.passed if price is not None else [])(
-            batch
-        )
-        if reserved.created and counted:
-            self._abuse.started(batch, app, to.region)
-        await batch.run()
-        if not result.accepted:
-            raise delivery_failed(reserved.verification_id, message, result.error_message)
-        return message_view(message)
