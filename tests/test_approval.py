@@ -168,3 +168,30 @@ async def test_two_twilio_approvals_of_one_verification_one_wins(
         outcomes = await asyncio.gather(*(asyncio.to_thread(approve_by_sdk) for _ in range(6)))
         assert sorted(outcomes, key=str) == sorted(["approved", *[(404, 20404)] * 5], key=str)
         assert await approved_count(client) == 1
+
+
+@pytest.mark.parametrize("status", ["canceled", "approved"])
+async def test_twilio_updates_racing_on_one_verification_one_wins(
+    make_live_client: ClientFactory, status: str
+) -> None:
+    """Cancels (and approvals) at once: the script's answer decides, so one is 200 and
+    every other finds the verification finished (20404), as Twilio's own do."""
+    from twilio.base.exceptions import TwilioRestException
+
+    async with make_live_client() as client:
+        sent = await start(client)
+        v2 = sdk_client(str(client.base_url).rstrip("/"), "bootstrap", API_KEY).verify.v2
+        verification = v2.services(service_sid("default")).verifications(
+            verification_sid(sent["id"])
+        )
+
+        def update() -> Any:
+            try:
+                return verification.update(status=status).status
+            except TwilioRestException as exc:
+                return (exc.status, exc.code)
+
+        outcomes = await asyncio.gather(*(asyncio.to_thread(update) for _ in range(6)))
+        assert sorted(outcomes, key=str) == sorted([status, *[(404, 20404)] * 5], key=str)
+        shown = await client.get(f"/v1/verifications/{sent['id']}", headers=AUTH)
+        assert shown.json()["status"] == status

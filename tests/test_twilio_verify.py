@@ -220,6 +220,34 @@ async def test_attempts_and_their_summary(live: Live) -> None:
     assert by_country.total_attempts == 0 and by_country.conversion_rate_percentage is None
 
 
+async def test_attempts_and_the_summary_filter_by_each_message_s_channel(live: Live) -> None:
+    default = live.root.verify.v2.services(service_sid("default"))
+    sms = await run(lambda: default.verifications.create(to=NUMBER, channel="sms"))
+    call = await run(lambda: default.verifications.create(to="+8613800138001", channel="call"))
+    # a resend of the SMS one by call: that attempt is a call, its first one stays an SMS
+    await run(lambda: default.verifications.create(to=NUMBER, channel="call"))
+    v2 = live.root.verify.v2
+    calls = await run(lambda: v2.verification_attempts.list(channel="call"))
+    assert sorted(a.verification_sid for a in calls) == sorted([call.sid, sms.sid])
+    assert {a.channel for a in calls} == {"call"}
+    texts = await run(lambda: v2.verification_attempts.list(channel="SMS"))
+    assert [(a.verification_sid, a.channel) for a in texts] == [(sms.sid, "sms")]
+    assert await run(lambda: v2.verification_attempts.list(channel="email")) == []
+    outbox = await live.http.get("/dev/outbox", params={"to": "+8613800138001", "format": "json"})
+    code = "".join(ch for ch in outbox.json()[0]["text"] if ch.isdigit())  # said "1, 2, 3, …"
+    await run(lambda: default.verification_checks.create(verification_sid=call.sid, code=code))
+    summary = v2.verification_attempts_summary()
+    by_call = await run(lambda: summary.fetch(channel="call"))
+    assert (by_call.total_attempts, by_call.total_converted) == (1, 1)
+    by_sms = await run(lambda: summary.fetch(channel="sms"))
+    assert (by_sms.total_attempts, by_sms.total_converted) == (1, 0)
+    for wrong, status, code_ in (({"channel": "fax"}, 400, 60200),
+                                 ({"channel": "sms", "country": "CN"}, 403, 60204)):  # fmt: skip
+        with pytest.raises(TwilioRestException) as raised:
+            await run(lambda w=wrong: summary.fetch(**w))  # type: ignore[misc]
+        assert (raised.value.status, raised.value.code) == (status, code_)
+
+
 async def test_a_summary_by_destination_prefix_counts_that_calling_code_s_countries(
     live: Live,
 ) -> None:

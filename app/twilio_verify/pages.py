@@ -13,9 +13,11 @@ import msgspec
 
 from app.phone import calling_code_of, calling_code_regions
 from app.twilio_verify.errors import invalid_parameter
-from app.twilio_verify.forms import read_form
+from app.twilio_verify.forms import CHANNELS, read_form
 
-__all__ = ["AttemptsQuery", "Meta", "PageQuery", "SummaryQuery", "meta", "read_query"]
+__all__ = [
+    "AttemptsQuery", "Meta", "PageQuery", "SummaryQuery", "channel_filter", "meta", "read_query",
+]  # fmt: skip
 
 MAX_PAGE_SIZE = 1000
 _PAGE = {"page_size": "PageSize", "page": "Page", "page_token": "PageToken"}
@@ -75,6 +77,17 @@ class AttemptsQuery(
         if status not in ("converted", "unconverted"):
             raise invalid_parameter("Status", "converted or unconverted")
         return "converted" if status == "converted" else "unconverted"
+
+
+def channel_filter(value: str | None) -> str | None:
+    """otpgate's channel for a ``Channel`` filter (``sms``, ``call``, ``whatsapp``,
+    ``email``, in any case), None for none; anything else is 60200."""
+    if value is None:
+        return None
+    channel = CHANNELS.get(value.strip().lower())
+    if channel is None:
+        raise invalid_parameter("Channel", "sms, call, whatsapp or email")
+    return channel
 
 
 class SummaryQuery(msgspec.Struct, frozen=True, rename={**_FILTERS, "prefix": "DestinationPrefix"}):

@@ -141,14 +141,20 @@ class VerificationService:
             for reference in found
         ]
 
-    async def cancel(self, app: str, verification_id: str) -> VerificationDetail:
-        """Cancel a pending verification; its codes stop working at once."""
+    async def cancel(
+        self, app: str, verification_id: str, *, again: bool = True
+    ) -> VerificationDetail:
+        """Cancel a pending verification; its codes stop working at once. A canceled one
+        is canceled ``again`` (unless that is false: then it is not pending, so of two
+        racing cancels one wins)."""
         record = await self._record(app, verification_id)
         done = await self._store.decisions.cancel(
             app, verification_id, record.lookup, self._retention_ms
         )
         if done.outcome in {"canceled", "expired"}:  # this call is the one that ended it
             await self._ledger.write(self._ledger.ended(app, verification_id, done.outcome))
+        if done.outcome == "again" and not again:
+            raise not_ended(verification_id, "not_pending", "canceled")
         if done.outcome not in {"canceled", "again"}:
             raise not_ended(verification_id, done.outcome, done.status)
         return await self.get(app, verification_id)
