@@ -77,9 +77,9 @@ class TwilioVerifications:
         except OtpgateError as exc:
             if exc.code not in {"verification_expired", "verification_not_pending"}:
                 raise
-            status = exc.extra.get("verification_status") or "expired"
+            now = exc.extra.get("verification_status") or "expired"
             raise TwilioError(
-                20404, f"The requested resource /Verifications/{sid} is {status}"
+                20404, f"The requested resource /Verifications/{sid} is {now}"
             ) from exc
         return VerificationResource.of(app, detail, base)
 
