@@ -188,6 +188,14 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         check_accounts(
             self.providers, self.routes_by_channel(), sorted({*DEFAULT_TEXTS, *self.messages})
         )
+        for name in self.apps:  # a step on a channel with no route could never go
+            tables = self.channel_tables(name)
+            for step in self.policy_for(name).fallback:
+                if not tables.get(step.channel):
+                    raise ConfigError(
+                        f"apps.{name}.fallback: {step.channel} has no route here "
+                        f"(add [channel_routes.{step.channel}])"
+                    )
 
     def channel_tables(self, app: str | None = None) -> dict[Channel, dict[str, list[str]]]:
         """Every channel's routes (of ``app``: its own keys over the global ones); a

@@ -20,7 +20,7 @@ from tests.delivery.test_events import Receiver, app_settings
 from tests.stubs.loopback import serve
 from tests.stubs.twilio_sdk import sdk_client
 
-pytestmark = pytest.mark.topologies
+# The tests marked `topologies` (the atomic ones) run on Cluster and Sentinel too.
 
 TO = "+8613800138000"
 
@@ -45,6 +45,7 @@ async def approved_count(client: Any) -> int:
     return int(stats.json()["total"]["approved"])
 
 
+@pytest.mark.topologies
 async def test_an_approval_ends_the_verification_and_counts_as_one(
     client: AsyncTestClient[Any],
 ) -> None:
@@ -131,6 +132,7 @@ async def test_an_approval_emits_the_event_a_right_check_does(
     assert event["data"] == {"verification_id": sent["id"], "status": "approved", "channel": "sms"}
 
 
+@pytest.mark.topologies
 async def test_concurrent_approvals_and_right_checks_approve_exactly_once(
     make_live_client: ClientFactory,
 ) -> None:
@@ -148,28 +150,7 @@ async def test_concurrent_approvals_and_right_checks_approve_exactly_once(
         assert await approved_count(client) == 1  # a check's early count is taken back
 
 
-async def test_two_twilio_approvals_of_one_verification_one_wins(
-    make_live_client: ClientFactory,
-) -> None:
-    from twilio.base.exceptions import TwilioRestException
-
-    async with make_live_client() as client:
-        sent = await start(client)
-        sid = verification_sid(sent["id"])
-        v2 = sdk_client(str(client.base_url).rstrip("/"), "bootstrap", API_KEY).verify.v2
-        verification = v2.services(service_sid("default")).verifications(sid)
-
-        def approve_by_sdk() -> Any:
-            try:
-                return verification.update(status="approved").status
-            except TwilioRestException as exc:
-                return (exc.status, exc.code)
-
-        outcomes = await asyncio.gather(*(asyncio.to_thread(approve_by_sdk) for _ in range(6)))
-        assert sorted(outcomes, key=str) == sorted(["approved", *[(404, 20404)] * 5], key=str)
-        assert await approved_count(client) == 1
-
-
+@pytest.mark.topologies
 @pytest.mark.parametrize("status", ["canceled", "approved"])
 async def test_twilio_updates_racing_on_one_verification_one_wins(
     make_live_client: ClientFactory, status: str

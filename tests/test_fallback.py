@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime
 import json
 import re
 import time
@@ -24,6 +25,7 @@ from app.store.keys import Keys
 from app.store.outcomes import NewRecord
 from app.store.redis import Scripts
 from app.store.verifications import VerificationStore
+from app.verify import fallback
 from tests.conftest import API_KEY, AUTH, SettingsFactory, latest_code
 from tests.dashboard.signing import sign_in
 from tests.providers.test_routing import provider, running
@@ -32,7 +34,15 @@ from tests.stubs.http_gateway import SECRET as GATEWAY_SECRET
 # The tests marked `topologies` run on Cluster and Sentinel too: the due set and the
 # plans live in other slots than the records.
 TO = "+8613800138000"
-SMS_THEN_VOICE = [{"channel": "sms", "wait": 1}, {"channel": "voice"}]
+SMS_THEN_VOICE = [{"channel": "sms", "wait": 0.5}, {"channel": "voice"}]
+#: For the tests that act before the wait ends.
+LATER_VOICE = [{"channel": "sms", "wait": 2}, {"channel": "voice"}]
+
+
+@pytest.fixture(autouse=True)
+def _quick_looks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker looks for due steps every 0.05 s here (0.5 s in service)."""
+    monkeypatch.setattr(fallback, "POLL_SECONDS", 0.05)
 
 
 async def _outbox(client: AsyncTestClient[Any], to: str = TO) -> list[dict[str, Any]]:
@@ -72,9 +82,12 @@ async def test_no_receipt_sends_the_next_step_on_its_channel_and_both_codes_work
     async with make_client(apps={"default": {"fallback": SMS_THEN_VOICE}}) as client:
         sent = await _send(client)
         sms_code = await latest_code(client, TO)
-        assert len(await _messages(client, sent["id"])) == 1  # the wait has not passed
         await _until(lambda: _count(client, sent["id"], 2))
         first, second = await _messages(client, sent["id"])
+        waited = datetime.fromisoformat(second["created_at"]) - datetime.fromisoformat(
+            first["created_at"]
+        )
+        assert waited.total_seconds() >= 0.5  # the plan's wait, not at once
         assert (first["channel"], first["fallback"]) == ("sms", None)
         assert (second["channel"], second["fallback"]) == ("voice", "no_receipt")
         assert second["status"] == "sent" and second["provider"] == "outbox"
@@ -91,7 +104,7 @@ async def test_no_receipt_sends_the_next_step_on_its_channel_and_both_codes_work
         # the plan is over: nothing of it is left in Redis, and no third message comes
         assert not await redis.exists(Keys.fallback(sent["id"]))
         assert await redis.zscore(Keys.FALLBACK_DUE, sent["id"]) is None
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(0.8)
         assert len(await _messages(client, sent["id"])) == 2
         # a late SMS still works: a step keeps the codes before it
         check = await client.post(
@@ -124,7 +137,7 @@ async def test_a_waiting_plan_keeps_the_number_only_sealed(make_client: Any, red
 
 
 async def test_an_approval_before_the_wait_ends_the_plan(make_client: Any, redis: Redis) -> None:
-    async with make_client(apps={"default": {"fallback": SMS_THEN_VOICE}}) as client:
+    async with make_client(apps={"default": {"fallback": LATER_VOICE}}) as client:
         sent = await _send(client)
         code = await latest_code(client, TO)
         check = await client.post(
@@ -142,7 +155,7 @@ async def _gone(redis: Redis, verification_id: str) -> bool:
 
 
 async def test_a_resend_by_the_client_ends_the_plan(make_client: Any, redis: Redis) -> None:
-    async with make_client(apps={"default": {"fallback": SMS_THEN_VOICE}}) as client:
+    async with make_client(apps={"default": {"fallback": LATER_VOICE}}) as client:
         sent = await _send(client)
         again = await _send(client)
         assert again["id"] == sent["id"]
@@ -172,7 +185,7 @@ async def test_a_plan_starts_only_on_its_first_channel(make_client: Any, redis: 
     async with make_client(apps={"default": {"fallback": SMS_THEN_VOICE}}) as client:
         sent = await _send(client, channel="voice")
         assert await redis.zscore(Keys.FALLBACK_DUE, sent["id"]) is None
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(0.8)
         assert len(await _messages(client, sent["id"])) == 1
 
 
@@ -213,7 +226,7 @@ def _signed(report: Any) -> dict[str, Any]:
 async def test_resend_on_no_receipt_goes_to_the_next_sms_provider(
     make_settings: SettingsFactory, redis: Redis
 ) -> None:
-    async with _gateways(make_settings, resend_on_no_receipt=1) as (client, (one, two)):
+    async with _gateways(make_settings, resend_on_no_receipt=0.5) as (client, (one, two)):
         sent = await _send(client)
         assert (len(one.received), len(two.received)) == (1, 0)
         await _until(lambda: _count(client, sent["id"], 2))
@@ -227,7 +240,7 @@ async def test_resend_on_no_receipt_goes_to_the_next_sms_provider(
 async def test_a_delivered_report_ends_the_plan(
     make_settings: SettingsFactory, redis: Redis
 ) -> None:
-    async with _gateways(make_settings, resend_on_no_receipt=1) as (client, (_, two)):
+    async with _gateways(make_settings, resend_on_no_receipt=2) as (client, (_, two)):
         path = client.app.state.services.deliveries.callback_path("gw1")
         sent = await _send(client)
         pmid = sent["message"]["provider_message_id"]
@@ -267,7 +280,7 @@ async def test_two_instances_send_each_step_once(
         sent = [await _send(one if n % 2 else two, to) for n, to in enumerate(numbers)]
         for verification in sent:
             await _until(lambda v=verification: _count(one, v["id"], 2))
-        await asyncio.sleep(1.2)  # a second step would have come by now
+        await asyncio.sleep(0.8)  # a second step would have come by now
         for verification, to in zip(sent, numbers, strict=True):
             assert [m["channel"] for m in await _messages(one, verification["id"])] == [
                 "sms", "voice",
@@ -367,3 +380,14 @@ async def test_a_plan_that_cannot_be_opened_ends_and_the_others_go_on(
         await _until(lambda: _count(client, fine["id"], 2))
         await _until(lambda: _gone(redis, broken["id"]))
         assert len(await _messages(client, broken["id"])) == 1
+
+
+def test_a_plan_step_on_a_channel_without_a_route_is_refused_in_prod() -> None:
+    prod = {
+        "env": "prod", "pepper": "p" * 32, "routes": {"default": ["gw"]},
+        "providers": {"gw": provider("http", "https://gateway.example")},
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match=re.escape("voice has no route here")):
+        load_settings({}, overrides={**prod, "apps": {"default": {"fallback": SMS_THEN_VOICE}}})
+    sms_only = {"default": {"resend_on_no_receipt": 30}}
+    assert load_settings({}, overrides={**prod, "apps": sms_only}).policy_for("default").fallback

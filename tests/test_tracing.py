@@ -25,7 +25,6 @@ from tests.conftest import API_KEY, AUTH, ClientFactory, latest_code
 from tests.providers import test_twilio
 from tests.providers.test_routing import provider, received, running
 
-pytestmark = pytest.mark.topologies  # make test runs these on Cluster and Sentinel too
 
 TO = "+14155552671"
 COLLECTOR_KEY = "collector-key-" + "c" * 24
@@ -186,6 +185,7 @@ async def test_a_5xx_answer_marks_the_request_span_failed(
     assert trip.error and trip.attributes["error.type"] == "ConnectionError"
 
 
+@pytest.mark.topologies  # make test runs it on Cluster and Sentinel too: Redis spans
 async def test_a_send_is_a_server_span_over_its_redis_round_trips_and_provider_attempt(
     make_client: ClientFactory, collector: Collector
 ) -> None:
