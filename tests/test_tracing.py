@@ -25,7 +25,6 @@ from tests.conftest import API_KEY, AUTH, ClientFactory, latest_code
 from tests.providers import test_twilio
 from tests.providers.test_routing import provider, received, running
 
-
 TO = "+14155552671"
 COLLECTOR_KEY = "collector-key-" + "c" * 24
 SERVER, CLIENT = ProtoSpan.SPAN_KIND_SERVER, ProtoSpan.SPAN_KIND_CLIENT
