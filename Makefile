@@ -25,10 +25,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check app tests bench
 	$(VENV)/bin/mypy
 
-# Everything on one Redis, then the flow suite (tests marked `topologies`) again on a
-# local Redis Cluster and on a Sentinel set.
+# Everything on one Redis (TEST_WORKERS pytest-xdist workers, each with its own Redis),
+# then the flow suite (tests marked `topologies`) again on a local Redis Cluster and on a
+# Sentinel set, one worker each: six or seven redis-servers per worker would crowd 2 cores.
+TEST_WORKERS ?= 2
+
 test: lint browsers
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS)
 	$(VENV)/bin/pytest -m topologies --topology cluster
 	$(VENV)/bin/pytest -m topologies --topology sentinel
 

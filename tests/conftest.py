@@ -6,7 +6,8 @@ masters, 3 replicas) or Sentinel set instead of one server: ``make test`` runs t
 marked ``topologies`` (the flow suite) that way too.
 
 With OTPGATE_TEST_REDIS_URL set, the suite FLUSHES that database before every test:
-point it at a throwaway database only.
+point it at a throwaway database only. Under ``pytest -n N`` (``make test`` runs two
+workers) worker K takes the database K places after it: ``redis://host/3`` means 3 and 4.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -69,7 +71,7 @@ def redis_url(
         yield request.getfixturevalue(f"redis_{topology}").url
         return
     if url := os.environ.get("OTPGATE_TEST_REDIS_URL"):
-        yield url
+        yield worker_database(url, os.environ.get("PYTEST_XDIST_WORKER", ""))
         return
     with EmbeddedRedis(tmp_path_factory.mktemp("redis"), persistent=False) as server:
         yield server.url
@@ -85,6 +87,17 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
         await client.flushdb()
     yield client
     await client.aclose()
+
+
+def worker_database(url: str, worker: str) -> str:
+    """``url`` with its database moved K places on for xdist worker ``gwK``, so two workers
+    never flush each other's keys."""
+    if not (match := re.fullmatch(r"gw(\d+)", worker)):
+        return url
+    parts = urlsplit(url)
+    path = parts.path.strip("/")
+    database = (int(path) if path.isdigit() else 0) + int(match[1])
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 SettingsFactory = Callable[..., Settings]
