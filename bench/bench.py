@@ -66,6 +66,7 @@ from app.cores import worker_count  # noqa: E402
 from app.settings import Argon2Settings  # noqa: E402
 from app.store.embedded import free_port  # noqa: E402
 from app.store.keys import Keys  # noqa: E402
+from app.verify.codes import HASHING_THREAD_NAME  # noqa: E402
 from tests.stubs.http_gateway import PATH as GATEWAY_PATH  # noqa: E402
 from tests.stubs.http_gateway import SECRET as GATEWAY_SECRET  # noqa: E402
 from tests.stubs.http_gateway import HttpGatewayStub  # noqa: E402
@@ -433,15 +434,31 @@ class LoadResult:
 
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:
-    """CPU seconds so far of the service's processes and of its redis-server."""
-    used = {"client": time.process_time(), "service": 0.0, "redis": 0.0}
+    """CPU seconds so far of the service's hashing threads, the rest of its processes
+    (event loops, the server's own threads, logging) and its redis-server."""
+    used = {"client": time.process_time(), "hashing": 0.0, "service": 0.0, "redis": 0.0}
     root = psutil.Process(server_pid)
     for process in [root, *root.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
             times = process.cpu_times()
-            kind = "redis" if "redis-server" in process.name() else "service"
-            used[kind] += times.user + times.system
+            if "redis-server" in process.name():
+                used["redis"] += times.user + times.system
+                continue
+            hashing = sum(
+                thread.user_time + thread.system_time
+                for thread in process.threads()
+                if _thread_name(process.pid, thread.id) == HASHING_THREAD_NAME
+            )
+            used["hashing"] += hashing
+            used["service"] += times.user + times.system - hashing
     return used
+
+
+def _thread_name(pid: int, thread: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/task/{thread}/comm").read_text().strip()
+    except OSError:  # gone, or not Linux
+        return ""
 
 
 async def run_load(
@@ -609,10 +626,27 @@ def format_report(report: Report) -> str:
         f"  {'cores busy':<20}"
         + "  ".join(f"{who} {cores:.2f}" for who, cores in report.cores_used.items())
         + f"  of {report.cpu_count}",
+        *_cost_lines(report),
         f"  {'errors':<20}{sum(report.errors.values()) or 'none'}",
     ]
     lines += [f"    {count:8d}  {what}" for what, count in report.errors.items()]
     return "\n".join(lines)
+
+
+def _cost_lines(report: Report) -> list[str]:
+    """A hash's CPU in the service against the bound's, and what the rest of the service
+    costs per request: where the argon2 share is lost."""
+    requests = report.sends.per_s + report.checks.per_s
+    hashing, service = report.cores_used.get("hashing", 0.0), report.cores_used["service"]
+    if not requests or not report.argon2_bound_per_s or not hashing:
+        return []
+    bound_ms = 1000 * report.cpu_count / report.argon2_bound_per_s
+    return [
+        f"  {'a hash':<20}{1000 * hashing / requests:8.1f} ms of a core in the service, "
+        f"{bound_ms:.1f} ms in the bound",
+        f"  {'besides hashing':<20}{1000 * service / requests:8.1f} ms of CPU per send or check "
+        f"in the service ({report.healthz.per_s:.0f} /healthz polls/s included)",
+    ]
 
 
 # -- the command -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,13 @@ from app.errors import OtpgateError
 from app.phone import mask_phone, normalize_phone, phone_digest
 from app.settings import Argon2Settings, ConfigError, load_settings
 from app.store.keys import Keys
-from app.verify.codes import HASHING_NICENESS, CodeHasher, code_digest, generate_code
+from app.verify.codes import (
+    HASHING_NICENESS,
+    HASHING_THREAD_NAME,
+    CodeHasher,
+    code_digest,
+    generate_code,
+)
 from app.verify.texts import MessageTexts
 
 PEPPER = b"p" * 32
@@ -96,8 +103,15 @@ async def test_hashing_threads_are_nicer_than_the_event_loop() -> None:
         ).result()
         assert niceness == min(19, loop_thread + HASHING_NICENESS)
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == loop_thread
+        hashing_thread = hasher._pool.submit(threading.get_native_id).result()
+        assert _thread_name(hashing_thread) == HASHING_THREAD_NAME  # for top -H, the bench
+        assert _thread_name(threading.get_native_id()) != HASHING_THREAD_NAME
     finally:
         hasher.close()
+
+
+def _thread_name(thread: int) -> str:
+    return Path(f"/proc/self/task/{thread}/comm").read_text().strip()
 
 
 def test_default_argon2_parameters_are_owasp_minimum() -> None:
