@@ -27,9 +27,10 @@ from app.http.access import ObservedApp
 from app.http.openapi import DocumentedStructs, openapi_config
 from app.http.problems import problem_details_plugin, problem_response
 from app.http.requests import JsonSafeRequest
+from app.http.route_metrics import route_metrics
 from app.logs import JsonFormatter, RequestIdFilter, TextFormatter
 from app.ops.health import HealthController
-from app.ops.metrics import MetricsController, prometheus_config
+from app.ops.metrics import MetricsController
 from app.providers.api import ProviderController
 from app.services import Services, dependencies, open_services
 from app.settings import Settings, load_settings
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies=dependencies(),
         plugins=[problem_details_plugin(), DocumentedStructs()],
         exception_handlers={NotFoundException: _unrouted, MethodNotAllowedException: _unrouted},
-        middleware=[prometheus_config().middleware],
+        middleware=[route_metrics],
         openapi_config=openapi_config(__version__),
         template_config=template_config([OUTBOX_TEMPLATES]),
         logging_config=_logging(settings),

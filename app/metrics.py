@@ -12,9 +12,25 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
-    "CHECKS", "CIRCUIT_STATE", "EVENTS_BACKLOG", "HASH_QUEUE", "PROVIDER_BALANCE",
-    "PROVIDER_LATENCY", "REDIS_ERRORS", "REFUSALS", "SMS_ATTEMPTS",
+    "CHECKS", "CIRCUIT_STATE", "EVENTS_BACKLOG", "HASH_QUEUE", "HTTP_DURATION", "HTTP_ERRORS",
+    "HTTP_IN_PROGRESS", "HTTP_REQUESTS", "PROVIDER_BALANCE", "PROVIDER_LATENCY", "REDIS_ERRORS",
+    "REFUSALS", "SMS_ATTEMPTS",
 ]  # fmt: skip
+
+#: The HTTP figures per route template (``app.http.route_metrics`` counts them), named
+#: and labelled as Litestar's Prometheus middleware names them.
+_HTTP_LABELS = ("method", "path", "status_code", "app_name")
+HTTP_REQUESTS = Counter("otpgate_requests", "Total requests", _HTTP_LABELS)
+HTTP_DURATION = Histogram(
+    "otpgate_request_duration_seconds", "Request duration, in seconds", _HTTP_LABELS
+)
+HTTP_IN_PROGRESS = Gauge(
+    "otpgate_requests_in_progress",
+    "Total requests currently in progress",
+    _HTTP_LABELS,
+    multiprocess_mode="livesum",
+)
+HTTP_ERRORS = Counter("otpgate_requests_error", "Total errors in requests", _HTTP_LABELS)
 
 SMS_ATTEMPTS = Counter(
     "otpgate_sms_attempts",

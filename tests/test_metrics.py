@@ -75,14 +75,38 @@ async def test_every_status_class_is_counted_with_its_own_status(
     assert count(text, path, 200) == count(before, path, 200)
 
 
+async def test_each_request_is_timed_once_and_probes_and_scrapes_are_not_counted(
+    client: AsyncTestClient[Any],
+) -> None:
+    path, labels = "/v1/verifications", {"method": "POST", "app_name": "otpgate"}
+    before = (await client.get("/metrics")).text
+    for _ in range(3):
+        await client.post(path, json={"to": TO}, headers=AUTH)
+    await client.get("/healthz")
+    await client.get("/readyz")
+    text = (await client.get("/metrics")).text
+    timed = value(text, "otpgate_request_duration_seconds_count", path=path, **labels)
+    assert timed == value(before, "otpgate_request_duration_seconds_count", path=path, **labels) + 3
+    assert value(text, "otpgate_request_duration_seconds_sum", path=path, **labels) > 0
+    gauge = 'otpgate_requests_in_progress{app_name="otpgate",method="POST",path="/v1/verifications"'
+    assert gauge in text  # it was raised for these requests
+    assert value(text, "otpgate_requests_in_progress", path=path, **labels) == 0  # and lowered
+    for left_out in ("/healthz", "/readyz", "/metrics"):
+        assert f'path="{left_out}"' not in text
+
+
 async def test_store_outage_is_counted_as_503(make_settings: Any, tmp_path: Any) -> None:
     from app.asgi import create_app
     from tests.stubs.loopback import closed_port_url
 
     url = closed_port_url().replace("http://", "redis://") + "/0"
     async with AsyncTestClient(create_app(make_settings(redis_url=url, redis_timeout=0.3))) as c:
-        before = count((await c.get("/metrics")).text, "/v1/verifications", 503)
+        scraped = (await c.get("/metrics")).text
+        before = count(scraped, "/v1/verifications", 503)
+        errors = {"path": "/v1/verifications", "status_code": "503"}
+        errors_before = value(scraped, "otpgate_requests_error_total", **errors)
         sent = await c.post("/v1/verifications", json={"to": TO}, headers=AUTH)
         assert sent.status_code == 503
         text = (await c.get("/metrics")).text
     assert count(text, "/v1/verifications", 503) == before + 1
+    assert value(text, "otpgate_requests_error_total", **errors) == errors_before + 1  # a 5xx

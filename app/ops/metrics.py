@@ -1,6 +1,6 @@
 """GET /metrics for Prometheus: HTTP figures per route, and what otpgate did.
 
-Litestar's Prometheus middleware counts requests and latency per route template (so a
+``app.http.route_metrics`` counts requests and latency per route template (so a
 verification id or a callback token never becomes a label). With several workers,
 ``otpgate serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at a directory under the data dir
 and every worker's figures are summed on scrape. A scrape first reads what lives in
@@ -15,7 +15,7 @@ import os
 
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.response import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -30,18 +30,9 @@ from app.metrics import EVENTS_BACKLOG, REDIS_ERRORS
 from app.providers.api import ProviderDirectory
 from app.store.redis import UNAVAILABLE
 
-__all__ = ["MetricsController", "prometheus_config"]
+__all__ = ["MetricsController"]
 
 log = logging.getLogger("otpgate")
-
-
-def prometheus_config() -> PrometheusConfig:
-    return PrometheusConfig(
-        app_name="otpgate",
-        prefix="otpgate",
-        group_path=True,
-        exclude=["^/metrics", "^/healthz", "^/readyz"],
-    )
 
 
 async def _read_gauges(providers: ProviderDirectory, events: EventBus) -> None:
