@@ -193,6 +193,38 @@ def test_masking_keeps_the_calling_code_phonenumbers_finds_for_every_region() ->
     assert checked > 200
 
 
+def test_a_number_is_accepted_exactly_when_phonenumbers_calls_it_valid() -> None:
+    """normalize_phone asks for the number's type only; for every region's example of
+    every type, and for each with a digit more and a digit less, its verdict and type
+    are phonenumbers' is_valid_number and number_type."""
+    import phonenumbers
+
+    types = [v for k, v in vars(phonenumbers.PhoneNumberType).items() if k.isupper()]
+    verdicts = Counter()
+    regions = sorted(phonenumbers.SUPPORTED_REGIONS) + ["001"]
+    for region in regions:
+        examples = [phonenumbers.example_number_for_type(region, kind) for kind in types]
+        if region == "001":
+            codes = phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS
+            examples = [phonenumbers.example_number_for_non_geo_entity(code) for code in codes]
+        for example in filter(None, examples):
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            for raw in (e164, e164 + "5", e164[:-1]):
+                parsed = phonenumbers.parse(raw, None)
+                valid = phonenumbers.is_valid_number(parsed)
+                try:
+                    phone = normalize_phone(raw)
+                except OtpgateError:
+                    phone = None
+                assert (phone is not None) == valid, raw
+                if phone is not None:
+                    assert phone.region == phonenumbers.region_code_for_number(parsed), raw
+                    kind = phonenumbers.number_type(parsed)
+                    assert phone.number_type == phonenumbers.PhoneNumberType.to_string(kind).lower()
+                verdicts[valid] += 1
+    assert verdicts[True] > 1000 and verdicts[False] > 500, verdicts
+
+
 def test_phone_digest_is_keyed() -> None:
     assert phone_digest(PEPPER, "+8613800138000") != phone_digest(b"q" * 32, "+8613800138000")
     assert "13800138000" not in phone_digest(PEPPER, "+8613800138000")
