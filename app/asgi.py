@@ -28,7 +28,7 @@ from app.http.openapi import DocumentedStructs, openapi_config
 from app.http.problems import problem_details_plugin, problem_response
 from app.http.requests import JsonSafeRequest
 from app.http.route_metrics import route_metrics
-from app.logs import JsonFormatter, RequestIdFilter, TextFormatter
+from app.logs import JsonFormatter, RequestIdFilter, TextFormatter, lean_records
 from app.ops.health import HealthController
 from app.ops.metrics import MetricsController
 from app.providers.api import ProviderController
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def _logging(settings: Settings) -> LoggingConfig:
     """Every line through one queue handler that stamps the request id, formatted as
     JSON lines (prod's default) or text."""
+    lean_records()
     formatter = {"()": JsonFormatter if settings.json_logs else TextFormatter}
     handler = {**default_handlers["queue_listener"], "formatter": "otpgate",
                "filters": ["request_id"]}  # fmt: skip

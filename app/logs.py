@@ -20,8 +20,8 @@ import msgspec
 from app.phone import mask_phone
 
 __all__ = [
-    "REQUEST_ID", "JsonFormatter", "RequestIdFilter", "TextFormatter", "json_line", "masked",
-    "server_logging",
+    "REQUEST_ID", "JsonFormatter", "RequestIdFilter", "TextFormatter", "json_line",
+    "lean_records", "masked", "server_logging",
 ]  # fmt: skip
 
 #: The id of the request being served (None outside one).
@@ -29,6 +29,18 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("otpgate_request_id", default=No
 #: Anything shaped like an E.164 number; a log line never shows one whole.
 _E164 = re.compile(r"\+[1-9]\d{6,14}(?!\d)")
 _TEXT_FORMAT = "%(levelname)s - %(asctime)s - %(name)s - %(message)s%(request_suffix)s"
+
+
+def lean_records() -> None:
+    """Stop the logging module from looking up, for every record, what no otpgate line
+    shows: the caller's file and line (a walk up the stack), the thread, the process and
+    the multiprocessing name. These are the switches the logging HOWTO's "Optimization"
+    section names. Measured here in the calling thread: about 10 µs of a text line's
+    28-38 µs; within the noise for a JSON line."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def masked(text: str) -> str:
