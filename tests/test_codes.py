@@ -201,7 +201,7 @@ def test_a_number_is_accepted_exactly_when_phonenumbers_calls_it_valid() -> None
 
     types = [v for k, v in vars(phonenumbers.PhoneNumberType).items() if k.isupper()]
     verdicts = Counter()
-    regions = sorted(phonenumbers.SUPPORTED_REGIONS) + ["001"]
+    regions = [*sorted(phonenumbers.SUPPORTED_REGIONS), "001"]
     for region in regions:
         examples = [phonenumbers.example_number_for_type(region, kind) for kind in types]
         if region == "001":
