@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from app.store.keys import Keys
 from app.twilio_verify.sids import service_sid, verification_id
-from bench.round_trips import RULES_OFF, RULES_ON, measure
-from tests.conftest import API_KEY, ClientFactory
+from bench.round_trips import RULES_OFF, RULES_ON, measure, number
+from tests.conftest import API_KEY, AUTH, ClientFactory
 
 SEND_TRIPS = 4  # admission reads, the send script, the circuit + provider, the record
 CHECK_TRIPS = 2  # reserve the attempt, conclude it
@@ -21,6 +21,7 @@ LEFT_BYTES = 1536  # one whole flow, every key it adds included
 # MEMORY USAGE counts what the allocator handed out, and jemalloc rounds a listpack of
 # this size up to a 128-byte class: the growth may be up to one class over the bytes added.
 ALLOCATOR_CLASS_BYTES = 128
+WAITING_PLAN_BYTES = 320  # a plan waiting for its step: its hash and its due-queue member
 
 
 @pytest.mark.parametrize("rules", [RULES_ON, RULES_OFF], ids=["rules-on", "rules-off"])
@@ -69,3 +70,28 @@ def _raw(value: str | bytes) -> bytes:
 
 def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+async def test_a_waiting_fallback_plan_costs_at_most_its_bytes(
+    make_client: ClientFactory, redis: Redis
+) -> None:
+    """While a plan waits for its next step it keeps a sealed number and its step in a
+    small hash beside the verification, and one member of the due queue."""
+    plans = 200  # past the 128 members a sorted set keeps as a listpack: what scale sees
+    plan = [{"channel": "sms", "wait": 600}, {"channel": "voice"}]  # no step comes due
+    async with make_client(apps={"default": {"fallback": plan}}, **RULES_OFF) as client:
+        first = await client.post("/v1/verifications", json={"to": "+8613700137000"}, headers=AUTH)
+        assert first.status_code == 201, first.text
+        queue = await redis.memory_usage(Keys.FALLBACK_DUE, samples=0)
+        ids = []
+        for n in range(1, plans + 1):
+            sent = await client.post("/v1/verifications", json={"to": number(n, "136")}, headers=AUTH)
+            assert sent.status_code == 201, sent.text
+            ids.append(sent.json()["id"])
+        grown = await redis.memory_usage(Keys.FALLBACK_DUE, samples=0) - queue
+        assert await redis.zcard(Keys.FALLBACK_DUE) == plans + 1
+        assert await redis.object("encoding", Keys.FALLBACK_DUE) == "skiplist"
+        hashes = [await redis.memory_usage(Keys.fallback(i), samples=0) for i in ids]
+    assert all(hashes), "every plan keeps its hash"
+    per_plan = (sum(hashes) + grown) / plans
+    assert per_plan <= WAITING_PLAN_BYTES, per_plan
