@@ -85,7 +85,9 @@ async def test_a_waiting_fallback_plan_costs_at_most_its_bytes(
         queue = await redis.memory_usage(Keys.FALLBACK_DUE, samples=0)
         ids = []
         for n in range(1, plans + 1):
-            sent = await client.post("/v1/verifications", json={"to": number(n, "136")}, headers=AUTH)
+            sent = await client.post(
+                "/v1/verifications", json={"to": number(n, "136")}, headers=AUTH
+            )
             assert sent.status_code == 201, sent.text
             ids.append(sent.json()["id"])
         grown = await redis.memory_usage(Keys.FALLBACK_DUE, samples=0) - queue
