@@ -49,6 +49,21 @@ local function expire_now(record)
   redis.call('HSET', record, 's', 'expired')
 end
 
+-- A verification's fields 'a' (app), 's' (status), 'E' (expiry) and then `...`, if it is
+-- `app`'s and still pending, and the time; else nil, nil and what the script answers:
+-- {'not_found'}, {'status', s}, or {'expired'} (it has just expired: its codes go).
+local function pending_fields(record, app, ...)
+  local f = redis.call('HMGET', record, 'a', 's', 'E', ...)
+  if not f[1] or f[1] ~= app then return nil, nil, {'not_found'} end
+  if f[2] ~= 'pending' then return nil, nil, {'status', f[2]} end
+  local now = now_ms()
+  if tonumber(f[3]) <= now then
+    expire_now(record)
+    return nil, nil, {'expired'}
+  end
+  return f, now
+end
+
 -- Rates come as ARGV: a count, then (limit, window ms) pairs. Returns the pairs as one
 -- flat list and the position after them.
 local function read_rates(argv, at)

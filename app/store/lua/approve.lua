@@ -6,14 +6,8 @@
 --         if none took it yet, and channel; the number's country, for the statistics)
 --       | {'not_found'} | {'expired'} | {'status', s}
 local record, index = KEYS[1], KEYS[2]
-local f = redis.call('HMGET', record, 'a', 's', 'E', 'N', 'C')
-if not f[1] or f[1] ~= ARGV[1] then return {'not_found'} end
-if f[2] ~= 'pending' then return {'status', f[2]} end
-local now = now_ms()
-if tonumber(f[3]) <= now then
-  expire_now(record)
-  return {'expired'}
-end
+local f, now, refusal = pending_fields(record, ARGV[1], 'N', 'C')
+if refusal then return refusal end
 local sent = redis.call('HMGET', record, 'p' .. f[4], 'h' .. f[4])
 finish(record, index, 'approved', now, tonumber(ARGV[2]))
 return {'approved', sent[1] or '-', sent[2] or 'sms', f[5] or ''}

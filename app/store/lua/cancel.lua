@@ -3,14 +3,10 @@
 -- ARGV[1] app that asks          ARGV[2] retention ms
 -- Returns {'canceled'} | {'canceled', 'again'} | {'not_found'} | {'expired'} | {'status', s}
 local record, index = KEYS[1], KEYS[2]
-local f = redis.call('HMGET', record, 'a', 's', 'E')
-if not f[1] or f[1] ~= ARGV[1] then return {'not_found'} end
-if f[2] == 'canceled' then return {'canceled', 'again'} end
-if f[2] ~= 'pending' then return {'status', f[2]} end
-local now = now_ms()
-if tonumber(f[3]) <= now then
-  expire_now(record)
-  return {'expired'}
+local _, now, refusal = pending_fields(record, ARGV[1])
+if refusal then
+  if refusal[2] == 'canceled' then return {'canceled', 'again'} end
+  return refusal
 end
 finish(record, index, 'canceled', now, tonumber(ARGV[2]))
 return {'canceled'}

@@ -10,14 +10,8 @@
 --          n1, hash1, provider1, channel1, n2, ...} (of that send's message: its provider,
 --          "-" if none, and its channel)
 local record = KEYS[1]
-local f = redis.call('HMGET', record, 'a', 's', 'E', 'x', 'X', 'N', 'k', 'A', 'C')
-if not f[1] or f[1] ~= ARGV[1] then return {'not_found'} end
-if f[2] ~= 'pending' then return {'status', f[2]} end
-local now = now_ms()
-if tonumber(f[3]) <= now then
-  expire_now(record)
-  return {'expired'}
-end
+local f, now, refusal = pending_fields(record, ARGV[1], 'x', 'X', 'N', 'k', 'A', 'C')
+if refusal then return refusal end
 local rates = read_rates(ARGV, 2)
 local rate, reset = window_refusal(window_read(KEYS[2], rates), now, rates)
 if rate then return {'limited', rate, rates[2 * rate - 1], rates[2 * rate], reset} end
