@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 import secrets
 
@@ -25,7 +24,9 @@ ID_PATTERN = rf"^ver_[{ALPHABET}]{{{ID_LENGTH}}}$"
 _ID_RE = re.compile(ID_PATTERN)
 
 
-_FROM_RFC4648 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET)
+#: Every pair of characters, by the 10 bits they encode. ``base64.b32encode`` is Python
+#: code in CPython 3.11 and took 5-6.5 µs an id here; ten bits a lookup take about 3.
+_PAIRS = [first + second for first in ALPHABET for second in ALPHABET]
 
 
 def base32(data: bytes, length: int) -> str:
@@ -33,7 +34,11 @@ def base32(data: bytes, length: int) -> str:
     needed = (length * 5 + 7) // 8
     if len(data) < needed:
         raise ValueError(f"{length} characters need {needed} bytes, not {len(data)}")
-    return base64.b32encode(data[:needed]).decode().translate(_FROM_RFC4648)[:length]
+    bits = int.from_bytes(data[:needed], "big") >> (needed * 8 - length * 5)
+    pairs, odd = divmod(length, 2)
+    last = ALPHABET[bits & 31] if odd else ""
+    bits >>= 5 * odd
+    return "".join([_PAIRS[bits >> 10 * (pairs - 1 - i) & 1023] for i in range(pairs)]) + last
 
 
 def random_id(prefix: str, length: int = ID_LENGTH) -> str:

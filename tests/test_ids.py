@@ -16,6 +16,20 @@ def test_base32_reads_the_leading_bits_five_at_a_time() -> None:
     assert base32(bytes.fromhex("00443214c7ff"), 3) == "012"
 
 
+def test_base32_is_rfc_4648_base32_in_crockford_s_alphabet_for_every_length() -> None:
+    """What ids were made with before (``base64.b32encode``, translated, cut to length) is
+    what they are made with now: slot tags and stored ids depend on it."""
+    import base64
+    import secrets
+
+    rfc4648 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET)
+    for length in range(1, 33):
+        for _ in range(200):
+            data = secrets.token_bytes((length * 5 + 7) // 8 + secrets.randbelow(3))
+            expected = base64.b32encode(data).decode().translate(rfc4648)[:length]
+            assert base32(data, length) == expected, (length, data.hex())
+
+
 def test_base32_refuses_too_few_bits() -> None:
     with pytest.raises(ValueError, match="need 4 bytes"):
         base32(b"abc", 5)
