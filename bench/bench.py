@@ -142,6 +142,19 @@ def start_server(
     stub_url: str | None,
 ) -> subprocess.Popen[bytes]:
     """``python -m app serve`` in dev mode, its output going to ``data_dir/server.log``."""
+    env = server_env(data_dir, api_key, workers, argon2_env, rules, stub_url)
+    return spawn([sys.executable, "-m", "app", "serve", "--port", str(port)], env, data_dir)
+
+
+def server_env(
+    data_dir: Path,
+    api_key: str,
+    workers: int,
+    argon2_env: dict[str, str],
+    rules: str,
+    stub_url: str | None,
+) -> dict[str, str]:
+    """The environment of a benchmarked service: dev mode, the bench's rules and key."""
     config = data_dir / "otpgate.toml"
     config.write_text(RULES_CONFIG[rules] + (gateway_config(stub_url) if stub_url else ""))
     # Inherited OTPGATE_* settings (a Redis URL, a config file) would change what is measured.
@@ -155,9 +168,13 @@ def start_server(
         OTPGATE_CONFIG=str(config),
         **argon2_env,
     )
+    return env
+
+
+def spawn(command: list[str], env: dict[str, str], data_dir: Path) -> subprocess.Popen[bytes]:
     with (data_dir / "server.log").open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(port)],
+            command,
             cwd=REPO_ROOT,
             env=env,
             stdout=log,

@@ -78,7 +78,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 TARGETS = ("otpgate", "django")
-TITLES = {"otpgate": "otpgate", "django": "django-phone-verify"}
+TITLES = {
+    "otpgate": "otpgate", "django": "django-phone-verify", "uvicorn": "otpgate on uvicorn",
+}  # fmt: skip
 PEER_VERIFIED = "Security code is valid."
 TARGET_RATIO = 3.0
 
@@ -457,8 +459,8 @@ def format_report(summaries: list[Summary], args: argparse.Namespace) -> str:
         ("errors", [str(sum(s.errors.values()) or "none") for s in summaries]),
     ]  # fmt: skip
     lines = [
-        f"otpgate vs django-phone-verify: {args.concurrency} users, closed loop, fresh number "
-        f"per flow; cpu count {psutil.cpu_count()}",
+        f"{' vs '.join(s.title for s in summaries)}: {args.concurrency} users, closed loop, "
+        f"fresh number per flow; cpu count {psutil.cpu_count()}",
     ]
     lines += [f"  {label:<17}" + "".join(f"{c:<{width}}" for c in cells) for label, cells in rows]
     lines.append("  (code reads: from each target's Redis outbox, timed but not counted)")
