@@ -4,6 +4,7 @@ reads, the Grafana dashboard in deploy/ included."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -97,6 +98,9 @@ async def test_a_served_request_logs_json_lines_with_its_id(
             assert (
                 await http.get("/v1/limits", params={"to": "+14155552671"}, headers=AUTH)
             ).is_success
+            # An access line is written once the answer has gone: wait for it, rather
+            # than stop the server while the request's last lines are still on their way.
+            await _logged(log, '"route":"/v1/limits"')
     finally:
         os.killpg(process.pid, 15)
         process.wait(20)
@@ -111,6 +115,13 @@ async def test_a_served_request_logs_json_lines_with_its_id(
     text = log.read_text()
     assert "+14155552671" not in text and "14155552671" not in text
     assert any(line.get("route") == "/v1/limits" for line in lines)  # never the query
+
+
+async def _logged(log: Path, text: str, seconds: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while text not in log.read_text():
+        assert asyncio.get_running_loop().time() < deadline, f"{text} never logged"
+        await asyncio.sleep(0.05)
 
 
 async def test_metrics_show_latency_refusals_circuits_backlog_and_the_hash_queue(
