@@ -119,7 +119,7 @@ async def test_a_served_request_logs_json_lines_with_its_id(
 
 async def _logged(log: Path, text: str, seconds: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
-    while text not in log.read_text():
+    while text not in await asyncio.to_thread(log.read_text):
         assert asyncio.get_running_loop().time() < deadline, f"{text} never logged"
         await asyncio.sleep(0.05)
 
