@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from PIL import Image
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import WebDriverWait
@@ -15,7 +16,11 @@ WAIT = 10.0
 
 
 def wait(driver: Any, condition: Any, timeout: float = WAIT) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+    """``condition`` once it holds; an element that a live page re-rendered while the
+    condition read it (stale) is read again at the next poll, not a failure."""
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(condition)
 
 
 def text_of(driver: Any, selector: str) -> str:
