@@ -94,6 +94,20 @@ def test_message_text_must_contain_the_code(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("rate", "message"),
+    [
+        ("2/fortnight", "limits.send_per_app: cannot read rate '2/fortnight'"),
+        ("0/minute", "limits.send_per_app: '0/minute' allows no event"),
+    ],
+)
+def test_a_rate_that_cannot_count_stops_the_start(tmp_path: Path, rate: str, message: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(f'[limits]\nsend_per_app = ["{rate}"]\n')
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"OTPGATE_CONFIG": str(config)})
+
+
+@pytest.mark.parametrize(
     ("environ", "message"),
     [
         ({}, "PEPPER"),

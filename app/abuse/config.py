@@ -55,9 +55,11 @@ class LimitRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             if isinstance(value, list):
                 for rate in value:
                     try:
-                        limits.parse(rate)
+                        count = limits.parse(rate).amount
                     except ValueError:
                         raise ValueError(f"limits.{name}: cannot read rate {rate!r}") from None
+                    if count < 1:  # a rate of 0 would stop nothing: no count is ever reached
+                        raise ValueError(f"limits.{name}: {rate!r} allows no event; use at least 1")
 
 
 class TestNumber(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -4,6 +4,7 @@ nothing it should not. Windows are one second long so the suite stays quick."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from typing import Any
 
@@ -39,7 +40,9 @@ def assert_limited(response: Any, rule: str) -> None:
     problem = response.json()
     assert problem["code"] == "rate_limited"
     assert problem["rule"] == rule
-    assert 1 <= int(response.headers["retry-after"]) <= problem["window"]
+    # a spent budget may stay spent into its next window, as the count it holds fades
+    windows = 2 if rule in {"send_per_app", "send_per_country"} else 1
+    assert 1 <= int(response.headers["retry-after"]) <= windows * problem["window"]
 
 
 async def until_free(request: Any, within: float = 3.0) -> Any:
@@ -107,6 +110,40 @@ async def test_app_budget(make_client: ClientFactory) -> None:
         assert (await send(client, to=TO)).status_code == 201
         assert (await send(client, to=OTHER)).status_code == 201
         assert_limited(await send(client, to="+8613700137000"), "send_per_app")
+
+
+async def until_window_at(window: float, fraction: float) -> None:
+    """Sleep until ``fraction`` of the way into a window (windows start at multiples of
+    ``window`` since the epoch, by the clock Redis shares with us)."""
+    await asyncio.sleep((fraction * window - time.time() % window) % window)
+
+
+async def test_a_budget_holds_across_its_window_boundary(make_client: ClientFactory) -> None:
+    """Sends late in one window still count, fading, early in the next: the budget frees
+    as the previous window's share fades, not all at once (rounding that share down, as
+    `limits` does, let a third send of a 2-per-window budget through at the boundary)."""
+    window, numbers = 2.0, (f"+86137001370{n:02d}" for n in range(20))
+    async with make_client(**only(send_per_app=["2/2seconds"])) as client:
+        for _ in range(3):  # two sends that cross the boundary on a slow machine try again
+            await until_window_at(window, 0.7)
+            assert (await send(client, to=next(numbers))).status_code == 201
+            assert (await send(client, to=next(numbers))).status_code == 201
+            if time.time() % window > 0.7 * window:
+                break
+            await asyncio.sleep(2 * window)  # both windows' counts gone
+        else:
+            pytest.fail("two sends never fitted in 0.6 s")
+        await until_window_at(window, 0.05)
+        # 2 x 0.95 of the previous window still counts: no room for one more
+        refused = await send(client, to=next(numbers))
+        assert_limited(refused, "send_per_app")
+        assert refused.headers["retry-after"] == "1"  # half-way in, 2 x 0.5 + 1 fits
+        await until_window_at(window, 0.55)
+        assert (await send(client, to=next(numbers))).status_code == 201
+        # 2 x 0.45 + 1 taken: full until the window's end, where 1 counts as previous
+        assert_limited(await send(client, to=next(numbers)), "send_per_app")
+        await until_window_at(window, 0.02)
+        assert (await send(client, to=next(numbers))).status_code == 201
 
 
 async def test_country_budget(make_client: ClientFactory) -> None:
