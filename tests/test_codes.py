@@ -7,6 +7,7 @@ import sys
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from app.store.keys import Keys
 from app.verify.codes import (
     HASHING_NICENESS,
     HASHING_THREAD_NAME,
+    INLINE_HASH_WORK,
     CodeHasher,
     code_digest,
     generate_code,
@@ -108,6 +110,64 @@ async def test_hashing_threads_are_nicer_than_the_event_loop() -> None:
         assert _thread_name(threading.get_native_id()) != HASHING_THREAD_NAME
     finally:
         hasher.close()
+
+
+class _Recording(CodeHasher):
+    """A hasher that notes which thread each hash and match ran on."""
+
+    def __init__(self, params: Argon2Settings) -> None:
+        super().__init__(PEPPER, params, threads=1)
+        self.threads: list[str] = []
+
+    def hash_sync(self, verification_id: str, code: str) -> str:
+        self.threads.append(threading.current_thread().name)
+        return super().hash_sync(verification_id, code)
+
+    def match_sync(self, hashes: Any, verification_id: str, code: str, params: Any = None) -> Any:
+        self.threads.append(threading.current_thread().name)
+        return super().match_sync(hashes, verification_id, code, params)
+
+
+@pytest.mark.parametrize(
+    ("time_cost", "memory_cost", "sends", "inline"),
+    [
+        (1, 8, 1, True),  # argon2's minimum: cheaper on the loop than handed over
+        (2, 128, 1, True),  # INLINE_HASH_WORK exactly
+        (1, 128, 2, True),
+        (1, 128, 3, False),  # a check matches every hash sent: their work adds up
+        (1, 264, 1, False),
+        (2, 19456, 1, False),  # the default
+    ],
+)
+async def test_only_hashes_cheaper_than_a_hand_over_run_on_the_event_loop(
+    time_cost: int, memory_cost: int, sends: int, inline: bool
+) -> None:
+    hasher = _Recording(Argon2Settings(time_cost=time_cost, memory_cost=memory_cost))
+    try:
+        hashes = [await hasher.hash("ver_a", f"{n:06d}") for n in range(sends)]
+        assert await hasher.match(hashes, "ver_a", f"{sends - 1:06d}") == sends - 1
+        assert await hasher.match(hashes, "ver_a", "999999") is None
+        loop = threading.current_thread().name
+        on_loop = [name == loop for name in hasher.threads]
+        assert on_loop[:sends] == [time_cost * memory_cost <= INLINE_HASH_WORK] * sends
+        assert on_loop[sends:] == [inline, inline]
+        assert all(on or name.startswith("argon2") for on, name in zip(on_loop, hasher.threads))
+    finally:
+        hasher.close()
+
+
+async def test_a_match_at_older_costlier_parameters_takes_the_pool() -> None:
+    """Hashes made before a change of settings are matched at the cost they were made
+    with: dropping to the minimum cost does not put old, costly hashes on the loop."""
+    old = CodeHasher(PEPPER, Argon2Settings(time_cost=2, memory_cost=19456), threads=1)
+    new = _Recording(Argon2Settings(time_cost=1, memory_cost=8))
+    try:
+        stored = await old.hash("ver_a", "123456")
+        assert await new.match([stored], "ver_a", "123456", old.params) == 0
+        assert new.threads[0].startswith("argon2")
+    finally:
+        old.close()
+        new.close()
 
 
 def _thread_name(thread: int) -> str:
