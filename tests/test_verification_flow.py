@@ -204,13 +204,14 @@ async def test_keep_policy_every_unexpired_code_works(make_client: ClientFactory
 
 
 async def test_keep_policy_old_code_expires_on_its_own(make_client: ClientFactory) -> None:
-    async with make_client(code_ttl=0.5, apps={"default": {"resend_policy": "keep"}}) as client:
+    # margins of 0.6 s: two checks took 0.6 s once on two loaded cores
+    async with make_client(code_ttl=1.5, apps={"default": {"resend_policy": "keep"}}) as client:
         await start(client)
         old = await latest_code(client, TO)
-        await asyncio.sleep(0.3)
-        await start(client)  # new code, valid 0.5 s from now
+        await asyncio.sleep(0.9)
+        await start(client)  # new code, valid 1.5 s from now
         new = await latest_code(client, TO)
-        await asyncio.sleep(0.3)  # the old code is now 0.6 s old
+        await asyncio.sleep(0.9)  # the old code is now 1.8 s old
         if old != new:
             assert (await check(client, old)).json()["valid"] is False
         assert (await check(client, new)).json()["status"] == "approved"
