@@ -709,7 +709,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_bounded(float, 0.005, 60),
         default=HEALTH_INTERVAL,
         help="seconds between /healthz polls (default 0.02: p99 from many samples; the"
-        " polls' own CPU is the service's too, about 2 share points at 50 a second)",
+        " polls' own CPU is the service's too, 0.03-0.04 of a core at 50 a second)",
     )
     parser.add_argument(
         "--argon2-time-cost",

@@ -58,7 +58,7 @@ class LimitRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                         count = limits.parse(rate).amount
                     except ValueError:
                         raise ValueError(f"limits.{name}: cannot read rate {rate!r}") from None
-                    if count < 1:  # a rate of 0 would stop nothing: no count is ever reached
+                    if count < 1:  # a moving window of 0 never filled; a budget of 0 refused all
                         raise ValueError(f"limits.{name}: {rate!r} allows no event; use at least 1")
 
 
